@@ -1,0 +1,450 @@
+"""The command line: Typer commands that parse arguments and delegate.
+
+Errors nextbest raises on purpose are printed as one line (``error: …``) with exit code 2;
+``--verbose`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from nextbest.config import Config, load_config
+from nextbest.errors import NextbestError, NotFoundError
+from nextbest.features import (
+    build_features,
+    build_training_table,
+    loaded_snapshot_dates,
+    resolve_features,
+    training_dates,
+)
+from nextbest.ingest import (
+    LoadReport,
+    configured_sources,
+    contract_issues,
+    ingest_source,
+    ingest_summary,
+    quarantine_rows,
+    quarantine_summary,
+)
+from nextbest.pipeline import DemoResult, run_demo, write_config
+from nextbest.simulate import simulate_bank
+from nextbest.store import open_store
+
+app = typer.Typer(
+    name="nextbest",
+    help="Next-Best-Action engine: weekly, measured, explained, approved.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _State:
+    config_path: Path | None = None
+    verbose: bool = False
+
+
+STATE = _State()
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Project config (default: $NEXTBEST_CONFIG or ./nextbest.toml)."
+    ),
+]
+
+
+@app.callback()
+def _root(
+    config: ConfigOption = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show tracebacks.")] = False,
+) -> None:
+    STATE.config_path = config
+    STATE.verbose = verbose
+
+
+def _handled(func: Callable[P, R]) -> Callable[P, R]:
+    """Print nextbest errors as one line and exit 2 (traceback with --verbose)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except NextbestError as exc:
+            if STATE.verbose:
+                raise
+            message = " ".join(str(exc).split("\n")) if "\n" not in str(exc) else str(exc)
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _config(path: Path | None = None) -> Config:
+    return load_config(path or STATE.config_path)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    bars = Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks: dict[str, Any] = {}
+
+    def update(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = bars.add_task(step, total=total)
+        bars.update(tasks[step], completed=done, total=total)
+
+    with bars:
+        yield update
+
+
+def _parse_date(value: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{what} must be a date like 2025-06-29, got {value!r}") from None
+
+
+# -- demo ----------------------------------------------------------------------------------------
+@app.command()
+@_handled
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Demo project folder.")] = Path(
+        "nextbest-demo"
+    ),
+    customers: Annotated[int, typer.Option(min=100, help="Customers in the bank.")] = 20_000,
+    weeks: Annotated[int, typer.Option(min=12, help="Weekly snapshots of history.")] = 78,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic bank.")] = 42,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Delete the demo folder first.")] = False,
+) -> None:
+    """Generate a synthetic bank, ingest it under contracts and build features."""
+    with _progress() as progress:
+        result = run_demo(
+            directory,
+            n_customers=customers,
+            n_weeks=weeks,
+            seed=seed,
+            fresh=fresh,
+            progress=progress,
+        )
+    _print_demo(result)
+
+
+def _print_demo(result: DemoResult) -> None:
+    m = result.manifest
+    console.print(
+        f"\n[bold]Synthetic bank[/]: {m.n_customers:,} customers × {m.n_weeks} weekly snapshots "
+        f"({m.snapshot_dates[0]} … {m.snapshot_dates[-1]}), market crash from {m.crash_start}, "
+        f"{m.n_conversions:,} customers started investing."
+    )
+    loaded = [r for r in result.reports if r.status == "loaded"]
+    unchanged = len(result.reports) - len(loaded)
+    table = Table(title="Ingestion under data contracts", title_justify="left")
+    for col in ("table", "files", "rows loaded", "rows quarantined", "issues"):
+        table.add_column(col, justify="right" if col != "table" else "left")
+    per: dict[str, list[LoadReport]] = {}
+    for r in result.reports:
+        per.setdefault(r.table, []).append(r)
+    for name, reps in per.items():
+        table.add_row(
+            name,
+            str(len(reps)),
+            f"{sum(r.rows_loaded for r in reps):,}",
+            f"{sum(r.rows_quarantined for r in reps):,}",
+            str(sum(len(r.issues) for r in reps)),
+        )
+    console.print(table)
+    if unchanged:
+        console.print(f"{unchanged} file(s) were already loaded unchanged and were skipped.")
+    issues = [i for r in result.reports for i in r.issues]
+    for issue in issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(f"  [{colour}]{issue.severity}[/] {issue.message}", highlight=False)
+    late = m.faults.get("late_week")
+    if late:
+        console.print(
+            f"  [yellow]note[/] the warehouse did not deliver the week of {late} "
+            "(it waits in bank/late/); features for later weeks fall back to the week before."
+        )
+    feats = Table(
+        title=f"Features for {result.latest_date} ({result.n_scored:,} customers)",
+        title_justify="left",
+    )
+    for col in ("feature", "missing", "min", "median", "max"):
+        feats.add_column(col, justify="right" if col != "feature" else "left")
+    for row in result.feature_summary:
+        feats.add_row(
+            str(row["feature"]),
+            f"{float(str(row['missing'])):.1%}",
+            *(_fmt(row[k]) for k in ("min", "median", "max")),
+        )
+    console.print(feats)
+    console.print(
+        f"Training table: {result.training_rows:,} rows of non-investors on "
+        f"{len(result.training_dates)} dates ({result.training_dates[0]} … "
+        f"{result.training_dates[-1]}); {result.training_base_rate:.2%} started investing "
+        "within the label window."
+    )
+    console.print(
+        "\nNext: look around with\n"
+        f"  nextbest -c {result.config_path} status\n"
+        f"  nextbest -c {result.config_path} quarantine\n"
+        f"  nextbest -c {result.config_path} features --describe"
+    )
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+# -- project set-up and data ---------------------------------------------------------------------
+@app.command()
+@_handled
+def init(
+    path: Annotated[Path, typer.Argument(help="Config file to write.")] = Path("nextbest.toml"),
+    data: Annotated[str, typer.Option(help="Folder with the warehouse exports.")] = "bank",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter config."""
+    write_config(path, data_dir=data, force=force)
+    console.print(
+        f"wrote {path}; edit the [sources] paths and column mappings, then run 'nextbest ingest'"
+    )
+
+
+@app.command()
+@_handled
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the bank into.")] = Path("bank"),
+    customers: Annotated[int, typer.Option(min=100)] = 20_000,
+    weeks: Annotated[int, typer.Option(min=12)] = 78,
+    seed: Annotated[int, typer.Option()] = 42,
+    file_format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    faults: Annotated[bool, typer.Option(help="Inject warehouse faults.")] = True,
+    truth: Annotated[bool, typer.Option(help="Write the weekly true hazards.")] = True,
+) -> None:
+    """Generate the synthetic bank (snapshots, market, conversions, audit, ground truth)."""
+    if file_format not in ("parquet", "csv"):
+        raise typer.BadParameter(f"--format must be parquet or csv, got {file_format!r}")
+    with _progress() as progress:
+        manifest = simulate_bank(
+            out,
+            n_customers=customers,
+            n_weeks=weeks,
+            seed=seed,
+            file_format="csv" if file_format == "csv" else "parquet",
+            faults=faults,
+            truth=truth,
+            progress=lambda d, n: progress("Generating weeks", d, n),
+        )
+    console.print(
+        f"wrote {manifest.n_customers:,} customers × {manifest.n_weeks} weeks to {out} in "
+        f"{manifest.seconds:.1f} s; faults: {json.dumps(manifest.faults.get('late_week'))} late, "
+        f"manifest in {out / 'manifest.json'}"
+    )
+
+
+@app.command()
+@_handled
+def ingest(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="Sources to load (default: all in the config)."),
+    ] = None,
+) -> None:
+    """Load the configured sources under their data contracts (idempotent)."""
+    cfg = _config()
+    names = sources or configured_sources(cfg)
+    if not names:
+        raise NotFoundError("the config has no [sources.*] sections; see 'nextbest init'")
+    with open_store(cfg) as store, _progress() as progress:
+        reports: list[LoadReport] = []
+        for name in names:
+            done: list[LoadReport] = []
+
+            def on_file(
+                report: LoadReport, _name: str = name, _done: list[LoadReport] = done
+            ) -> None:
+                _done.append(report)
+                progress(f"Loading {_name}", len(_done), len(_done))
+
+            reports.extend(ingest_source(store, cfg, name, on_file=on_file))
+    for r in reports:
+        if r.status == "unchanged":
+            continue
+        console.print(
+            f"{r.table}: {Path(r.source_file).name}: {r.rows_loaded:,} loaded, "
+            f"{r.rows_quarantined:,} quarantined"
+            + (
+                f", replaced {r.partitions_replaced} earlier partition(s)"
+                if r.partitions_replaced
+                else ""
+            ),
+            highlight=False,
+        )
+        for issue in r.issues:
+            console.print(f"  {issue.severity}: {issue.message}", highlight=False)
+    skipped = sum(r.status == "unchanged" for r in reports)
+    console.print(f"{len(reports) - skipped} file(s) loaded, {skipped} unchanged and skipped.")
+
+
+@app.command()
+@_handled
+def status() -> None:
+    """What is loaded: batches, rows, partitions, contract issues."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        summary = ingest_summary(store)
+        issues = contract_issues(store)
+    table = Table(title="Loaded data", title_justify="left")
+    for col in ("table", "batches", "rows loaded", "rows quarantined", "partitions", "latest"):
+        table.add_column(col)
+    for row in summary:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+    console.print(table)
+    if issues:
+        console.print(f"{len(issues)} contract issue(s):")
+        for i in issues:
+            console.print(f"  {i['severity']}: {i['message']}", highlight=False)
+    else:
+        console.print("no contract issues.")
+
+
+@app.command()
+@_handled
+def quarantine(
+    rows: Annotated[bool, typer.Option("--rows", help="List the rows, not the summary.")] = False,
+    table_name: Annotated[str | None, typer.Option("--table", help="Only this table.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+) -> None:
+    """Rows that failed their contract, with the rule and the value."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        if rows:
+            for r in quarantine_rows(store, table=table_name, limit=limit):
+                console.print(
+                    f"{Path(r['file']).name} row {r['row']}: {r['column']} {r['rule']} "
+                    f"(value {r['value']!r})  {r['record']}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            return
+        summary = quarantine_summary(store)
+    if not summary:
+        console.print("quarantine is empty: every loaded row satisfied its contract.")
+        return
+    table = Table(title="Quarantine", title_justify="left")
+    for col in ("table", "file", "column", "rule", "rows", "first row", "example"):
+        table.add_column(col)
+    for r in summary:
+        if table_name and r["table"] != table_name:
+            continue
+        table.add_row(
+            r["table"],
+            Path(r["file"]).name,
+            r["column"],
+            r["rule"],
+            str(r["rows"]),
+            str(r["first_row"]),
+            str(r["example"]),
+        )
+    console.print(table)
+    console.print("Show the rows with 'nextbest quarantine --rows'.")
+
+
+# -- features ------------------------------------------------------------------------------------
+@app.command()
+@_handled
+def features(
+    date: Annotated[str, typer.Option(help="Snapshot date, or 'latest'.")] = "latest",
+    out: Annotated[
+        Path | None, typer.Option(help="Write the features to .parquet or .csv.")
+    ] = None,
+    describe: Annotated[bool, typer.Option("--describe", help="Explain each feature.")] = False,
+) -> None:
+    """Build point-in-time features for one snapshot date."""
+    cfg = _config()
+    fs = resolve_features(cfg.features)
+    if describe:
+        for d in fs.describe():
+            console.print(f"[bold]{d['name']}[/] ({d['unit']}): {d['description']}")
+        return
+    with open_store(cfg) as store:
+        dates = loaded_snapshot_dates(store)
+        if not dates:
+            raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
+        day = dates[-1] if date == "latest" else _parse_date(date, "--date")
+        table = build_features(store, fs, [day])
+    if out is not None:
+        _write_table(table, out)
+        console.print(f"wrote {table.num_rows:,} rows to {out}")
+    else:
+        console.print(table.slice(0, 10).to_pandas().to_string(index=False))
+        console.print(f"… {table.num_rows:,} customers on {day}")
+
+
+@app.command("training-table")
+@_handled
+def training_table(
+    out: Annotated[Path, typer.Option(help="Write to .parquet or .csv.")],
+) -> None:
+    """Features plus labels on snapshot dates sampled across history."""
+    cfg = _config()
+    fs = resolve_features(cfg.features)
+    with open_store(cfg) as store:
+        dates = training_dates(store, cfg.training)
+        table = build_training_table(
+            store,
+            fs,
+            dates,
+            label_weeks=cfg.training.label_weeks,
+            customer_fraction=cfg.training.customer_fraction,
+            seed=cfg.training.seed,
+        )
+    _write_table(table, out)
+    console.print(f"wrote {table.num_rows:,} rows on {len(dates)} dates to {out}")
+
+
+def _write_table(table: Any, out: Path) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    if out.suffix.lower() == ".csv":
+        pacsv.write_csv(table, tmp)
+    elif out.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, tmp)
+    else:
+        raise typer.BadParameter(f"--out must end in .parquet or .csv, got {out.name}")
+    tmp.replace(out)
+
+
+def main() -> None:
+    """Entry point of the ``nextbest`` command."""
+    app()

@@ -1,0 +1,290 @@
+"""Typed project configuration: one TOML file, validated at load with actionable errors.
+
+The configuration holds the business knobs and where the data lives. Secrets never live here;
+they come from the environment. Relative paths are resolved against the folder of the TOML
+file, so a project folder can be moved as a whole.
+
+Example
+-------
+>>> cfg = Config.model_validate({"store": {"path": "bank.duckdb"}})
+>>> cfg.store.path.name
+'bank.duckdb'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nextbest.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_FEATURES",
+    "SENSITIVE_ATTRIBUTES",
+    "Config",
+    "CustomFeature",
+    "FeaturesConfig",
+    "SourceConfig",
+    "SourcesConfig",
+    "StoreConfig",
+    "TrainingConfig",
+    "load_config",
+]
+
+#: Attributes that may never become model features. They may only be loaded into the
+#: audit-only table (``audit.sensitive_attributes``) for fairness checks.
+SENSITIVE_ATTRIBUTES: frozenset[str] = frozenset(
+    {
+        "gender",
+        "sex",
+        "postcode",
+        "postcode_area",
+        "zip",
+        "zipcode",
+        "name",
+        "first_name",
+        "last_name",
+        "address",
+        "street",
+        "nationality",
+        "ethnicity",
+        "religion",
+        "birth_place",
+    }
+)
+
+#: The feature set used when the config does not name one.
+DEFAULT_FEATURES: tuple[str, ...] = (
+    "age",
+    "balance",
+    "balance_trend",
+    "engagement",
+    "tenure_years",
+    "fund_return_1w",
+    "fund_return_4w",
+)
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Model):
+    """Where the embedded DuckDB store lives."""
+
+    path: Path = Field(
+        default=Path("nextbest-data/nextbest.duckdb"),
+        description="DuckDB database file; created on first use.",
+    )
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory limit, e.g. '8GB'; default: DuckDB's own (80%)."
+    )
+    threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
+
+
+class SourceConfig(_Model):
+    """One input table delivered as files (a warehouse export)."""
+
+    path: str = Field(description="A file, a folder, or a glob such as 'exports/snap_*.csv'.")
+    format: Literal["auto", "parquet", "csv"] = Field(
+        default="auto", description="'auto' decides by file extension."
+    )
+    delimiter: str = Field(default=",", description="CSV field delimiter.")
+    date_format: str | None = Field(
+        default=None, description="strptime format of CSV dates, e.g. '%d-%m-%Y'; default ISO."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Mapping from nextbest's column name to the column name in your file.",
+    )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"delimiter must be one character, got {value!r}")
+        return value
+
+
+class SourcesConfig(_Model):
+    """The input tables. Each is optional; a command that needs a missing one says so."""
+
+    snapshots: SourceConfig | None = None
+    market: SourceConfig | None = None
+    conversions: SourceConfig | None = None
+    audit: SourceConfig | None = Field(
+        default=None,
+        description="Audit-only sensitive attributes for fairness checks; never features.",
+    )
+
+    @model_validator(mode="after")
+    def _no_sensitive_outside_audit(self) -> SourcesConfig:
+        for table in ("snapshots", "market", "conversions"):
+            source: SourceConfig | None = getattr(self, table)
+            if source is None:
+                continue
+            for canonical in source.columns:
+                if canonical.lower() in SENSITIVE_ATTRIBUTES:
+                    raise ValueError(
+                        f"[sources.{table}.columns] maps the sensitive attribute "
+                        f"'{canonical}'; sensitive attributes may only be loaded through "
+                        "[sources.audit] for fairness checks. Remove it from "
+                        f"[sources.{table}.columns]."
+                    )
+        return self
+
+
+class CustomFeature(_Model):
+    """A feature defined by a SQL expression over the snapshot columns at date D."""
+
+    name: str
+    sql: str = Field(description="SQL expression over the current snapshot row, e.g. 'n_accounts'")
+    description: str = Field(description="Plain-language description a data analyst can pass on.")
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(
+                f"feature name {value!r} must be lower-case letters, digits and '_' "
+                "and start with a letter"
+            )
+        return value
+
+
+def _sensitive_message(name: str, where: str) -> str:
+    return (
+        f"'{name}' in {where} is a sensitive attribute and can never be a model feature "
+        "(privacy by design); it may only be used in the audit-only table for fairness "
+        f"checks. Remove it from {where}."
+    )
+
+
+class FeaturesConfig(_Model):
+    """Which features the models see."""
+
+    enabled: list[str] = Field(default_factory=lambda: list(DEFAULT_FEATURES))
+    custom: list[CustomFeature] = Field(default_factory=list)
+    market_fund: str = Field(
+        default="balanced", description="Fund whose price series feeds the market features."
+    )
+
+    @model_validator(mode="after")
+    def _no_sensitive_features(self) -> FeaturesConfig:
+        for name in self.enabled:
+            if name.lower() in SENSITIVE_ATTRIBUTES:
+                raise ValueError(_sensitive_message(name, "[features].enabled"))
+        for feature in self.custom:
+            if feature.name.lower() in SENSITIVE_ATTRIBUTES:
+                raise ValueError(_sensitive_message(feature.name, "[[features.custom]] name"))
+            for word in _WORD.findall(feature.sql):
+                if word.lower() in SENSITIVE_ATTRIBUTES:
+                    raise ValueError(
+                        _sensitive_message(word, f"the SQL of custom feature '{feature.name}'")
+                    )
+        names = [*self.enabled, *(f.name for f in self.custom)]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"feature names must be unique; repeated: {duplicates}")
+        return self
+
+
+class TrainingConfig(_Model):
+    """How training tables are sampled from history."""
+
+    label_weeks: int = Field(
+        default=8, ge=1, le=52, description="Label: converted within this many weeks after D."
+    )
+    n_dates: int = Field(default=20, ge=1, description="Snapshot dates sampled across history.")
+    customer_fraction: float = Field(
+        default=1.0, gt=0.0, le=1.0, description="Share of customers sampled per date."
+    )
+    history_weeks: int = Field(
+        default=8, ge=0, description="Weeks of history a date needs before it can be sampled."
+    )
+    seed: int = Field(default=0, description="Seed of the customer sample.")
+
+
+class Config(_Model):
+    """The whole project configuration."""
+
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    #: the file this config was read from (None when built in code)
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path from the config against the folder of the config file."""
+        p = Path(path)
+        if p.is_absolute() or self.source_path is None:
+            return p
+        return self.source_path.parent / p
+
+
+def _format_validation_error(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        msg = str(err["msg"])
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown setting '{loc}'; check its spelling against docs/configuration.md"
+        elif "input" in err and err["type"] != "value_error":
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{origin}: setting '{loc}': {msg}")
+    return "\n".join(lines)
+
+
+def config_from_mapping(data: Mapping[str, Any], *, origin: str = "<config>") -> Config:
+    """Validate a mapping (e.g. parsed TOML) into a :class:`Config`."""
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None
+
+
+def load_config(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Load the project config.
+
+    The file is ``path`` if given, else ``$NEXTBEST_CONFIG``, else ``./nextbest.toml`` when it
+    exists; with none of these, the defaults are used (embedded store under
+    ``./nextbest-data``).
+    """
+    env = os.environ if environ is None else environ
+    chosen: Path | None
+    if path is not None:
+        chosen = Path(path)
+    elif env.get("NEXTBEST_CONFIG"):
+        chosen = Path(env["NEXTBEST_CONFIG"])
+    elif Path("nextbest.toml").exists():
+        chosen = Path("nextbest.toml")
+    else:
+        chosen = None
+    if chosen is None:
+        return Config()
+    if not chosen.exists():
+        raise ConfigError(
+            f"config file {chosen} does not exist; pass an existing file with --config "
+            "or create one with 'nextbest init'"
+        )
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    cfg = config_from_mapping(data, origin=str(chosen))
+    return cfg.model_copy(update={"source_path": chosen.resolve()})

@@ -1,0 +1,68 @@
+"""One error tree for nextbest.
+
+Every error a user can cause derives from :class:`NextbestError`. Messages say what is wrong,
+the offending value, and how to fix it. The CLI prints the message on one line (the traceback
+only with ``--verbose``); the API will translate the same tree into one JSON error shape.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "DataContractError",
+    "NextbestError",
+    "NotFoundError",
+    "SourceFileError",
+    "StoreError",
+    "did_you_mean",
+]
+
+
+class NextbestError(Exception):
+    """Base of every error nextbest raises on purpose."""
+
+    #: short machine-readable code, used by the API error shape and tests
+    code = "nextbest_error"
+
+
+class ConfigError(NextbestError):
+    """The project configuration is invalid; the message names the setting and the fix."""
+
+    code = "config_error"
+
+
+class SourceFileError(NextbestError):
+    """An input file cannot be read as a whole (missing, wrong format, missing column)."""
+
+    code = "source_file_error"
+
+
+class DataContractError(NextbestError):
+    """Data violates its contract in a way that cannot be handled row by row."""
+
+    code = "data_contract_error"
+
+
+class StoreError(NextbestError):
+    """The embedded store cannot be opened or is in an unexpected state."""
+
+    code = "store_error"
+
+
+class NotFoundError(NextbestError):
+    """Something the user asked for (a date, a table, a run) does not exist."""
+
+    code = "not_found"
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest candidate, or an empty string.
+
+    >>> did_you_mean("balanse", ["balance", "age"])
+    " Did you mean 'balance'?"
+    """
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" Did you mean '{matches[0]}'?" if matches else ""

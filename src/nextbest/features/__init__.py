@@ -1,0 +1,22 @@
+"""Point-in-time feature definitions as relational queries (no Python row loops)."""
+
+from nextbest.features._build import (
+    FeatureSet,
+    build_features,
+    build_training_table,
+    loaded_snapshot_dates,
+    resolve_features,
+    training_dates,
+)
+from nextbest.features._definitions import FEATURES, FeatureDefinition
+
+__all__ = [
+    "FEATURES",
+    "FeatureDefinition",
+    "FeatureSet",
+    "build_features",
+    "build_training_table",
+    "loaded_snapshot_dates",
+    "resolve_features",
+    "training_dates",
+]

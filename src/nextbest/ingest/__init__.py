@@ -1,0 +1,41 @@
+"""Loading snapshots, market series, outcomes and audit attributes under data contracts."""
+
+from nextbest.ingest._contracts import (
+    AUDIT,
+    CONTRACTS,
+    CONVERSIONS,
+    MARKET,
+    SNAPSHOTS,
+    ColumnContract,
+    Contract,
+)
+from nextbest.ingest._files import resolve_files
+from nextbest.ingest._inspect import (
+    contract_issues,
+    ingest_summary,
+    quarantine_rows,
+    quarantine_summary,
+)
+from nextbest.ingest._load import ContractIssue, LoadReport, load_file
+from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
+
+__all__ = [
+    "AUDIT",
+    "CONTRACTS",
+    "CONVERSIONS",
+    "MARKET",
+    "SNAPSHOTS",
+    "SOURCE_NAMES",
+    "ColumnContract",
+    "Contract",
+    "ContractIssue",
+    "LoadReport",
+    "configured_sources",
+    "contract_issues",
+    "ingest_source",
+    "ingest_summary",
+    "load_file",
+    "quarantine_rows",
+    "quarantine_summary",
+    "resolve_files",
+]

@@ -1,0 +1,137 @@
+"""Data contracts: what each input table must satisfy before it is trusted.
+
+A contract has two kinds of rules:
+
+* **row rules** (type, not-null, range, allowed values, unique key): a row that breaks one goes
+  to the ``quarantine`` table with the column, the rule and the value — never silently dropped;
+* **batch rules** (share of nulls per column and partition): recorded in ``contract_issues``
+  with the figure and the limit, so the checks before a weekly run can halt on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nextbest.store import DATA_TABLES
+
+
+@dataclass(frozen=True)
+class ColumnContract:
+    """Rules for one canonical column."""
+
+    name: str
+    description: str
+    nullable: bool = True
+    max_null_fraction: float | None = None
+    min: float | None = None
+    max: float | None = None
+    allowed: tuple[str, ...] | None = None
+    required: bool = True  # must exist in the file (after the column mapping)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """Rules for one table, with its key and the column that partitions re-deliveries."""
+
+    table: str
+    columns: tuple[ColumnContract, ...]
+    key: tuple[str, ...]
+    partition: str | None  # a re-delivery replaces these partitions; None: the whole table
+    description: str
+
+    def sql_type(self, column: str) -> str:
+        return dict(DATA_TABLES[self.table])[column]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+SNAPSHOTS = Contract(
+    table="snapshots",
+    key=("relation_id", "snapshot_date"),
+    partition="snapshot_date",
+    description="One row per customer per weekly snapshot date.",
+    columns=(
+        ColumnContract("relation_id", "pseudonymous relation number", nullable=False, min=1),
+        ColumnContract("snapshot_date", "date the snapshot describes", nullable=False),
+        ColumnContract("age", "age in whole years", max_null_fraction=0.01, min=0, max=120),
+        ColumnContract(
+            "segment",
+            "commercial segment",
+            max_null_fraction=0.01,
+            allowed=("mass", "affluent", "private"),
+        ),
+        ColumnContract("has_savings", "holds a savings account", max_null_fraction=0.01),
+        ColumnContract("has_payment", "holds a payment account", max_null_fraction=0.01),
+        ColumnContract("n_accounts", "number of accounts", max_null_fraction=0.01, min=0, max=100),
+        ColumnContract(
+            "total_balance",
+            "total balance over all accounts, euros",
+            max_null_fraction=0.01,
+            min=-1_000_000,
+            max=1_000_000_000,
+        ),
+        ColumnContract("app_installed", "mobile app installed", max_null_fraction=0.05),
+        ColumnContract(
+            "ib_logins_4w",
+            "internet-banking logins in the last 4 weeks",
+            max_null_fraction=0.05,
+            min=0,
+            max=10_000,
+        ),
+        ColumnContract(
+            "optin_general", "e-mail opt-in for general content", max_null_fraction=0.01
+        ),
+        ColumnContract(
+            "optin_investing", "e-mail opt-in for investing content", max_null_fraction=0.01
+        ),
+        # unreliable at the source (migration defaults, typos): no range rule here; the
+        # tenure feature cleans it, and a high null share is normal
+        ColumnContract("customer_since", "customer since (unreliable)", max_null_fraction=0.5),
+        ColumnContract("is_investor", "already holds an investment account", nullable=False),
+    ),
+)
+
+MARKET = Contract(
+    table="market_prices",
+    key=("fund", "price_date"),
+    partition="price_date",
+    description="The bank's own fund prices, one row per fund per business day.",
+    columns=(
+        ColumnContract("fund", "fund name", nullable=False),
+        ColumnContract("price_date", "price date", nullable=False),
+        ColumnContract("price", "closing price", nullable=False, min=0.000001),
+    ),
+)
+
+CONVERSIONS = Contract(
+    table="conversions",
+    key=("relation_id", "conversion_date"),
+    partition="conversion_date",
+    description="A customer started investing (opened an investment account).",
+    columns=(
+        ColumnContract("relation_id", "pseudonymous relation number", nullable=False, min=1),
+        ColumnContract("conversion_date", "date the account was opened", nullable=False),
+        ColumnContract("amount", "first amount invested, euros", min=0, max=100_000_000),
+    ),
+)
+
+AUDIT = Contract(
+    table="audit.sensitive_attributes",
+    key=("relation_id",),
+    partition=None,  # delivered whole: a new file replaces the table
+    description="Audit-only sensitive attributes for fairness checks; never features.",
+    columns=(
+        ColumnContract("relation_id", "pseudonymous relation number", nullable=False, min=1),
+        ColumnContract("gender", "gender as registered", allowed=("F", "M", "X")),
+        ColumnContract("postcode_area", "first two digits of the postcode"),
+    ),
+)
+
+CONTRACTS: dict[str, Contract] = {
+    "snapshots": SNAPSHOTS,
+    "market": MARKET,
+    "conversions": CONVERSIONS,
+    "audit": AUDIT,
+}

@@ -1,0 +1,132 @@
+"""Finding input files and reading them into a staging relation, with clear refusals."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+from pathlib import Path
+
+from nextbest.config import SourceConfig
+from nextbest.errors import SourceFileError, did_you_mean
+from nextbest.ingest._contracts import Contract
+from nextbest.store import Store, is_database_error
+
+_SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
+
+
+def resolve_files(pattern: str | Path, *, setting: str) -> list[Path]:
+    """Files named by a path, a folder (its data files) or a glob, sorted by name."""
+    p = Path(pattern)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _SUFFIX_FORMAT)
+    elif any(ch in str(pattern) for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(str(pattern)) if Path(f).is_file())
+    elif p.is_file():
+        files = [p]
+    else:
+        raise SourceFileError(
+            f"{pattern}: no such file or folder; check the path in {setting} "
+            "(relative paths are relative to the config file)"
+        )
+    if not files:
+        raise SourceFileError(f"{pattern}: no data files found; check the path in {setting}")
+    return files
+
+
+def file_format(path: Path, source: SourceConfig) -> str:
+    if source.format != "auto":
+        return source.format
+    fmt = _SUFFIX_FORMAT.get(path.suffix.lower())
+    if fmt is None:
+        raise SourceFileError(
+            f"{path}: cannot tell the format from the extension '{path.suffix}'; "
+            "set format = 'csv' or 'parquet' for this source in the config"
+        )
+    return fmt
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
+    """A SELECT over the file with a 1-based data row number ``_row``."""
+    lit = _literal(str(path))
+    if fmt == "parquet":
+        return (
+            f"SELECT *, file_row_number + 1 AS _row "
+            f"FROM read_parquet({lit}, file_row_number = true)"
+        )
+    return (
+        "SELECT *, row_number() OVER () AS _row FROM read_csv("
+        f"{lit}, delim = {_literal(source.delimiter)}, header = true, all_varchar = true)"
+    )
+
+
+def describe_source(
+    store: Store, path: Path, fmt: str, source: SourceConfig, *, setting: str
+) -> list[str]:
+    """Column names of the file, or a :class:`SourceFileError` saying why it cannot be read."""
+    try:
+        cols = store.columns(source_sql(path, fmt, source))
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        if fmt == "parquet":
+            hint = (
+                f"it is not a readable Parquet file; if it is CSV, set format = 'csv' in {setting}"
+            )
+        else:
+            hint = (
+                f"it is not readable as CSV with delimiter {source.delimiter!r}; check "
+                f"delimiter and format in {setting}"
+            )
+        raise SourceFileError(f"{path}: {hint} ({first})") from None
+    names = [name for name, _ in cols if name not in ("_row", "file_row_number")]
+    if fmt == "csv" and len(names) == 1:
+        for delim in (";", "\t", "|", ","):
+            if delim != source.delimiter and delim in names[0]:
+                raise SourceFileError(
+                    f"{path}: the header has one column {names[0][:60]!r}, which looks "
+                    f"delimited by {delim!r}; set delimiter = {delim!r} in {setting}"
+                )
+    return names
+
+
+def map_columns(
+    contract: Contract, file_columns: list[str], source: SourceConfig, path: Path, *, setting: str
+) -> dict[str, str]:
+    """Canonical column → column in the file; refuses the file if a required one is missing."""
+    unknown = [c for c in source.columns if c not in contract.names]
+    if unknown:
+        raise SourceFileError(
+            f"{setting}.columns maps unknown column '{unknown[0]}';"
+            f"{did_you_mean(unknown[0], contract.names)} The columns of "
+            f"{contract.table} are: {', '.join(contract.names)}"
+        )
+    by_lower = {c.lower(): c for c in file_columns}
+    mapping: dict[str, str] = {}
+    for col in contract.columns:
+        wanted = source.columns.get(col.name, col.name)
+        if wanted in file_columns:
+            mapping[col.name] = wanted
+        elif wanted.lower() in by_lower:
+            mapping[col.name] = by_lower[wanted.lower()]
+        elif col.required:
+            shown = ", ".join(file_columns[:20]) + (" …" if len(file_columns) > 20 else "")
+            raise SourceFileError(
+                f"{path}: missing column '{wanted}' (for {contract.table}.{col.name})."
+                f"{did_you_mean(wanted, file_columns)} The file has: {shown}. "
+                f"If your export names it differently, map it in {setting}.columns, "
+                f'e.g. {col.name} = "<your column>"'
+            )
+    return mapping

@@ -1,0 +1,398 @@
+"""Loading one file into the store under its data contract.
+
+All row work is one set of SQL statements over a staging table; Python only assembles the SQL.
+The whole load of a file is one transaction: it is either fully visible (rows, quarantine,
+issues, batch record) or not at all, so a crash never leaves half a week behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nextbest.config import SourceConfig
+from nextbest.errors import SourceFileError
+from nextbest.ingest._contracts import ColumnContract, Contract
+from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
+from nextbest.store import Store
+
+#: a file with more than this share of rows quarantined is an error, not a warning
+QUARANTINE_ERROR_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class ContractIssue:
+    """A batch-level finding of the contract (e.g. too many nulls in one week)."""
+
+    partition: str | None
+    column: str | None
+    rule: str
+    severity: str  # "warn" | "error"
+    figure: float
+    limit: float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What happened to one file."""
+
+    table: str
+    source_file: str
+    status: str  # "loaded" | "unchanged"
+    batch_id: int | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    partitions: tuple[str, ...] = ()
+    partitions_replaced: int = 0
+    quarantine_by_rule: dict[str, int] = field(default_factory=dict)
+    issues: tuple[ContractIssue, ...] = ()
+    seconds: float = 0.0
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _cast(col: ColumnContract, sql_type: str, src: str, fmt: str, source: SourceConfig) -> str:
+    if sql_type == "DATE" and fmt == "csv" and source.date_format:
+        return f"TRY_CAST(TRY_STRPTIME(CAST({src} AS VARCHAR), {_lit(source.date_format)}) AS DATE)"
+    return f"TRY_CAST({src} AS {sql_type})"
+
+
+def _row_rules(contract: Contract, present: set[str]) -> list[str]:
+    """SQL expressions yielding a violation struct or NULL, one per rule."""
+    rules: list[str] = []
+
+    def violation(column: str, rule: str, value: str) -> str:
+        return f"{{'c': {_lit(column)}, 'r': {_lit(rule)}, 'v': {value}}}"
+
+    for col in contract.columns:
+        if col.name not in present:
+            if not col.nullable:
+                rules.append(violation(col.name, "missing column, not nullable", "NULL"))
+            continue
+        typed, raw = _q(col.name), _q(col.name + "__raw")
+        sql_type = contract.sql_type(col.name)
+        rules.append(
+            f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
+            f"{violation(col.name, f'type: not a valid {sql_type}', raw)} END"
+        )
+        if not col.nullable:
+            rules.append(
+                f"CASE WHEN {raw} IS NULL THEN {violation(col.name, 'not null', 'NULL')} END"
+            )
+        if col.min is not None or col.max is not None:
+            lo = "-inf" if col.min is None else f"{col.min:g}"
+            hi = "inf" if col.max is None else f"{col.max:g}"
+            conds = []
+            if col.min is not None:
+                conds.append(f"{typed} < {col.min!r}")
+            if col.max is not None:
+                conds.append(f"{typed} > {col.max!r}")
+            rules.append(
+                f"CASE WHEN {' OR '.join(conds)} THEN "
+                f"{violation(col.name, f'range: outside {lo}..{hi}', raw)} END"
+            )
+        if col.allowed is not None:
+            allowed = ", ".join(_lit(a) for a in col.allowed)
+            rules.append(
+                f"CASE WHEN {typed} NOT IN ({allowed}) THEN "
+                f"{violation(col.name, 'allowed: not one of ' + '/'.join(col.allowed), raw)} END"
+            )
+    return rules
+
+
+def _stage(
+    store: Store,
+    contract: Contract,
+    mapping: dict[str, str],
+    path: Path,
+    fmt: str,
+    source: SourceConfig,
+) -> None:
+    selects = ["src._row AS _row"]
+    for col in contract.columns:
+        if col.name not in mapping:
+            selects.append(f"CAST(NULL AS VARCHAR) AS {_q(col.name + '__raw')}")
+            selects.append(f"CAST(NULL AS {contract.sql_type(col.name)}) AS {_q(col.name)}")
+            continue
+        src = "src." + _q(mapping[col.name])
+        selects.append(f"CAST({src} AS VARCHAR) AS {_q(col.name + '__raw')}")
+        selects.append(
+            f"{_cast(col, contract.sql_type(col.name), src, fmt, source)} AS {_q(col.name)}"
+        )
+    rules = _row_rules(contract, set(mapping))
+    key = ", ".join(_q(k) for k in contract.key)
+    key_not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in contract.key)
+    typed_cols = ", ".join(_q(c.name) for c in contract.columns)
+    key_text = " || ', ' || ".join(
+        f"{_lit(k + '=')} || coalesce(CAST({_q(k)} AS VARCHAR), 'NULL')" for k in contract.key
+    )
+    store.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _stage AS
+        WITH typed AS (
+            SELECT {", ".join(selects)} FROM ({source_sql(path, fmt, source)}) AS src
+        ),
+        keyed AS (
+            SELECT *,
+                list_filter([{", ".join(rules)}], lambda x: x IS NOT NULL) AS _violations,
+                CASE WHEN {key_not_null} THEN count(*) OVER k ELSE 1 END AS _n_key,
+                min(hash({typed_cols})) OVER k <> max(hash({typed_cols})) OVER k AS _conflict,
+                row_number() OVER (k ORDER BY _row) AS _key_rank,
+                min(_row) OVER k AS _first_row
+            FROM typed
+            WINDOW k AS (PARTITION BY {key})
+        )
+        SELECT * REPLACE (
+            CASE
+                WHEN _n_key > 1 AND _conflict THEN list_append(_violations, {{
+                    'c': {_lit(", ".join(contract.key))},
+                    'r': 'unique: conflicting rows share this key',
+                    'v': {key_text}}})
+                WHEN _n_key > 1 AND _key_rank > 1 THEN list_append(_violations, {{
+                    'c': {_lit(", ".join(contract.key))},
+                    'r': 'unique: exact copy of an earlier row',
+                    'v': {key_text} || ' (same as row ' || _first_row || ')'}})
+                ELSE _violations
+            END AS _violations)
+        FROM keyed
+        """
+    )
+
+
+def _issues(
+    store: Store, contract: Contract, rows_read: int, rows_quarantined: int
+) -> list[ContractIssue]:
+    issues: list[ContractIssue] = []
+    limited = [c for c in contract.columns if c.max_null_fraction is not None]
+    part = contract.partition
+    if limited:
+        part_expr = f"CAST({_q(part)} AS VARCHAR)" if part else "NULL"
+        aggs = ", ".join(f"avg(({_q(c.name)} IS NULL)::DOUBLE)" for c in limited)
+        rows = store.fetchall(
+            f"SELECT {part_expr} AS p, count(*), {aggs} FROM _stage "
+            "WHERE len(_violations) = 0 GROUP BY ALL ORDER BY p"
+        )
+        for row in rows:
+            p = row[0]
+            for col, frac in zip(limited, row[2:], strict=True):
+                limit = col.max_null_fraction
+                assert limit is not None
+                if frac is not None and frac > limit:
+                    where = f" on {part} {p}" if part else ""
+                    issues.append(
+                        ContractIssue(
+                            partition=p,
+                            column=col.name,
+                            rule="null_limit",
+                            severity="error",
+                            figure=float(frac),
+                            limit=limit,
+                            message=(
+                                f"{contract.table}.{col.name} is empty in {frac:.1%} of "
+                                f"{row[1]} rows{where} (limit {limit:.0%}); ask the "
+                                "warehouse to re-deliver, or raise the limit knowingly"
+                            ),
+                        )
+                    )
+    if rows_quarantined:
+        share = rows_quarantined / max(rows_read, 1)
+        issues.append(
+            ContractIssue(
+                partition=None,
+                column=None,
+                rule="rows_quarantined",
+                severity="error" if share > QUARANTINE_ERROR_SHARE else "warn",
+                figure=float(rows_quarantined),
+                limit=QUARANTINE_ERROR_SHARE,
+                message=(
+                    f"{rows_quarantined} of {rows_read} rows ({share:.2%}) failed the "
+                    f"{contract.table} contract and were quarantined; see "
+                    "'nextbest quarantine'"
+                ),
+            )
+        )
+    return issues
+
+
+def _unchanged_batch(store: Store, contract: Contract, digest: str) -> int | None:
+    """A current batch of the same file content, if every partition of it is still its own."""
+    row = store.fetchone(
+        """
+        SELECT b.batch_id FROM ingest_batches b
+        WHERE b.table_name = ? AND b.file_sha256 = ? AND b.status = 'loaded'
+          AND NOT EXISTS (
+            SELECT 1 FROM ingest_batches later
+            WHERE later.table_name = b.table_name AND later.batch_id > b.batch_id
+              AND (len(b.partitions) = 0 OR list_has_any(later.partitions, b.partitions)))
+        ORDER BY b.batch_id DESC LIMIT 1
+        """,
+        [contract.table, digest],
+    )
+    return None if row is None else int(row[0])
+
+
+def load_file(
+    store: Store, contract: Contract, path: Path, source: SourceConfig, *, setting: str
+) -> LoadReport:
+    """Load one file into ``contract.table``; see the module docstring for the guarantees."""
+    t0 = time.perf_counter()
+    fmt = file_format(path, source)
+    digest = sha256(path)
+    previous = _unchanged_batch(store, contract, digest)
+    if previous is not None:
+        return LoadReport(
+            table=contract.table,
+            source_file=str(path),
+            status="unchanged",
+            batch_id=previous,
+            seconds=time.perf_counter() - t0,
+        )
+    columns = describe_source(store, path, fmt, source, setting=setting)
+    mapping = map_columns(contract, columns, source, path, setting=setting)
+    try:
+        _stage(store, contract, mapping, path, fmt, source)
+    except Exception as exc:
+        from nextbest.store import is_database_error
+
+        if not is_database_error(exc):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise SourceFileError(
+            f"{path}: could not be read as a whole ({first}); fix the file or its "
+            f"format settings in {setting}"
+        ) from None
+    try:
+        return _commit(store, contract, path, digest, t0)
+    finally:
+        store.execute("DROP TABLE IF EXISTS _stage")
+
+
+def _commit(store: Store, contract: Contract, path: Path, digest: str, t0: float) -> LoadReport:
+    counts = store.fetchone(
+        "SELECT count(*), count(*) FILTER (WHERE len(_violations) > 0) FROM _stage"
+    )
+    assert counts is not None
+    rows_read, rows_quarantined = int(counts[0]), int(counts[1])
+    if rows_read == 0:
+        raise SourceFileError(f"{path}: the file has no data rows; ask for a re-delivery")
+    part = contract.partition
+    partitions: list[str] = []
+    if part:
+        partitions = [
+            r[0]
+            for r in store.fetchall(
+                f"SELECT DISTINCT CAST({_q(part)} AS VARCHAR) AS p FROM _stage "
+                f"WHERE {_q(part)} IS NOT NULL ORDER BY p"
+            )
+        ]
+    by_rule = {
+        str(r[0]): int(r[1])
+        for r in store.fetchall(
+            "SELECT v.r, count(*) FROM (SELECT unnest(_violations) AS v FROM _stage) "
+            "GROUP BY ALL ORDER BY 2 DESC, 1"
+        )
+    }
+    issues = _issues(store, contract, rows_read, rows_quarantined)
+    cols = ", ".join(_q(c.name) for c in contract.columns)
+    record = (
+        "json_object("
+        + ", ".join(f"{_lit(c.name)}, {_q(c.name + '__raw')}" for c in contract.columns)
+        + ")"
+    )
+    with store.transaction():
+        batch_id = int(store.scalar("SELECT nextval('batch_seq')"))
+        if part:
+            replaced = int(
+                store.scalar(
+                    f"SELECT count(DISTINCT {_q(part)}) FROM {contract.table} "
+                    f"WHERE CAST({_q(part)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
+                    [partitions],
+                )
+            )
+            store.execute(
+                f"DELETE FROM {contract.table} "
+                f"WHERE CAST({_q(part)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
+                [partitions],
+            )
+        else:
+            replaced = int(store.scalar(f"SELECT count(*) > 0 FROM {contract.table}"))
+            store.execute(f"DELETE FROM {contract.table}")
+        store.execute(
+            f"INSERT INTO {contract.table} ({cols}, batch_id) "
+            f"SELECT {cols}, ? FROM _stage WHERE len(_violations) = 0 ORDER BY _row",
+            [batch_id],
+        )
+        store.execute(
+            f"""
+            INSERT INTO quarantine
+            SELECT ?, ?, ?, _row, v.c, v.r, v.v, CAST({record} AS VARCHAR)
+            FROM (SELECT *, unnest(_violations) AS v FROM _stage WHERE len(_violations) > 0)
+            ORDER BY _row
+            """,
+            [batch_id, contract.table, str(path)],
+        )
+        for issue in issues:
+            store.execute(
+                "INSERT INTO contract_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    batch_id,
+                    contract.table,
+                    issue.partition,
+                    issue.column,
+                    issue.rule,
+                    issue.severity,
+                    issue.figure,
+                    issue.limit,
+                    issue.message,
+                ],
+            )
+        store.execute(
+            """
+            INSERT INTO ingest_batches VALUES
+                (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP)
+            """,
+            [
+                batch_id,
+                contract.table,
+                str(path),
+                digest,
+                path.stat().st_size,
+                rows_read,
+                rows_read - rows_quarantined,
+                rows_quarantined,
+                partitions,
+                replaced,
+            ],
+        )
+        # earlier batches whose every partition has now been re-delivered are superseded
+        store.execute(
+            """
+            UPDATE ingest_batches SET status = 'superseded'
+            WHERE table_name = ? AND status = 'loaded' AND batch_id <> ?
+              AND (? OR list_has_all(?::VARCHAR[], partitions))
+            """,
+            [contract.table, batch_id, part is None, partitions],
+        )
+    return LoadReport(
+        table=contract.table,
+        source_file=str(path),
+        status="loaded",
+        batch_id=batch_id,
+        rows_read=rows_read,
+        rows_loaded=rows_read - rows_quarantined,
+        rows_quarantined=rows_quarantined,
+        partitions=tuple(partitions),
+        partitions_replaced=replaced,
+        quarantine_by_rule=by_rule,
+        issues=tuple(issues),
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,64 @@
+"""Project folders: the commented config file a new project starts from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nextbest.errors import ConfigError
+
+CONFIG_TEMPLATE = """\
+# nextbest project configuration. Every setting is described in docs/configuration.md.
+# Relative paths are relative to this file. Secrets never go here: they come from the
+# environment.
+
+[store]
+# The embedded DuckDB database file; created on first use.
+path = "{store_path}"
+
+# Input tables, as delivered by the warehouse: a file, a folder or a glob of CSV/Parquet
+# files. Map your export's column names under [sources.<table>.columns] when they differ,
+# e.g.  relation_id = "REL_NR".
+[sources.snapshots]
+path = "{data}/snapshots"
+
+[sources.market]
+path = "{data}/market"
+
+[sources.conversions]
+path = "{data}/conversions"
+
+# Audit-only sensitive attributes (gender, postcode area) for fairness checks.
+# They can never become model features.
+[sources.audit]
+path = "{data}/audit"
+
+[features]
+# The explainable feature set; 'nextbest features --describe' explains each one.
+enabled = ["age", "balance", "balance_trend", "engagement", "tenure_years",
+           "fund_return_1w", "fund_return_4w"]
+# Fund whose prices describe the market climate.
+market_fund = "balanced"
+
+[training]
+# Label: the customer starts investing within this many weeks after the snapshot.
+label_weeks = 8
+# Snapshot dates sampled evenly across the usable history, and the share of customers.
+n_dates = 20
+customer_fraction = 1.0
+history_weeks = 8
+seed = 0
+"""
+
+
+def write_config(
+    path: Path, *, data_dir: str = "bank", store_path: str = "nextbest.duckdb", force: bool = False
+) -> Path:
+    """Write the commented starter config to ``path``; refuses to overwrite unless ``force``."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = CONFIG_TEMPLATE.format(data=data_dir, store_path=store_path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,476 @@
+"""The synthetic bank: seeded weekly customer snapshots with a known ground truth.
+
+Everything is vectorised over customers; the only Python loop is over weeks, because each
+week's state depends on the previous one (balances, conversions). Each week is written as one
+file, the way a warehouse delivers it.
+
+Ground truth
+------------
+For every customer and week the generator knows the true weekly hazard of starting to invest
+(``truth/hazard_*.parquet``) and each customer's causal response to being mailed
+(``truth/customers.parquet``: ``uplift_factor``, the relative increase of the hazard while a
+mail flow runs). The weekly log-odds of converting are::
+
+    -6.6 + 0.9 * engagement + 0.45 * (log10(balance) - 3.5) + 3.0 * trend
+         - 0.6 * ((age - 40) / 15)**2 + 4.0 * fund_return_4w + 0.9 * [May]
+         + 0.3 * [tenure < 2 years]
+
+where ``engagement`` is the customer's latent engagement (standard normal; it drives app use
+and logins), ``trend`` the true relative monthly balance change over the last 8 weeks and
+``fund_return_4w`` the balanced fund's return over four weeks. May carries the holiday-pay
+effect that no customer feature explains: a model that learns it must have learned the week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from nextbest.simulate._faults import FaultPlan, inject_malformed, inject_null_burst, plan_faults
+from nextbest.simulate._market import FUNDS, MarketSeries, simulate_market
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+DEFAULT_START = dt.date(2024, 1, 7)  # a Sunday; snapshots are taken on Sundays
+SEGMENTS = ("mass", "affluent", "private")
+POSTCODE_AREAS = tuple(f"{a}xx" for a in range(10, 40))
+TRUE_COEFFICIENTS: dict[str, float] = {
+    "intercept": -6.6,
+    "engagement": 0.9,
+    "log_balance": 0.45,
+    "trend": 3.0,
+    "age_quadratic": -0.6,
+    "fund_return_4w": 4.0,
+    "may": 0.9,
+    "new_customer": 0.3,
+}
+
+
+@dataclass(frozen=True)
+class BankManifest:
+    """What was generated, where, and which faults were injected (the tests' ground truth)."""
+
+    out_dir: str
+    n_customers: int
+    n_weeks: int
+    seed: int
+    file_format: str
+    snapshot_dates: list[str]
+    delivered_dates: list[str]
+    crash_start: str
+    n_conversions: int
+    faults: dict[str, object] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+
+    @classmethod
+    def read(cls, path: Path) -> BankManifest:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def _sigmoid(x: FloatArray) -> FloatArray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _relation_ids(n: int, rng: np.random.Generator) -> npt.NDArray[np.int64]:
+    """Unique pseudonymous 9-digit relation numbers in random order."""
+    ids = np.unique(rng.integers(100_000_000, 999_999_999, size=int(n * 1.05) + 16))
+    while len(ids) < n:  # pragma: no cover - astronomically unlikely
+        extra = rng.integers(100_000_000, 999_999_999, size=n)
+        ids = np.unique(np.concatenate([ids, extra]))
+    return rng.permutation(ids)[:n].astype(np.int64)
+
+
+@dataclass
+class _Customers:
+    """Static and slowly changing customer state."""
+
+    relation_id: npt.NDArray[np.int64]
+    birth_days: npt.NDArray[np.int64]  # days since epoch
+    since_days: npt.NDArray[np.int64]  # true customer-since, days since epoch
+    since_delivered: npt.NDArray[np.int64]  # what the warehouse says (unreliable)
+    since_missing: BoolArray
+    engagement: FloatArray
+    segment: npt.NDArray[np.int8]
+    gender: npt.NDArray[np.str_]
+    postcode_area: npt.NDArray[np.str_]
+    has_savings: BoolArray
+    has_payment: BoolArray
+    n_accounts: npt.NDArray[np.int16]
+    app: BoolArray
+    optin_general: BoolArray
+    optin_investing: BoolArray
+    investor: BoolArray
+    balance: FloatArray
+    drift: FloatArray
+    uplift_factor: FloatArray
+
+
+def _make_customers(n: int, start: dt.date, rng: np.random.Generator) -> _Customers:
+    epoch_start = (start - dt.date(1970, 1, 1)).days
+    gender = rng.choice(np.array(["F", "M", "X"]), size=n, p=[0.49, 0.49, 0.02])
+    area_idx = rng.integers(0, len(POSTCODE_AREAS), size=n)
+    area_wealth = np.linspace(-0.4, 0.6, len(POSTCODE_AREAS))[area_idx]
+    # ages 14..92; about 5% minors, who must never be mailed
+    age_years = np.clip(rng.normal(46, 18, size=n), 14, 92)
+    minors = rng.random(n) < 0.05
+    age_years[minors] = rng.uniform(14, 18, size=int(minors.sum()))
+    birth_days = (epoch_start - age_years * 365.25).astype(np.int64)
+    # latent engagement: slightly higher for the young and (a behavioural correlate the
+    # fairness checks should see) slightly different by gender
+    engagement = (
+        rng.standard_normal(n) - 0.015 * (age_years - 46) + np.where(gender == "M", 0.1, -0.05)
+    )
+    wealth = rng.standard_normal(n) + area_wealth + 0.015 * (age_years - 40)
+    segment = np.where(wealth > 1.9, 2, np.where(wealth > 0.9, 1, 0)).astype(np.int8)
+    balance = np.exp(8.2 + 1.1 * wealth + 0.3 * rng.standard_normal(n))
+    balance[age_years < 18] = np.exp(5.5 + 0.8 * rng.standard_normal(int((age_years < 18).sum())))
+    tenure_years = np.minimum(rng.exponential(9.0, size=n), age_years - 0.5)
+    since_days = (epoch_start - tenure_years * 365.25).astype(np.int64)
+    # the warehouse's "customer since" is unreliable: migration default dates, typos, gaps
+    since_delivered = since_days.copy()
+    u = rng.random(n)
+    since_delivered[u < 0.04] = (dt.date(1900, 1, 1) - dt.date(1970, 1, 1)).days
+    since_delivered[(u >= 0.04) & (u < 0.05)] = (dt.date(2099, 12, 31) - dt.date(1970, 1, 1)).days
+    since_missing = (u >= 0.05) & (u < 0.06)
+    has_payment = rng.random(n) < 0.9
+    has_savings = (rng.random(n) < 0.7) | ~has_payment
+    n_accounts = (
+        has_payment.astype(np.int16)
+        + has_savings.astype(np.int16)
+        + rng.poisson(0.4 + 0.4 * segment)
+    ).astype(np.int16)
+    app = rng.random(n) < _sigmoid(0.3 + 1.2 * engagement - 0.03 * (age_years - 40))
+    optin_general = rng.random(n) < 0.75
+    optin_investing = optin_general & (rng.random(n) < 0.72)
+    investor = (rng.random(n) < 0.10 + 0.12 * segment) & (age_years >= 18)
+    drift = rng.normal(0.0, 0.008, size=n)
+    # causal effect of being mailed, heterogeneous: engaged, younger customers respond; some
+    # older, disengaged customers are put off ("sleeping dogs")
+    uplift_factor = np.clip(
+        0.6 + 0.5 * engagement - 0.012 * (age_years - 40) + 0.2 * rng.standard_normal(n),
+        -0.4,
+        2.0,
+    )
+    return _Customers(
+        relation_id=_relation_ids(n, rng),
+        birth_days=birth_days,
+        since_days=since_days,
+        since_delivered=since_delivered,
+        since_missing=since_missing,
+        engagement=engagement,
+        segment=segment,
+        gender=gender,
+        postcode_area=np.array(POSTCODE_AREAS)[area_idx],
+        has_savings=has_savings,
+        has_payment=has_payment,
+        n_accounts=n_accounts,
+        app=app,
+        optin_general=optin_general,
+        optin_investing=optin_investing,
+        investor=investor,
+        balance=balance,
+        drift=drift,
+        uplift_factor=uplift_factor,
+    )
+
+
+def weekly_hazard(
+    *,
+    engagement: FloatArray,
+    balance: FloatArray,
+    trend: FloatArray,
+    age: FloatArray,
+    fund_return_4w: float,
+    is_may: bool,
+    tenure_years: FloatArray,
+) -> FloatArray:
+    """The true weekly probability that a non-investor starts investing (no mail)."""
+    c = TRUE_COEFFICIENTS
+    logit = (
+        c["intercept"]
+        + c["engagement"] * engagement
+        + c["log_balance"] * (np.log10(np.maximum(balance, 1.0)) - 3.5)
+        + c["trend"] * np.clip(trend, -0.5, 0.5)
+        + c["age_quadratic"] * ((age - 40.0) / 15.0) ** 2
+        + c["fund_return_4w"] * fund_return_4w
+        + c["may"] * float(is_may)
+        + c["new_customer"] * (tenure_years < 2.0)
+    )
+    return _sigmoid(logit)
+
+
+def _write(table: pa.Table, path: Path, file_format: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if file_format == "parquet":
+        pq.write_table(table, tmp, compression="snappy")
+    else:
+        pacsv.write_csv(table, tmp)
+    tmp.replace(path)
+
+
+def simulate_bank(
+    out_dir: str | Path,
+    *,
+    n_customers: int = 20_000,
+    n_weeks: int = 78,
+    seed: int = 42,
+    start: dt.date = DEFAULT_START,
+    file_format: Literal["parquet", "csv"] = "parquet",
+    faults: bool = True,
+    truth: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> BankManifest:
+    """Generate the synthetic bank into ``out_dir`` and return its manifest.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write ``snapshots/``, ``late/``, ``market/``, ``conversions/``, ``audit/``,
+        ``truth/`` and ``manifest.json`` into.
+    n_customers, n_weeks
+        Size of the bank. Faults need at least 30 weeks.
+    seed
+        Everything is a deterministic function of the seed.
+    faults
+        Inject the warehouse faults the checks must catch (late week, malformed batch,
+        null burst); their weeks and expected counts are in the manifest.
+    truth
+        Also write the weekly true hazards (large at 1M customers).
+
+    Example
+    -------
+    >>> m = simulate_bank("/tmp/nb-doc-bank", n_customers=500, n_weeks=30)  # doctest: +SKIP
+    >>> m.n_weeks
+    30
+    """
+    import time
+
+    t0 = time.perf_counter()
+    if n_customers < 100:
+        raise ValueError(f"n_customers must be at least 100, got {n_customers}")
+    if n_weeks < 12:
+        raise ValueError(f"n_weeks must be at least 12 (three months of history), got {n_weeks}")
+    if start.weekday() != 6:
+        raise ValueError(f"start must be a Sunday (snapshots are weekly on Sunday), got {start}")
+    out = Path(out_dir)
+    for sub in ("snapshots", "late", "market", "conversions", "audit", "truth"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    dates = [start + dt.timedelta(weeks=w) for w in range(n_weeks)]
+    crash_start = dates[int(n_weeks * 0.78)] - dt.timedelta(days=6)
+    market = simulate_market(
+        start - dt.timedelta(days=70), dates[-1], crash_start=crash_start, rng=rng
+    )
+    _write_market(market, out / "market" / f"fund_prices.{file_format}", file_format)
+    cust = _make_customers(n_customers, start, rng)
+    plan: FaultPlan | None = plan_faults(n_weeks, n_customers) if faults and n_weeks >= 30 else None
+    _write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", file_format)
+    n = n_customers
+    history = np.tile(cust.balance[:, None], (1, 9)).astype(np.float64)  # last 9 weekly balances
+    logins_rate = np.exp(0.45 + 0.7 * cust.engagement)
+    conv_ids: list[npt.NDArray[np.int64]] = []
+    conv_days: list[npt.NDArray[np.int64]] = []
+    conv_amounts: list[FloatArray] = []
+    fault_report: dict[str, object] = {}
+    delivered: list[str] = []
+    pending: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        for w, day in enumerate(dates):
+            day_num = (day - dt.date(1970, 1, 1)).days
+            age = (day_num - cust.birth_days) / 365.25
+            tenure = (day_num - cust.since_days) / 365.25
+            # -- balances: personal drift (redrawn now and then), noise, May holiday pay
+            if w > 0:
+                redraw = rng.random(n) < 0.04
+                cust.drift[redraw] = rng.normal(0.0, 0.008, size=int(redraw.sum()))
+                step = cust.drift + 0.012 * rng.standard_normal(n)
+                cust.balance = cust.balance * np.exp(step)
+                if day.month == 5 and day.day <= 7:
+                    cust.balance += cust.has_payment * rng.uniform(800, 2500, size=n)
+                history = np.roll(history, -1, axis=1)
+                history[:, -1] = cust.balance
+                # slow adoption of the app, a few opt-outs, new accounts
+                cust.app |= rng.random(n) < 0.004 * (1 + cust.engagement.clip(0, None))
+                cust.optin_investing &= rng.random(n) >= 0.001
+                cust.n_accounts += (rng.random(n) < 0.003).astype(np.int16)
+            trend = (history[:, -1] - history[:, 0]) / 2.0 / np.maximum(history.mean(axis=1), 50.0)
+            logins = rng.poisson(logins_rate * 4.0 * (1.0 + 0.2 * (day.month == 12)))
+            fund_r4 = market.return_asof("balanced", day, 28)
+            hazard = weekly_hazard(
+                engagement=cust.engagement,
+                balance=cust.balance,
+                trend=trend,
+                age=age,
+                fund_return_4w=fund_r4,
+                is_may=day.month == 5,
+                tenure_years=tenure,
+            )
+            hazard[cust.investor | (age < 18)] = 0.0
+            table = _snapshot_table(cust, day, age, logins)
+            iso = day.isoformat()
+            if plan is not None and w == plan.malformed_week:
+                table, fault_report["malformed"] = inject_malformed(table, plan, rng, file_format)
+            if plan is not None and w == plan.null_burst_week:
+                table, fault_report["null_burst"] = inject_null_burst(table, plan, rng)
+            folder = "late" if plan is not None and w == plan.late_week else "snapshots"
+            if folder == "snapshots":
+                delivered.append(iso)
+            pending.append(
+                writer.submit(
+                    _write, table, out / folder / f"snapshot_{iso}.{file_format}", file_format
+                )
+            )
+            if truth:
+                truth_table = pa.table(
+                    {
+                        "relation_id": cust.relation_id,
+                        "snapshot_date": pa.array([day] * n, pa.date32()),
+                        "hazard": hazard.astype(np.float32),
+                    }
+                )
+                pending.append(
+                    writer.submit(
+                        _write, truth_table, out / "truth" / f"hazard_{iso}.parquet", "parquet"
+                    )
+                )
+            # -- conversions happen during the week after the snapshot
+            converted = rng.random(n) < hazard
+            if converted.any():
+                k = int(converted.sum())
+                conv_ids.append(cust.relation_id[converted])
+                conv_days.append(day_num + rng.integers(1, 8, size=k))
+                share = np.clip(rng.lognormal(np.log(0.12), 0.6, size=k), 0.01, 0.9)
+                amount = np.maximum(cust.balance[converted] * share, 100.0).astype(np.float64)
+                conv_amounts.append(np.round(amount, 2))
+                cust.investor |= converted
+            if progress is not None:
+                progress(w + 1, n_weeks)
+            # keep the writer queue short so memory stays O(customers)
+            while len(pending) > 4:
+                pending.pop(0).result()
+        for fut in pending:
+            fut.result()
+    n_conv = _write_conversions(out, conv_ids, conv_days, conv_amounts, file_format)
+    _write_truth_customers(cust, out / "truth" / "customers.parquet")
+    if plan is not None:
+        fault_report["late_week"] = dates[plan.late_week].isoformat()
+        fault_report["malformed_week"] = dates[plan.malformed_week].isoformat()
+        fault_report["null_burst_week"] = dates[plan.null_burst_week].isoformat()
+    manifest = BankManifest(
+        out_dir=str(out),
+        n_customers=n_customers,
+        n_weeks=n_weeks,
+        seed=seed,
+        file_format=file_format,
+        snapshot_dates=[d.isoformat() for d in dates],
+        delivered_dates=delivered,
+        crash_start=crash_start.isoformat(),
+        n_conversions=n_conv,
+        faults=fault_report,
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    manifest.write(out / "manifest.json")
+    return manifest
+
+
+def _snapshot_table(
+    cust: _Customers, day: dt.date, age: FloatArray, logins: npt.NDArray[np.int64]
+) -> pa.Table:
+    n = len(cust.relation_id)
+    since = pa.array(
+        cust.since_delivered.astype("datetime64[D]"), pa.date32(), mask=cust.since_missing
+    )
+    return pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "snapshot_date": pa.array([day] * n, pa.date32()),
+            "age": np.floor(age).astype(np.int32),
+            "segment": pa.DictionaryArray.from_arrays(
+                cust.segment.astype(np.int32), pa.array(SEGMENTS)
+            ).cast(pa.string()),
+            "has_savings": cust.has_savings,
+            "has_payment": cust.has_payment,
+            "n_accounts": cust.n_accounts.astype(np.int32),
+            "total_balance": np.round(cust.balance, 2),
+            "app_installed": cust.app,
+            "ib_logins_4w": logins.astype(np.int32),
+            "optin_general": cust.optin_general,
+            "optin_investing": cust.optin_investing,
+            "customer_since": since,
+            "is_investor": cust.investor.copy(),
+        }
+    )
+
+
+def _write_market(market: MarketSeries, path: Path, file_format: str) -> None:
+    n = len(market.dates)
+    funds = [f for f, _ in FUNDS]
+    table = pa.table(
+        {
+            "fund": pa.array(np.repeat(funds, n)),
+            "price_date": pa.array(
+                np.tile(market.dates, len(funds)).astype("datetime64[D]"), pa.date32()
+            ),
+            "price": np.concatenate([market.prices[f] for f in funds]),
+        }
+    )
+    _write(table, path, file_format)
+
+
+def _write_audit(cust: _Customers, path: Path, file_format: str) -> None:
+    table = pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "gender": cust.gender,
+            "postcode_area": cust.postcode_area,
+        }
+    )
+    _write(table, path, file_format)
+
+
+def _write_conversions(
+    out: Path,
+    ids: list[npt.NDArray[np.int64]],
+    days: list[npt.NDArray[np.int64]],
+    amounts: list[FloatArray],
+    file_format: str,
+) -> int:
+    rid = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    day = np.concatenate(days) if days else np.empty(0, np.int64)
+    amt = np.concatenate(amounts) if amounts else np.empty(0, np.float64)
+    order = np.lexsort((rid, day))
+    table = pa.table(
+        {
+            "relation_id": rid[order],
+            "conversion_date": pa.array(day[order].astype("datetime64[D]"), pa.date32()),
+            "amount": amt[order],
+        }
+    )
+    _write(table, out / "conversions" / f"conversions.{file_format}", file_format)
+    return len(rid)
+
+
+def _write_truth_customers(cust: _Customers, path: Path) -> None:
+    table = pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "engagement_latent": cust.engagement,
+            "uplift_factor": cust.uplift_factor,
+        }
+    )
+    _write(table, path, "parquet")

@@ -1,0 +1,168 @@
+"""The embedded DuckDB store: the only code that talks to the database."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from nextbest.config import Config
+from nextbest.errors import StoreError
+from nextbest.store._schema import SCHEMA_VERSION, ddl
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class Store:
+    """A DuckDB database file (or ``":memory:"``) with nextbest's schema.
+
+    Other layers pass SQL text and parameters; they never hold a connection. Statements run
+    on one connection guarded by a lock, and :meth:`transaction` makes a group of them atomic,
+    so a crash leaves no half-written state.
+
+    Example
+    -------
+    >>> with Store(":memory:") as store:
+    ...     store.fetchone("SELECT 40 + 2")
+    (42,)
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        read_only: bool = False,
+    ) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str | bool | int | float | list[str]] = {}
+        if memory_limit:
+            config["memory_limit"] = memory_limit
+        if threads:
+            config["threads"] = threads
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only, config=config)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot open the store at {self.path}: {exc}. Check [store] path in the "
+                "config, and that no other process holds the file open for writing."
+            ) from None
+        self._lock = threading.RLock()
+        self._in_tx = False
+        if not read_only:
+            self._con.execute(ddl())
+            self._con.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- statements --------------------------------------------------------------------------
+    def execute(self, sql: str, params: Params = None) -> None:
+        with self._lock:
+            self._con.execute(sql, params)
+
+    def fetchall(self, sql: str, params: Params = None) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+        with self._lock:
+            return self._con.execute(sql, params).fetchone()
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        row = self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    def arrow(self, sql: str, params: Params = None) -> pa.Table:
+        with self._lock:
+            return self._con.sql(sql, params=params).to_arrow_table()
+
+    def df(self, sql: str, params: Params = None) -> pd.DataFrame:
+        with self._lock:
+            frame: pd.DataFrame = self._con.sql(sql, params=params).df()
+            return frame
+
+    def columns(self, sql: str, params: Params = None) -> list[tuple[str, str]]:
+        """Names and SQL types of a query's result, without running it in full."""
+        with self._lock:
+            rel = self._con.execute(f"SELECT * FROM ({sql}) LIMIT 0", params)
+            return [(d[0], str(d[1])) for d in rel.description or []]
+
+    def register(self, name: str, table: pa.Table) -> None:
+        """Expose an in-memory Arrow table to SQL under ``name`` (until unregistered)."""
+        with self._lock:
+            self._con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            self._con.unregister(name)
+
+    def table_exists(self, name: str) -> bool:
+        schema, _, table = name.rpartition(".")
+        row = self.fetchone(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema or "main", table],
+        )
+        return bool(row and row[0])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All statements inside commit together or not at all."""
+        with self._lock:
+            if self._in_tx:
+                yield self
+                return
+            self._con.execute("BEGIN TRANSACTION")
+            self._in_tx = True
+            try:
+                yield self
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            else:
+                self._con.execute("COMMIT")
+            finally:
+                self._in_tx = False
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """True when ``exc`` came from the database engine (for callers that translate it)."""
+    return isinstance(exc, duckdb.Error)
+
+
+def open_store(config: Config, *, read_only: bool = False) -> Store:
+    """Open the store the config points at (created on first use)."""
+    path: str | Path = config.store.path
+    if str(path) != ":memory:":
+        path = config.resolve(path)
+    return Store(
+        path,
+        memory_limit=config.store.memory_limit,
+        threads=config.store.threads,
+        read_only=read_only,
+    )
