@@ -392,7 +392,7 @@ def features(
     fs = resolve_features(cfg.features)
     if describe:
         for d in fs.describe():
-            console.print(f"[bold]{d['name']}[/] ({d['unit']}): {d['description']}")
+            console.print(f"[bold]{d['name']}[/] ({d['unit']}): {d['description']}", soft_wrap=True)
         return
     with open_store(cfg) as store:
         dates = loaded_snapshot_dates(store)

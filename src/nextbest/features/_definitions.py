@@ -42,7 +42,7 @@ CASE
 END"""
 
 _ENGAGEMENT = """
-CASE WHEN app_installed THEN 1.0 ELSE 0.0 END
+CAST(app_installed AS INTEGER)
 + LEAST(GREATEST(n_accounts, 0), 4) / 4.0
 + LEAST(GREATEST(ib_logins_4w, 0), 20) / 20.0"""
 
@@ -80,7 +80,8 @@ FEATURES: dict[str, FeatureDefinition] = {
             _ENGAGEMENT,
             "How actively the customer banks with us, from 0 to 3: one point for having the "
             "app, up to one point for the number of accounts (full at 4), up to one point for "
-            "internet-banking logins in the last 4 weeks (full at 20).",
+            "internet-banking logins in the last 4 weeks (full at 20). Empty when any part "
+            "is unknown.",
             "points (0-3)",
         ),
         FeatureDefinition(

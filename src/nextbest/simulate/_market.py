@@ -57,8 +57,8 @@ def simulate_market(
     in_recovery = (days >= np.datetime64(crash_end)) & (days < np.datetime64(recovery_end))
     drift = np.full(n, 0.00025)
     vol = np.full(n, 0.007)
-    drift[in_crash] = -0.017
-    vol[in_crash] = 0.03
+    drift[in_crash] = -0.018
+    vol[in_crash] = 0.015  # steep and reliably deep, like March 2020
     drift[in_recovery] = 0.0025
     vol[in_recovery] = 0.014
     market = drift + vol * rng.standard_normal(n)

@@ -1,0 +1,65 @@
+"""Shared fixtures: a small synthetic bank, generated once per test session."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nextbest.config import Config, config_from_mapping
+from nextbest.ingest import configured_sources, ingest_source
+from nextbest.simulate import BankManifest, simulate_bank
+from nextbest.store import Store, open_store
+
+N_CUSTOMERS = 1_000
+N_WEEKS = 36
+
+
+@pytest.fixture(scope="session")
+def bank_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic bank with faults, in Parquet (generated once)."""
+    out = tmp_path_factory.mktemp("bank")
+    simulate_bank(out, n_customers=N_CUSTOMERS, n_weeks=N_WEEKS, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bank_manifest(bank_dir: Path) -> BankManifest:
+    return BankManifest.read(bank_dir / "manifest.json")
+
+
+def bank_config(bank_dir: Path, store_path: Path | str) -> Config:
+    """A config pointing at a generated bank."""
+    return config_from_mapping(
+        {
+            "store": {"path": str(store_path)},
+            "sources": {
+                "snapshots": {"path": str(bank_dir / "snapshots")},
+                "market": {"path": str(bank_dir / "market")},
+                "conversions": {"path": str(bank_dir / "conversions")},
+                "audit": {"path": str(bank_dir / "audit")},
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def loaded_db(bank_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store file with the small bank ingested (copy it before changing it)."""
+    path = tmp_path_factory.mktemp("db") / "bank.duckdb"
+    cfg = bank_config(bank_dir, path)
+    with open_store(cfg) as store:
+        for name in configured_sources(cfg):
+            ingest_source(store, cfg, name)
+    return path
+
+
+@pytest.fixture
+def loaded_store(loaded_db: Path, tmp_path: Path) -> Iterator[Store]:
+    """A private, writable copy of the loaded store."""
+    copy = tmp_path / "bank.duckdb"
+    shutil.copy(loaded_db, copy)
+    with Store(copy) as store:
+        yield store

@@ -1,0 +1,110 @@
+"""The command line, run as a user runs it (Typer's runner, real store and files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nextbest.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo project made through the CLI."""
+    out = tmp_path_factory.mktemp("cli") / "demo"
+    result = runner.invoke(app, ["demo", "--dir", str(out), "--customers", "400", "--weeks", "30"])
+    assert result.exit_code == 0, result.output
+    assert "Ingestion under data contracts" in result.output
+    assert "Features for 2024-07-28 (400 customers)" in result.output
+    assert "started investing" in result.output
+    return out
+
+
+def test_demo_makes_a_project(demo_dir: Path) -> None:
+    """The demo leaves a config, a store and the bank, usable by every other command."""
+    assert (demo_dir / "nextbest.toml").exists()
+    assert (demo_dir / "nextbest.duckdb").exists()
+    assert (demo_dir / "bank" / "manifest.json").exists()
+    result = runner.invoke(app, ["-c", str(demo_dir / "nextbest.toml"), "status"])
+    assert result.exit_code == 0, result.output
+    assert "snapshots" in result.output
+    assert "null_limit" not in result.output  # messages, not rule codes
+    assert "app_installed is empty in" in result.output
+
+
+def test_demo_again_is_idempotent(demo_dir: Path) -> None:
+    """Running the demo again reuses the bank and skips every loaded file."""
+    result = runner.invoke(
+        app, ["demo", "--dir", str(demo_dir), "--customers", "400", "--weeks", "30"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "32 file(s) were already loaded unchanged and were skipped" in result.output
+
+
+def test_quarantine_rows(demo_dir: Path) -> None:
+    """The quarantine command lists the failing rows with their rule and value."""
+    result = runner.invoke(
+        app, ["-c", str(demo_dir / "nextbest.toml"), "quarantine", "--rows", "--limit", "500"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "range: outside 0..120 (value '212')" in result.output
+
+
+def test_features_to_file(demo_dir: Path, tmp_path: Path) -> None:
+    """Features for a date can be written to Parquet."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "f.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "-c",
+            str(demo_dir / "nextbest.toml"),
+            "features",
+            "--date",
+            "2024-07-21",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out)
+    assert table.num_rows == 400
+    assert table.column_names[:3] == ["relation_id", "snapshot_date", "age"]
+
+
+def test_errors_are_one_line(tmp_path: Path) -> None:
+    """A user error prints one line and exits 2; no traceback."""
+    result = runner.invoke(app, ["-c", str(tmp_path / "missing.toml"), "status"])
+    assert result.exit_code == 2
+    assert "error: config file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_date_is_refused(demo_dir: Path) -> None:
+    """A date that is not loaded names the loaded range."""
+    result = runner.invoke(
+        app, ["-c", str(demo_dir / "nextbest.toml"), "features", "--date", "2031-01-05"]
+    )
+    assert result.exit_code == 2
+    assert "no snapshot loaded for 2031-01-05" in result.output
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    """init writes a starter config once; a second time needs --force."""
+    path = tmp_path / "nextbest.toml"
+    assert runner.invoke(app, ["init", str(path)]).exit_code == 0
+    again = runner.invoke(app, ["init", str(path)])
+    assert again.exit_code == 2
+    assert "already exists; pass --force" in again.output
+
+
+def test_describe_features() -> None:
+    """--describe explains each feature in plain words."""
+    result = runner.invoke(app, ["features", "--describe"])
+    assert result.exit_code == 0, result.output
+    assert "engagement" in result.output and "full at 20" in result.output

@@ -1,0 +1,61 @@
+"""The public API of each package is exactly what its ``__all__`` says."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED = {
+    "nextbest.store": {"DATA_TABLES", "SCHEMA_VERSION", "Store", "is_database_error", "open_store"},
+    "nextbest.features": {
+        "FEATURES",
+        "FeatureDefinition",
+        "FeatureSet",
+        "build_features",
+        "build_training_table",
+        "loaded_snapshot_dates",
+        "resolve_features",
+        "training_dates",
+    },
+    "nextbest.simulate": {
+        "DEFAULT_START",
+        "FUNDS",
+        "TRUE_COEFFICIENTS",
+        "BankManifest",
+        "MarketSeries",
+        "simulate_bank",
+        "simulate_market",
+        "weekly_hazard",
+    },
+    "nextbest.ingest": {
+        "AUDIT",
+        "CONTRACTS",
+        "CONVERSIONS",
+        "MARKET",
+        "SNAPSHOTS",
+        "SOURCE_NAMES",
+        "ColumnContract",
+        "Contract",
+        "ContractIssue",
+        "LoadReport",
+        "configured_sources",
+        "contract_issues",
+        "ingest_source",
+        "ingest_summary",
+        "load_file",
+        "quarantine_rows",
+        "quarantine_summary",
+        "resolve_files",
+    },
+    "nextbest.pipeline": {"CONFIG_TEMPLATE", "DemoResult", "run_demo", "write_config"},
+}
+
+
+@pytest.mark.parametrize("package", sorted(EXPECTED))
+def test_all_is_locked(package: str) -> None:
+    """``__all__`` lists exactly the expected names, and each of them exists."""
+    module = importlib.import_module(package)
+    assert set(module.__all__) == EXPECTED[package]
+    for name in module.__all__:
+        assert hasattr(module, name), name
