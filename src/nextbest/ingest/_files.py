@@ -73,8 +73,9 @@ def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
 
 def describe_source(
     store: Store, path: Path, fmt: str, source: SourceConfig, *, setting: str
-) -> list[str]:
-    """Column names of the file, or a :class:`SourceFileError` saying why it cannot be read."""
+) -> dict[str, str]:
+    """Column names and SQL types of the file, or a :class:`SourceFileError` saying why it
+    cannot be read."""
     try:
         cols = store.columns(source_sql(path, fmt, source))
     except Exception as exc:
@@ -91,7 +92,8 @@ def describe_source(
                 f"delimiter and format in {setting}"
             )
         raise SourceFileError(f"{path}: {hint} ({first})") from None
-    names = [name for name, _ in cols if name not in ("_row", "file_row_number")]
+    types = {name: t for name, t in cols if name not in ("_row", "file_row_number")}
+    names = list(types)
     if fmt == "csv" and len(names) == 1:
         for delim in (";", "\t", "|", ","):
             if delim != source.delimiter and delim in names[0]:
@@ -99,7 +101,7 @@ def describe_source(
                     f"{path}: the header has one column {names[0][:60]!r}, which looks "
                     f"delimited by {delim!r}; set delimiter = {delim!r} in {setting}"
                 )
-    return names
+    return types
 
 
 def map_columns(

@@ -66,7 +66,12 @@ def _cast(col: ColumnContract, sql_type: str, src: str, fmt: str, source: Source
     return f"TRY_CAST({src} AS {sql_type})"
 
 
-def _row_rules(contract: Contract, present: set[str]) -> list[str]:
+def _raw(col: str, materialised: set[str]) -> str:
+    """The value as read from the file, as text (for messages and the quarantine record)."""
+    return _q(col + "__raw") if col in materialised else f"CAST({_q(col)} AS VARCHAR)"
+
+
+def _row_rules(contract: Contract, present: set[str], materialised: set[str]) -> list[str]:
     """SQL expressions yielding a violation struct or NULL, one per rule."""
     rules: list[str] = []
 
@@ -78,15 +83,17 @@ def _row_rules(contract: Contract, present: set[str]) -> list[str]:
             if not col.nullable:
                 rules.append(violation(col.name, "missing column, not nullable", "NULL"))
             continue
-        typed, raw = _q(col.name), _q(col.name + "__raw")
+        typed, raw = _q(col.name), _raw(col.name, materialised)
         sql_type = contract.sql_type(col.name)
-        rules.append(
-            f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
-            f"{violation(col.name, f'type: not a valid {sql_type}', raw)} END"
-        )
-        if not col.nullable:
+        if col.name in materialised:
             rules.append(
-                f"CASE WHEN {raw} IS NULL THEN {violation(col.name, 'not null', 'NULL')} END"
+                f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
+                f"{violation(col.name, f'type: not a valid {sql_type}', raw)} END"
+            )
+        if not col.nullable:
+            null_test = f"{raw} IS NULL" if col.name in materialised else f"{typed} IS NULL"
+            rules.append(
+                f"CASE WHEN {null_test} THEN {violation(col.name, 'not null', 'NULL')} END"
             )
         if col.min is not None or col.max is not None:
             lo = "-inf" if col.min is None else f"{col.min:g}"
@@ -113,57 +120,75 @@ def _stage(
     store: Store,
     contract: Contract,
     mapping: dict[str, str],
+    file_types: dict[str, str],
     path: Path,
     fmt: str,
     source: SourceConfig,
-) -> None:
+) -> set[str]:
+    """Create the temp table ``_stage``: typed columns plus each row's list of violations.
+
+    The text of a value is kept only for columns that need a cast (CSV, or a Parquet column of
+    another type); a column already of the right type cannot fail its cast. Returns the
+    columns whose text was kept.
+    """
     selects = ["src._row AS _row"]
+    materialised: set[str] = set()
     for col in contract.columns:
+        sql_type = contract.sql_type(col.name)
         if col.name not in mapping:
-            selects.append(f"CAST(NULL AS VARCHAR) AS {_q(col.name + '__raw')}")
-            selects.append(f"CAST(NULL AS {contract.sql_type(col.name)}) AS {_q(col.name)}")
+            selects.append(f"CAST(NULL AS {sql_type}) AS {_q(col.name)}")
             continue
         src = "src." + _q(mapping[col.name])
+        if file_types.get(mapping[col.name], "").upper() == sql_type:
+            selects.append(f"{src} AS {_q(col.name)}")
+            continue
+        materialised.add(col.name)
         selects.append(f"CAST({src} AS VARCHAR) AS {_q(col.name + '__raw')}")
-        selects.append(
-            f"{_cast(col, contract.sql_type(col.name), src, fmt, source)} AS {_q(col.name)}"
-        )
-    rules = _row_rules(contract, set(mapping))
-    key = ", ".join(_q(k) for k in contract.key)
-    key_not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in contract.key)
-    typed_cols = ", ".join(_q(c.name) for c in contract.columns)
-    key_text = " || ', ' || ".join(
-        f"{_lit(k + '=')} || coalesce(CAST({_q(k)} AS VARCHAR), 'NULL')" for k in contract.key
-    )
+        selects.append(f"{_cast(col, sql_type, src, fmt, source)} AS {_q(col.name)}")
+    rules = _row_rules(contract, set(mapping), materialised)
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _stage AS
-        WITH typed AS (
-            SELECT {", ".join(selects)} FROM ({source_sql(path, fmt, source)}) AS src
-        ),
-        keyed AS (
-            SELECT *,
-                list_filter([{", ".join(rules)}], lambda x: x IS NOT NULL) AS _violations,
-                CASE WHEN {key_not_null} THEN count(*) OVER k ELSE 1 END AS _n_key,
-                min(hash({typed_cols})) OVER k <> max(hash({typed_cols})) OVER k AS _conflict,
-                row_number() OVER (k ORDER BY _row) AS _key_rank,
-                min(_row) OVER k AS _first_row
-            FROM typed
-            WINDOW k AS (PARTITION BY {key})
-        )
-        SELECT * REPLACE (
-            CASE
-                WHEN _n_key > 1 AND _conflict THEN list_append(_violations, {{
-                    'c': {_lit(", ".join(contract.key))},
-                    'r': 'unique: conflicting rows share this key',
-                    'v': {key_text}}})
-                WHEN _n_key > 1 AND _key_rank > 1 THEN list_append(_violations, {{
-                    'c': {_lit(", ".join(contract.key))},
-                    'r': 'unique: exact copy of an earlier row',
-                    'v': {key_text} || ' (same as row ' || _first_row || ')'}})
-                ELSE _violations
-            END AS _violations)
-        FROM keyed
+        SELECT *, list_filter([{", ".join(rules)}], lambda x: x IS NOT NULL) AS _violations
+        FROM (SELECT {", ".join(selects)} FROM ({source_sql(path, fmt, source)}) AS src)
+        """
+    )
+    _mark_duplicates(store, contract)
+    return materialised
+
+
+def _mark_duplicates(store: Store, contract: Contract) -> None:
+    """Add the unique-key violation to rows whose key repeats (a small set, found by GROUP BY).
+
+    Rows sharing a key with different values are all marked (nobody can tell which is right);
+    of exact copies, the first is kept and the later ones are marked.
+    """
+    key = ", ".join(_q(k) for k in contract.key)
+    key_not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in contract.key)
+    row_hash = "hash(" + ", ".join(f"s.{_q(c.name)}" for c in contract.columns) + ")"
+    key_join = " AND ".join(f"s.{_q(k)} = k.{_q(k)}" for k in contract.key)
+    key_text = " || ', ' || ".join(
+        f"{_lit(k + '=')} || coalesce(CAST(d.{_q(k)} AS VARCHAR), 'NULL')" for k in contract.key
+    )
+    key_name = _lit(", ".join(contract.key))
+    store.execute(
+        f"""
+        UPDATE _stage SET _violations = list_append(_stage._violations, CASE
+            WHEN d.conflict THEN {{'c': {key_name},
+                'r': 'unique: conflicting rows share this key', 'v': {key_text}}}
+            ELSE {{'c': {key_name}, 'r': 'unique: exact copy of an earlier row',
+                'v': {key_text} || ' (same as row ' || d.first_row || ')'}}
+            END)
+        FROM (
+            SELECT s._row, {", ".join(f"s.{_q(k)}" for k in contract.key)},
+                min({row_hash}) OVER w <> max({row_hash}) OVER w AS conflict,
+                min(s._row) OVER w AS first_row
+            FROM _stage s
+            JOIN (SELECT {key} FROM _stage WHERE {key_not_null}
+                  GROUP BY {key} HAVING count(*) > 1) k ON {key_join}
+            WINDOW w AS (PARTITION BY {", ".join(f"s.{_q(k)}" for k in contract.key)})
+        ) d
+        WHERE _stage._row = d._row AND (d.conflict OR d._row > d.first_row)
         """
     )
 
@@ -256,10 +281,10 @@ def load_file(
             batch_id=previous,
             seconds=time.perf_counter() - t0,
         )
-    columns = describe_source(store, path, fmt, source, setting=setting)
-    mapping = map_columns(contract, columns, source, path, setting=setting)
+    file_types = describe_source(store, path, fmt, source, setting=setting)
+    mapping = map_columns(contract, list(file_types), source, path, setting=setting)
     try:
-        _stage(store, contract, mapping, path, fmt, source)
+        materialised = _stage(store, contract, mapping, file_types, path, fmt, source)
     except Exception as exc:
         from nextbest.store import is_database_error
 
@@ -271,12 +296,19 @@ def load_file(
             f"format settings in {setting}"
         ) from None
     try:
-        return _commit(store, contract, path, digest, t0)
+        return _commit(store, contract, path, digest, t0, materialised)
     finally:
         store.execute("DROP TABLE IF EXISTS _stage")
 
 
-def _commit(store: Store, contract: Contract, path: Path, digest: str, t0: float) -> LoadReport:
+def _commit(
+    store: Store,
+    contract: Contract,
+    path: Path,
+    digest: str,
+    t0: float,
+    materialised: set[str],
+) -> LoadReport:
     counts = store.fetchone(
         "SELECT count(*), count(*) FILTER (WHERE len(_violations) > 0) FROM _stage"
     )
@@ -305,22 +337,23 @@ def _commit(store: Store, contract: Contract, path: Path, digest: str, t0: float
     cols = ", ".join(_q(c.name) for c in contract.columns)
     record = (
         "json_object("
-        + ", ".join(f"{_lit(c.name)}, {_q(c.name + '__raw')}" for c in contract.columns)
+        + ", ".join(f"{_lit(c.name)}, {_raw(c.name, materialised)}" for c in contract.columns)
         + ")"
     )
+    part_type = contract.sql_type(part) if part else ""
     with store.transaction():
         batch_id = int(store.scalar("SELECT nextval('batch_seq')"))
         if part:
             replaced = int(
                 store.scalar(
                     f"SELECT count(DISTINCT {_q(part)}) FROM {contract.table} "
-                    f"WHERE CAST({_q(part)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
+                    f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
                     [partitions],
                 )
             )
             store.execute(
                 f"DELETE FROM {contract.table} "
-                f"WHERE CAST({_q(part)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))",
+                f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
                 [partitions],
             )
         else:
@@ -328,7 +361,7 @@ def _commit(store: Store, contract: Contract, path: Path, digest: str, t0: float
             store.execute(f"DELETE FROM {contract.table}")
         store.execute(
             f"INSERT INTO {contract.table} ({cols}, batch_id) "
-            f"SELECT {cols}, ? FROM _stage WHERE len(_violations) = 0 ORDER BY _row",
+            f"SELECT {cols}, ? FROM _stage WHERE len(_violations) = 0",
             [batch_id],
         )
         store.execute(

@@ -302,13 +302,13 @@ def simulate_bank(
                 cust.balance = cust.balance * np.exp(step)
                 if day.month == 5 and day.day <= 7:
                     cust.balance += cust.has_payment * rng.uniform(800, 2500, size=n)
-                history = np.roll(history, -1, axis=1)
-                history[:, -1] = cust.balance
+                history[:, w % 9] = cust.balance  # a ring of the last 9 weekly balances
                 # slow adoption of the app, a few opt-outs, new accounts
                 cust.app |= rng.random(n) < 0.004 * (1 + cust.engagement.clip(0, None))
                 cust.optin_investing &= rng.random(n) >= 0.001
                 cust.n_accounts += (rng.random(n) < 0.003).astype(np.int16)
-            trend = (history[:, -1] - history[:, 0]) / 2.0 / np.maximum(history.mean(axis=1), 50.0)
+            oldest = history[:, (w + 1) % 9] if w >= 8 else history[:, 0]
+            trend = (cust.balance - oldest) / 2.0 / np.maximum(history.mean(axis=1), 50.0)
             logins = rng.poisson(logins_rate * 4.0 * (1.0 + 0.2 * (day.month == 12)))
             fund_r4 = market.return_asof("balanced", day, 28)
             hazard = weekly_hazard(
@@ -339,7 +339,7 @@ def simulate_bank(
                 truth_table = pa.table(
                     {
                         "relation_id": cust.relation_id,
-                        "snapshot_date": pa.array([day] * n, pa.date32()),
+                        "snapshot_date": _date_column(day, n),
                         "hazard": hazard.astype(np.float32),
                     }
                 )
@@ -388,6 +388,10 @@ def simulate_bank(
     return manifest
 
 
+def _date_column(day: dt.date, n: int) -> pa.Array:
+    return pa.array(np.full(n, np.datetime64(day, "D")), pa.date32())
+
+
 def _snapshot_table(
     cust: _Customers, day: dt.date, age: FloatArray, logins: npt.NDArray[np.int64]
 ) -> pa.Table:
@@ -398,7 +402,7 @@ def _snapshot_table(
     return pa.table(
         {
             "relation_id": cust.relation_id,
-            "snapshot_date": pa.array([day] * n, pa.date32()),
+            "snapshot_date": _date_column(day, n),
             "age": np.floor(age).astype(np.int32),
             "segment": pa.DictionaryArray.from_arrays(
                 cust.segment.astype(np.int32), pa.array(SEGMENTS)
