@@ -27,9 +27,13 @@ from nextbest.errors import ConfigError
 __all__ = [
     "DEFAULT_FEATURES",
     "SENSITIVE_ATTRIBUTES",
+    "ActionConfig",
     "Config",
     "CustomFeature",
+    "EligibilityRule",
     "FeaturesConfig",
+    "ModelSpec",
+    "RunConfig",
     "SourceConfig",
     "SourcesConfig",
     "StoreConfig",
@@ -214,6 +218,127 @@ class TrainingConfig(_Model):
     seed: int = Field(default=0, description="Seed of the customer sample.")
 
 
+class EligibilityRule(_Model):
+    """A config-defined eligibility rule: a SQL condition over the customer's snapshot at D."""
+
+    name: str
+    sql: str = Field(
+        description="Condition that must be TRUE to stay eligible, e.g. 'total_balance >= 100'."
+    )
+    description: str = Field(default="", description="Why the rule exists, in plain words.")
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"rule name {value!r} must be lower-case letters, digits and '_'")
+        return value
+
+
+class ModelSpec(_Model):
+    """Which propensity model an action uses, and how strongly it is regularised."""
+
+    kind: Literal["lightgbm", "logistic"] = Field(
+        default="lightgbm", description="'lightgbm' (gradient boosting) or 'logistic'."
+    )
+    n_estimators: int = Field(default=200, ge=10, le=5000, description="LightGBM trees.")
+    learning_rate: float = Field(default=0.05, gt=0, le=1, description="LightGBM step size.")
+    num_leaves: int = Field(default=15, ge=2, le=1024, description="LightGBM leaves per tree.")
+    min_child_samples: int = Field(
+        default=200, ge=1, description="LightGBM: fewest customers in a leaf (against memorising)."
+    )
+    l2: float = Field(
+        default=10.0, ge=0, description="L2 penalty: LightGBM lambda_l2, logistic 1/C."
+    )
+
+
+class ActionConfig(_Model):
+    """Something the bank can do for a customer, with its rules, model and volume bounds."""
+
+    name: str
+    description: str = ""
+    channel: Literal["email"] = "email"
+    content_type: str = Field(
+        default="investing",
+        description="Opt-in needed for this content: the snapshot column optin_<content_type>.",
+    )
+    flow: list[str] = Field(
+        default_factory=lambda: ["inform", "how-to-start", "concrete-steps"],
+        description="The messages of the flow, in order; it stops when the customer converts.",
+    )
+    flow_weeks: int = Field(default=3, ge=1, le=52, description="Weeks a flow runs.")
+    target: str = Field(
+        default="opens an investment account within 8 weeks",
+        description="The outcome the action aims at, in words.",
+    )
+    label_weeks: int = Field(default=8, ge=1, le=52, description="Window of the target outcome.")
+    min_age: int = Field(
+        default=18, ge=0, le=120, description="Youngest age that may be contacted."
+    )
+    cooldown_weeks: int = Field(
+        default=8, ge=0, le=104, description="No new contact within this many weeks of the last."
+    )
+    rules: list[EligibilityRule] = Field(default_factory=list)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    threshold: float = Field(
+        default=0.05, ge=0, le=1, description="Select customers whose calibrated score ≥ this."
+    )
+    min_weekly: int = Field(default=0, ge=0, description="Fewer selected than this is flagged.")
+    max_weekly: int = Field(default=2000, ge=1, description="Most customers selected in a week.")
+    holdout_fraction: float = Field(
+        default=0.1, ge=0, lt=1, description="Share of the selected kept out as holdout."
+    )
+    exploration_size: int = Field(
+        default=200, ge=0, description="Eligible, not-selected customers mailed at random."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not re.match(r"^[a-z][a-z0-9-]*$", value):
+            raise ValueError(
+                f"action name {value!r} must be lower-case letters, digits and '-', "
+                "e.g. 'invest-onboarding'"
+            )
+        return value
+
+    @field_validator("content_type")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"content_type {value!r} must be lower-case letters and '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ActionConfig:
+        if self.min_weekly > self.max_weekly:
+            raise ValueError(
+                f"min_weekly ({self.min_weekly}) is above max_weekly ({self.max_weekly}) "
+                f"for action '{self.name}'; lower min_weekly or raise max_weekly"
+            )
+        for rule in self.rules:
+            for word in _WORD.findall(rule.sql):
+                if word.lower() in SENSITIVE_ATTRIBUTES:
+                    raise ValueError(_sensitive_message(word, f"rule '{rule.name}'"))
+        return self
+
+
+def _default_actions() -> list[ActionConfig]:
+    return [
+        ActionConfig(
+            name="invest-onboarding",
+            description="A three-message e-mail flow towards a first investment.",
+        )
+    ]
+
+
+class RunConfig(_Model):
+    """The weekly run."""
+
+    seed: int = Field(default=20240107, description="Seed of the randomised arms.")
+    reasons_top: int = Field(default=3, ge=1, le=7, description="Reason codes per customer.")
+
+
 class Config(_Model):
     """The whole project configuration."""
 
@@ -221,9 +346,33 @@ class Config(_Model):
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    actions: list[ActionConfig] = Field(default_factory=_default_actions)
+    run: RunConfig = Field(default_factory=RunConfig)
 
     #: the file this config was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_actions(self) -> Config:
+        names = [a.name for a in self.actions]
+        if not names:
+            raise ValueError("[[actions]] is empty; configure at least one action")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"action names must be unique; repeated: {repeated}")
+        return self
+
+    def action(self, name: str) -> ActionConfig:
+        """The action called ``name``, or a ConfigError with a did-you-mean."""
+        for action in self.actions:
+            if action.name == name:
+                return action
+        from nextbest.errors import did_you_mean
+
+        names = [a.name for a in self.actions]
+        raise ConfigError(
+            f"unknown action '{name}';{did_you_mean(name, names)} Actions: {', '.join(names)}"
+        )
 
     def resolve(self, path: str | Path) -> Path:
         """Resolve a path from the config against the folder of the config file."""

@@ -93,15 +93,22 @@ def test_may_has_more_conversions(tmp_path: Path) -> None:
 
 
 def test_truth_matches_the_population(bank_dir: Path, bank_manifest: BankManifest) -> None:
-    """True hazards are zero for investors and minors and positive for other customers."""
-    day = bank_manifest.delivered_dates[-1]
-    snap = pq.read_table(bank_dir / "snapshots" / f"snapshot_{day}.parquet").to_pandas()
-    truth = pq.read_table(bank_dir / "truth" / f"hazard_{day}.parquet").to_pandas()
-    both = snap.merge(truth, on="relation_id")
+    """True hazards are zero for customers who invested from the start and for minors, and
+    positive for everyone else — also for those who converted since (their latent hazard)."""
+    first, last = bank_manifest.snapshot_dates[0], bank_manifest.delivered_dates[-1]
+    start = pq.read_table(bank_dir / "snapshots" / f"snapshot_{first}.parquet").to_pandas()
+    snap = pq.read_table(bank_dir / "snapshots" / f"snapshot_{last}.parquet").to_pandas()
+    truth = pq.read_table(bank_dir / "truth" / f"hazard_{last}.parquet").to_pandas()
+    both = snap.merge(truth, on="relation_id").merge(
+        start[["relation_id", "is_investor"]].rename(columns={"is_investor": "investor_at_start"}),
+        on="relation_id",
+    )
     assert len(both) == bank_manifest.n_customers
-    out = both["is_investor"] | (both["age"] < 18)
+    out = both["investor_at_start"] | (both["age"] < 18)
     assert (both.loc[out, "hazard"] == 0).all()
     assert (both.loc[~out, "hazard"] > 0).all()
+    converted_since = both["is_investor"] & ~both["investor_at_start"]
+    assert converted_since.any()
 
 
 def test_too_small_is_refused(tmp_path: Path) -> None:

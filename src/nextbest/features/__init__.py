@@ -9,6 +9,7 @@ from nextbest.features._build import (
     training_dates,
 )
 from nextbest.features._definitions import FEATURES, FeatureDefinition
+from nextbest.features._phrases import phrase
 
 __all__ = [
     "FEATURES",
@@ -17,6 +18,7 @@ __all__ = [
     "build_features",
     "build_training_table",
     "loaded_snapshot_dates",
+    "phrase",
     "resolve_features",
     "training_dates",
 ]

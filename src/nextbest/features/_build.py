@@ -213,7 +213,11 @@ def build_features(store: Store, fs: FeatureSet, dates: Sequence[dt.date]) -> pa
 
 
 def training_dates(
-    store: Store, training: TrainingConfig, *, until: dt.date | None = None
+    store: Store,
+    training: TrainingConfig,
+    *,
+    until: dt.date | None = None,
+    label_weeks: int | None = None,
 ) -> list[dt.date]:
     """Snapshot dates to learn from, evenly spread over the usable history.
 
@@ -225,13 +229,14 @@ def training_dates(
     if not loaded:
         raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
     horizon = until or loaded[-1]
+    weeks = training.label_weeks if label_weeks is None else label_weeks
     first_ok = loaded[0] + dt.timedelta(weeks=training.history_weeks)
-    last_ok = horizon - dt.timedelta(weeks=training.label_weeks)
+    last_ok = horizon - dt.timedelta(weeks=weeks)
     usable = [d for d in loaded if first_ok <= d <= last_ok]
     if not usable:
         raise NotFoundError(
             f"no snapshot date has {training.history_weeks} weeks of history and a complete "
-            f"{training.label_weeks}-week label window before {horizon}; load more weeks or "
+            f"{weeks}-week label window before {horizon}; load more weeks or "
             "lower [training] history_weeks / label_weeks"
         )
     n = min(training.n_dates, len(usable))

@@ -1,6 +1,27 @@
-"""Wiring the steps into jobs: the demo now, the weekly run next."""
+"""Wiring the steps into jobs: training, the weekly run, the demo."""
 
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
+from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
+from nextbest.pipeline._weekly import (
+    ActionOutcome,
+    RunResult,
+    config_hash,
+    run_week,
+    write_decision_file,
+)
 
-__all__ = ["CONFIG_TEMPLATE", "DemoResult", "run_demo", "write_config"]
+__all__ = [
+    "CONFIG_TEMPLATE",
+    "ActionOutcome",
+    "DemoResult",
+    "RunResult",
+    "TrainedAction",
+    "config_hash",
+    "oracle_probabilities",
+    "run_demo",
+    "run_week",
+    "train_models",
+    "write_config",
+    "write_decision_file",
+]

@@ -7,7 +7,8 @@ file, the way a warehouse delivers it.
 Ground truth
 ------------
 For every customer and week the generator knows the true weekly hazard of starting to invest
-(``truth/hazard_*.parquet``) and each customer's causal response to being mailed
+(``truth/hazard_*.parquet``; for a customer who converts, the hazard they would have had
+without converting) and each customer's causal response to being mailed
 (``truth/customers.parquet``: ``uplift_factor``, the relative increase of the hazard while a
 mail flow runs). The weekly log-odds of converting are::
 
@@ -281,6 +282,7 @@ def simulate_bank(
     plan: FaultPlan | None = plan_faults(n_weeks, n_customers) if faults and n_weeks >= 30 else None
     _write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", file_format)
     n = n_customers
+    initial_investor = cust.investor.copy()
     history = np.tile(cust.balance[:, None], (1, 9)).astype(np.float64)  # last 9 weekly balances
     logins_rate = np.exp(0.45 + 0.7 * cust.engagement)
     conv_ids: list[npt.NDArray[np.int64]] = []
@@ -320,7 +322,11 @@ def simulate_bank(
                 is_may=day.month == 5,
                 tenure_years=tenure,
             )
-            hazard[cust.investor | (age < 18)] = 0.0
+            # the truth keeps the latent hazard of customers who convert along the way (what
+            # they would have had, had they not converted yet); only those who already
+            # invested at the start, and minors, have none
+            hazard[initial_investor | (age < 18)] = 0.0
+            live = np.where(cust.investor, 0.0, hazard)
             table = _snapshot_table(cust, day, age, logins)
             iso = day.isoformat()
             if plan is not None and w == plan.malformed_week:
@@ -349,7 +355,7 @@ def simulate_bank(
                     )
                 )
             # -- conversions happen during the week after the snapshot
-            converted = rng.random(n) < hazard
+            converted = rng.random(n) < live
             if converted.any():
                 k = int(converted.sum())
                 conv_ids.append(cust.relation_id[converted])

@@ -90,8 +90,11 @@ class Store:
             return self._con.execute(sql, params).fetchall()
 
     def fetchone(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
+        """The first row, or None. The result is read to its end so that the connection is
+        free for the next statement."""
         with self._lock:
-            return self._con.execute(sql, params).fetchone()
+            rows = self._con.execute(sql, params).fetchall()
+            return rows[0] if rows else None
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         row = self.fetchone(sql, params)

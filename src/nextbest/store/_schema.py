@@ -67,6 +67,65 @@ CREATE TABLE IF NOT EXISTS quarantine (
     value VARCHAR,
     record VARCHAR NOT NULL            -- the whole row as JSON, as read from the file
 );
+CREATE TABLE IF NOT EXISTS model_versions (
+    version VARCHAR PRIMARY KEY,       -- <action>@<first 12 hex of the artifact's sha256>
+    action VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,           -- candidate | shadow | champion | retired
+    sha256 VARCHAR NOT NULL,
+    features VARCHAR[] NOT NULL,
+    train_first DATE NOT NULL,
+    train_last DATE NOT NULL,
+    metrics VARCHAR NOT NULL,          -- JSON
+    artifact VARCHAR NOT NULL,         -- the model as JSON (native formats, never pickle)
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS model_events (
+    version VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,
+    from_status VARCHAR,
+    to_status VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    event_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    snapshot_date DATE NOT NULL,
+    status VARCHAR NOT NULL,  -- halted | pending_review | approved | rejected | exported | skipped
+    created_at TIMESTAMP NOT NULL,
+    seed BIGINT NOT NULL,
+    config_hash VARCHAR NOT NULL,
+    inputs VARCHAR NOT NULL,           -- JSON: fingerprints of the input batches
+    models VARCHAR NOT NULL,           -- JSON: action -> model version
+    counts VARCHAR NOT NULL,           -- JSON: per action, per arm
+    flags VARCHAR NOT NULL,            -- JSON: e.g. volume below the minimum
+    timings VARCHAR NOT NULL,          -- JSON: seconds per step
+    decision_file VARCHAR NOT NULL,
+    decision_sha256 VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    run_id VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    relation_id BIGINT NOT NULL,
+    snapshot_date DATE NOT NULL,
+    eligible BOOLEAN NOT NULL,
+    first_failed_rule VARCHAR,
+    score DOUBLE,
+    rank INTEGER,
+    selected BOOLEAN NOT NULL,
+    arm VARCHAR NOT NULL,              -- treat | holdout | explore | none
+    assignment_probability DOUBLE NOT NULL,
+    reasons VARCHAR
+);
+CREATE TABLE IF NOT EXISTS contacts (
+    relation_id BIGINT NOT NULL,
+    action VARCHAR NOT NULL,
+    contact_date DATE NOT NULL,
+    run_id VARCHAR NOT NULL,
+    arm VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS contract_issues (
     batch_id BIGINT NOT NULL,
     table_name VARCHAR NOT NULL,

@@ -1,0 +1,18 @@
+"""Eligibility, selection, volume bounds and randomised arms — pure functions over tables."""
+
+from nextbest.decisioning._arms import ArmAssignment, assign_arms
+from nextbest.decisioning._eligibility import (
+    BUILTIN_RULES,
+    eligibility,
+    eligibility_sql,
+    rule_descriptions,
+)
+
+__all__ = [
+    "BUILTIN_RULES",
+    "ArmAssignment",
+    "assign_arms",
+    "eligibility",
+    "eligibility_sql",
+    "rule_descriptions",
+]

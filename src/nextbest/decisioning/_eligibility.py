@@ -1,0 +1,96 @@
+"""Eligibility: named rules evaluated in order; the first that fails is logged per customer.
+
+Built-in rules, in order (a customer who fails several is reported with the first):
+
+1. ``opted_in`` — e-mail opt-in for the action's content type (unknown counts as no);
+2. ``adult`` — age at least the action's ``min_age`` (unknown counts as no);
+3. ``not_investing`` — does not already invest;
+4. ``not_in_flow`` — not inside a running flow of this action (mailed in the last
+   ``flow_weeks`` and not converted since);
+5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks``
+   (held-out customers count too, so the holdout stays clean for its measurement window);
+6. the action's config-defined rules, in config order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from nextbest.config import ActionConfig
+from nextbest.errors import ConfigError
+from nextbest.store import Store, is_database_error
+
+BUILTIN_RULES: dict[str, str] = {
+    "opted_in": "opted in to e-mail about this content",
+    "adult": "old enough to be contacted",
+    "not_investing": "does not invest yet",
+    "not_in_flow": "not inside a running flow of this action",
+    "not_in_cooldown": "not contacted within the cooldown",
+}
+
+
+def rule_descriptions(action: ActionConfig) -> dict[str, str]:
+    """Every rule of the action, in evaluation order, with its plain description."""
+    rules = dict(BUILTIN_RULES)
+    for rule in action.rules:
+        rules[rule.name] = rule.description or rule.sql
+    return rules
+
+
+def eligibility_sql(action: ActionConfig) -> str:
+    """The eligibility query over ``$day`` (relation_id, first_failed_rule)."""
+    optin = f"optin_{action.content_type}"
+    custom = "\n".join(
+        f"            WHEN NOT coalesce(({rule.sql}), false) THEN '{rule.name}'"
+        for rule in action.rules
+    )
+    return f"""
+    WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
+    assigned AS (
+        SELECT relation_id, max(contact_date) AS last_contact
+        FROM contacts WHERE contact_date <= $day
+        GROUP BY relation_id
+    ),
+    in_flow AS (
+        SELECT DISTINCT c.relation_id
+        FROM contacts c
+        WHERE c.action = $action AND c.arm IN ('treat', 'explore')
+          AND c.contact_date <= $day AND c.contact_date > $day - {7 * action.flow_weeks}
+          AND NOT EXISTS (
+              SELECT 1 FROM conversions v
+              WHERE v.relation_id = c.relation_id
+                AND v.conversion_date > c.contact_date AND v.conversion_date <= $day)
+    )
+    SELECT cur.relation_id,
+        CASE
+            WHEN NOT coalesce(cur.{optin}, false) THEN 'opted_in'
+            WHEN cur.age IS NULL OR cur.age < {action.min_age} THEN 'adult'
+            WHEN cur.is_investor THEN 'not_investing'
+            WHEN f.relation_id IS NOT NULL THEN 'not_in_flow'
+            WHEN a.last_contact > $day - {7 * action.cooldown_weeks} THEN 'not_in_cooldown'
+{custom}
+        END AS first_failed_rule
+    FROM cur
+    LEFT JOIN assigned a ON a.relation_id = cur.relation_id
+    LEFT JOIN in_flow f ON f.relation_id = cur.relation_id
+    ORDER BY cur.relation_id
+    """
+
+
+def eligibility(store: Store, action: ActionConfig, day: dt.date) -> pa.Table:
+    """Per customer with a snapshot on ``day``: ``relation_id``, ``eligible``,
+    ``first_failed_rule`` (NULL when eligible), sorted by relation id."""
+    try:
+        table = store.arrow(eligibility_sql(action), {"day": day, "action": action.name})
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(
+            f"the eligibility rules of action '{action.name}' do not run ({first}); check "
+            f"optin_{action.content_type} exists and the SQL of [[actions.rules]]"
+        ) from None
+    eligible = pa.compute.is_null(table["first_failed_rule"])
+    return table.append_column("eligible", eligible)

@@ -1,0 +1,115 @@
+"""Training every configured action and registering the models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nextbest.config import Config
+from nextbest.features import build_training_table, resolve_features, training_dates
+from nextbest.models import ModelVersion, TrainingResult, register_model, train_action
+from nextbest.store import Store
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class TrainedAction:
+    action: str
+    result: TrainingResult
+    version: ModelVersion
+    training_rows: int
+    seconds_table: float
+
+
+def oracle_probabilities(
+    store: Store, truth_dir: Path, keys: pa.Table, *, label_weeks: int
+) -> npt.NDArray[np.float64]:
+    """The synthetic bank's true probability of converting within ``label_weeks`` after each
+    (relation_id, snapshot_date) in ``keys``, in the order of ``keys``:
+    1 − Π (1 − weekly hazard) over the weeks D, D + 7, …, D + 7 (label_weeks − 1)."""
+    pattern = str(truth_dir / "hazard_*.parquet").replace("'", "''")
+    offsets = ", ".join(f"({7 * k})" for k in range(label_weeks))
+    ordered = keys.select(["relation_id", "snapshot_date"]).append_column(
+        "_i", pa.array(np.arange(keys.num_rows), pa.int64())
+    )
+    store.register("_oracle_keys", ordered)
+    try:
+        table = store.arrow(
+            f"""
+            WITH want AS (
+                SELECT k._i, k.relation_id, CAST(k.snapshot_date + o.d AS DATE) AS week
+                FROM _oracle_keys k CROSS JOIN (VALUES {offsets}) AS o(d)
+            )
+            SELECT w._i, 1 - exp(sum(ln(1 - least(greatest(t.hazard, 0), 0.999999)))) AS p
+            FROM want w
+            JOIN read_parquet('{pattern}') t
+              ON t.relation_id = w.relation_id AND t.snapshot_date = w.week
+            GROUP BY w._i ORDER BY w._i
+            """
+        )
+    finally:
+        store.unregister("_oracle_keys")
+    p = np.full(keys.num_rows, np.nan)
+    p[table["_i"].to_numpy()] = table["p"].to_numpy()
+    return p
+
+
+def train_models(
+    store: Store,
+    config: Config,
+    *,
+    truth_dir: Path | None = None,
+    until: dt.date | None = None,
+    progress: Progress | None = None,
+) -> list[TrainedAction]:
+    """Train each action on a time split and register the configured model."""
+    fs = resolve_features(config.features)
+    trained = []
+    for i, action in enumerate(config.actions):
+        t0 = time.perf_counter()
+        dates = training_dates(store, config.training, until=until, label_weeks=action.label_weeks)
+        table = build_training_table(
+            store,
+            fs,
+            dates,
+            label_weeks=action.label_weeks,
+            customer_fraction=config.training.customer_fraction,
+            seed=config.training.seed,
+        )
+        seconds_table = time.perf_counter() - t0
+        if progress:
+            progress("Training", 2 * i + 1, 2 * len(config.actions))
+        oracle = None
+        if truth_dir is not None and (truth_dir / "customers.parquet").exists():
+            from nextbest.models import time_split
+
+            split = time_split(dates, gap_weeks=action.label_weeks)
+            mask = pc.is_in(
+                table["snapshot_date"], value_set=pa.array(split.evaluation, pa.date32())
+            )
+            oracle = oracle_probabilities(
+                store, truth_dir, table.filter(mask), label_weeks=action.label_weeks
+            )
+        result = train_action(table, fs.names, action, oracle=oracle)
+        version = register_model(store, result.model)
+        trained.append(
+            TrainedAction(
+                action=action.name,
+                result=result,
+                version=version,
+                training_rows=table.num_rows,
+                seconds_table=seconds_table,
+            )
+        )
+        if progress:
+            progress("Training", 2 * i + 2, 2 * len(config.actions))
+    return trained

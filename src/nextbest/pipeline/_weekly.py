@@ -1,0 +1,289 @@
+"""The weekly run for one snapshot date: features → eligibility → score → arms → reasons →
+persist (run record, decision rows, decision file), all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from nextbest.config import ActionConfig, Config
+from nextbest.decisioning import assign_arms, eligibility
+from nextbest.errors import NotFoundError
+from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
+from nextbest.models import PropensityModel, champion_version, load_model, reason_codes
+from nextbest.store import Store
+
+Progress = Callable[[str, int, int], None]
+
+DECISION_SCHEMA = pa.schema(
+    [
+        ("run_id", pa.string()),
+        ("action", pa.string()),
+        ("relation_id", pa.int64()),
+        ("snapshot_date", pa.date32()),
+        ("eligible", pa.bool_()),
+        ("first_failed_rule", pa.string()),
+        ("score", pa.float64()),
+        ("rank", pa.int32()),
+        ("selected", pa.bool_()),
+        ("arm", pa.string()),
+        ("assignment_probability", pa.float64()),
+        ("reasons", pa.string()),
+    ]
+)
+
+
+@dataclass
+class ActionOutcome:
+    """What one action decided in a run."""
+
+    action: str
+    model_version: str
+    counts: dict[str, int]
+    flags: list[str]
+    ineligible_by_rule: dict[str, int]
+    top_reasons: list[tuple[str, int]]
+    scores: np.ndarray[Any, np.dtype[np.float64]] = field(repr=False)
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    snapshot_date: dt.date
+    status: str
+    decision_file: Path
+    decision_sha256: str
+    outcomes: list[ActionOutcome]
+    timings: dict[str, float]
+
+
+def config_hash(config: Config) -> str:
+    """sha256 of the validated config (paths as written), stable across machines."""
+    text = config.model_dump_json(exclude={"source_path"})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def input_fingerprints(store: Store, day: dt.date) -> dict[str, Any]:
+    """Which loaded batches (by sha256) the run reads, and the state of the contact history."""
+    rows = store.fetchall(
+        """
+        SELECT table_name, list(file_sha256 ORDER BY batch_id)
+        FROM ingest_batches
+        WHERE status = 'loaded'
+          AND (table_name <> 'snapshots' OR list_contains(partitions, ?))
+        GROUP BY table_name ORDER BY table_name
+        """,
+        [day.isoformat()],
+    )
+    contacts = store.fetchone(
+        "SELECT count(*), CAST(max(contact_date) AS VARCHAR) FROM contacts WHERE contact_date <= ?",
+        [day],
+    )
+    assert contacts is not None
+    return {
+        "batches": {table: list(shas) for table, shas in rows},
+        "contacts": {"rows": int(contacts[0]), "last": contacts[1]},
+    }
+
+
+def _decide_action(
+    store: Store,
+    config: Config,
+    action: ActionConfig,
+    day: dt.date,
+    features: pa.Table,
+    model: PropensityModel,
+    *,
+    seed: int,
+    run_id: str,
+) -> tuple[pa.Table, ActionOutcome]:
+    elig = eligibility(store, action, day)
+    ids = elig["relation_id"].to_numpy()
+    if not np.array_equal(ids, features["relation_id"].to_numpy()):
+        raise NotFoundError(f"features and eligibility disagree on the customers of {day}")
+    eligible = elig["eligible"].to_numpy(zero_copy_only=False)
+    missing = [f for f in model.features if f not in features.column_names]
+    if missing:
+        raise NotFoundError(
+            f"model {model.action} needs features {missing} that [features] does not enable"
+        )
+    X_all = np.column_stack(
+        [
+            features[f].to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            for f in model.features
+        ]
+    )
+    score = np.full(len(ids), np.nan)
+    score[eligible] = model.score(X_all[eligible])
+    arms = assign_arms(
+        ids,
+        eligible,
+        score,
+        threshold=action.threshold,
+        max_weekly=action.max_weekly,
+        holdout_fraction=action.holdout_fraction,
+        exploration_size=action.exploration_size,
+        seed=seed,
+        key=f"{action.name}:{day.isoformat()}",
+    )
+    readable = np.flatnonzero(arms.arm != "none")
+    reasons = np.full(len(ids), None, dtype=object)
+    texts, leading = reason_codes(model, X_all[readable], top=config.run.reasons_top)
+    reasons[readable] = texts
+    n = len(ids)
+    table = pa.table(
+        {
+            "run_id": pa.array([run_id] * n, pa.string()),
+            "action": pa.array([action.name] * n, pa.string()),
+            "relation_id": pa.array(ids, pa.int64()),
+            "snapshot_date": pa.array(np.full(n, np.datetime64(day, "D")), pa.date32()),
+            "eligible": pa.array(eligible, pa.bool_()),
+            "first_failed_rule": elig["first_failed_rule"],
+            "score": pa.array(score, pa.float64(), mask=np.isnan(score)),
+            "rank": pa.array(arms.rank.astype(np.int32), pa.int32(), mask=arms.rank == 0),
+            "selected": pa.array(arms.selected, pa.bool_()),
+            "arm": pa.array(arms.arm.astype(object), pa.string()),
+            "assignment_probability": pa.array(arms.probability, pa.float64()),
+            "reasons": pa.array(reasons.tolist(), pa.string()),
+        },
+        schema=DECISION_SCHEMA,
+    )
+    counts = {a: int((arms.arm == a).sum()) for a in ("treat", "holdout", "explore", "none")}
+    counts.update(
+        customers=n,
+        eligible=int(eligible.sum()),
+        candidates=arms.n_candidates,
+        selected=int(arms.selected.sum()),
+    )
+    flags = []
+    if counts["selected"] < action.min_weekly:
+        flags.append(
+            f"below_min: {counts['selected']} selected, the weekly minimum is {action.min_weekly}"
+        )
+    if arms.n_candidates > action.max_weekly:
+        flags.append(
+            f"capped: {arms.n_candidates} customers scored above the threshold; the weekly "
+            f"maximum of {action.max_weekly} kept the highest"
+        )
+    rules = pc.value_counts(pc.drop_null(elig["first_failed_rule"])).to_pylist()
+    by_rule = {r["values"]: int(r["counts"]) for r in rules}
+    top: dict[str, int] = {}
+    for name in leading:
+        top[name] = top.get(name, 0) + 1
+    return table, ActionOutcome(
+        action=action.name,
+        model_version="",
+        counts=counts,
+        flags=flags,
+        ineligible_by_rule=dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
+        top_reasons=sorted(top.items(), key=lambda kv: -kv[1])[:5],
+        scores=score[eligible],
+    )
+
+
+def _runs_dir(config: Config) -> Path:
+    store_path = config.resolve(config.store.path)
+    return store_path.parent / "runs"
+
+
+def run_week(
+    store: Store,
+    config: Config,
+    *,
+    day: dt.date | None = None,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Decide every action for ``day`` (default: the latest loaded week) and persist the run
+    with status ``pending_review``. Nothing is visible until everything is written."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    dates = loaded_snapshot_dates(store)
+    if not dates:
+        raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
+    day = day or dates[-1]
+    seed = config.run.seed if seed is None else seed
+    fs = resolve_features(config.features)
+    features = build_features(store, fs, [day])
+    timings["features"] = time.perf_counter() - t0
+    n_runs = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
+    run_id = f"{day.isoformat()}-r{n_runs + 1}"
+    tables = []
+    outcomes = []
+    models: dict[str, str] = {}
+    for i, action in enumerate(config.actions):
+        t = time.perf_counter()
+        version = champion_version(store, action.name)
+        model = load_model(store, version.version)
+        table, outcome = _decide_action(
+            store, config, action, day, features, model, seed=seed, run_id=run_id
+        )
+        outcome.model_version = version.version
+        models[action.name] = version.version
+        tables.append(table)
+        outcomes.append(outcome)
+        timings[f"decide:{action.name}"] = time.perf_counter() - t
+        if progress:
+            progress("Deciding", i + 1, len(config.actions))
+    decisions = pa.concat_tables(tables)
+    t = time.perf_counter()
+    out_dir = _runs_dir(config) / run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    decision_file = out_dir / "decisions.parquet"
+    sha = write_decision_file(decisions, decision_file)
+    inputs = input_fingerprints(store, day)
+    with store.transaction():
+        store.register("_decisions", decisions)
+        try:
+            store.execute("INSERT INTO decisions SELECT * FROM _decisions")
+        finally:
+            store.unregister("_decisions")
+        timings["persist"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        store.execute(
+            "INSERT INTO runs VALUES (?, ?, 'pending_review', now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?)",
+            [
+                run_id,
+                day,
+                seed,
+                config_hash(config),
+                json.dumps(inputs, sort_keys=True),
+                json.dumps(models, sort_keys=True),
+                json.dumps({o.action: o.counts for o in outcomes}, sort_keys=True),
+                json.dumps({o.action: o.flags for o in outcomes}, sort_keys=True),
+                json.dumps({k: round(v, 4) for k, v in timings.items()}, sort_keys=True),
+                str(decision_file),
+                sha,
+            ],
+        )
+    return RunResult(
+        run_id=run_id,
+        snapshot_date=day,
+        status="pending_review",
+        decision_file=decision_file,
+        decision_sha256=sha,
+        outcomes=outcomes,
+        timings=timings,
+    )
+
+
+def write_decision_file(decisions: pa.Table, path: Path) -> str:
+    """Write the decision table atomically; return its sha256. The same rows give the same
+    bytes (fixed row order, no timestamps in the file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(decisions, tmp, compression="zstd", write_statistics=True)
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    tmp.replace(path)
+    return digest
