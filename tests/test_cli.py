@@ -16,11 +16,13 @@ runner = CliRunner()
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo project made through the CLI."""
     out = tmp_path_factory.mktemp("cli") / "demo"
-    result = runner.invoke(app, ["demo", "--dir", str(out), "--customers", "400", "--weeks", "30"])
+    result = runner.invoke(app, ["demo", "--dir", str(out), "--customers", "600", "--weeks", "52"])
     assert result.exit_code == 0, result.output
     assert "Ingestion under data contracts" in result.output
-    assert "Features for 2024-07-28 (400 customers)" in result.output
+    assert "Features for 2024-12-29 (600 customers)" in result.output
     assert "started investing" in result.output
+    assert "Run 2024-12-29-r1 for 2024-12-29: status pending_review" in result.output
+    assert "oracle" in result.output
     return out
 
 
@@ -39,10 +41,11 @@ def test_demo_makes_a_project(demo_dir: Path) -> None:
 def test_demo_again_is_idempotent(demo_dir: Path) -> None:
     """Running the demo again reuses the bank and skips every loaded file."""
     result = runner.invoke(
-        app, ["demo", "--dir", str(demo_dir), "--customers", "400", "--weeks", "30"]
+        app, ["demo", "--dir", str(demo_dir), "--customers", "600", "--weeks", "52"]
     )
     assert result.exit_code == 0, result.output
-    assert "32 file(s) were already loaded unchanged and were skipped" in result.output
+    assert "54 file(s) were already loaded unchanged and were skipped" in result.output
+    assert "Run 2024-12-29-r2" in result.output
 
 
 def test_quarantine_rows(demo_dir: Path) -> None:
@@ -73,7 +76,7 @@ def test_features_to_file(demo_dir: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     table = pq.read_table(out)
-    assert table.num_rows == 400
+    assert table.num_rows == 600
     assert table.column_names[:3] == ["relation_id", "snapshot_date", "age"]
 
 
@@ -108,3 +111,28 @@ def test_describe_features() -> None:
     result = runner.invoke(app, ["features", "--describe"])
     assert result.exit_code == 0, result.output
     assert "engagement" in result.output and "full at 20" in result.output
+
+
+def test_report_is_self_contained(demo_dir: Path) -> None:
+    """The HTML report carries Plotly inline: no external script or stylesheet."""
+    import re
+
+    text = (demo_dir / "report.html").read_text()
+    assert "Plotly.newPlot" in text
+    assert not re.search(r"<script[^>]+src=", text)
+    assert not re.search(r"<link[^>]+href=.https?:", text)
+    assert "Score distribution of the eligible customers" in text
+    assert "Calibration on the evaluation weeks" in text
+
+
+def test_show_run_and_customer(demo_dir: Path) -> None:
+    """show lists a sample of the selected, and explains one customer."""
+    cfg = str(demo_dir / "nextbest.toml")
+    result = runner.invoke(app, ["-c", cfg, "show", "latest", "--sample", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Random sample of" in result.output
+    runs = runner.invoke(app, ["-c", cfg, "runs"])
+    assert "pending_review" in runs.output
+    bad = runner.invoke(app, ["-c", cfg, "show", "2024-12-29-r9"])
+    assert bad.exit_code == 2
+    assert "no run '2024-12-29-r9'; Did you mean" in bad.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +38,18 @@ from nextbest.ingest import (
     quarantine_rows,
     quarantine_summary,
 )
-from nextbest.pipeline import DemoResult, run_demo, write_config
+from nextbest.pipeline import (
+    DemoResult,
+    RunResult,
+    TrainedAction,
+    explain_customer,
+    list_runs,
+    run_demo,
+    run_summary,
+    run_week,
+    train_models,
+    write_config,
+)
 from nextbest.simulate import simulate_bank
 from nextbest.store import open_store
 
@@ -48,8 +60,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# Output that goes to a log file or a pipe (cron, CI, orchestrators) gets wide lines rather than
+# the 80 columns Rich assumes when there is no terminal.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -208,11 +222,15 @@ def _print_demo(result: DemoResult) -> None:
         f"{result.training_dates[-1]}); {result.training_base_rate:.2%} started investing "
         "within the label window."
     )
+    _print_training(result.trained)
+    _print_run(result.run)
+    console.print(f"\nReport (opens offline): {result.report_path}")
+    c = f"nextbest -c {result.config_path}"
     console.print(
-        "\nNext: look around with\n"
-        f"  nextbest -c {result.config_path} status\n"
-        f"  nextbest -c {result.config_path} quarantine\n"
-        f"  nextbest -c {result.config_path} features --describe"
+        "\nNext: review the list with\n"
+        f"  {c} show {result.run.run_id}              counts, reasons, a sample to check\n"
+        f"  {c} show {result.run.run_id} --customer N why this customer?\n"
+        f"  {c} status | quarantine | features --describe"
     )
 
 
@@ -375,6 +393,163 @@ def quarantine(
         )
     console.print(table)
     console.print("Show the rows with 'nextbest quarantine --rows'.")
+
+
+def _print_training(trained: list[TrainedAction]) -> None:
+    for t in trained:
+        table = Table(
+            title=f"Model for {t.action}: {t.version.version} ({t.version.status}), "
+            f"{t.training_rows:,} training rows, evaluated on "
+            f"{t.result.split.evaluation[0]} … {t.result.split.evaluation[-1]}",
+            title_justify="left",
+        )
+        for col in (
+            "model",
+            "PR-AUC",
+            "ROC-AUC",
+            "lift at bucket",
+            "Brier",
+            "mean score",
+            "base rate",
+        ):
+            table.add_column(col, justify="right" if col != "model" else "left")
+        for name, m in t.result.metrics.items():
+            table.add_row(
+                name,
+                f"{m['pr_auc']:.4f}",
+                f"{m['roc_auc']:.3f}",
+                f"{m['lift_at_bucket']:.2f}",
+                f"{m['brier']:.4f}",
+                f"{m['mean_score']:.4f}",
+                f"{m['base_rate']:.4f}",
+            )
+        console.print(table)
+        oracle = t.result.metrics.get("oracle")
+        chosen = t.result.metrics[t.version.kind]
+        if oracle:
+            console.print(
+                f"  The deployed {t.version.kind} model reaches "
+                f"{chosen['pr_auc'] / oracle['pr_auc']:.0%} of the ground-truth oracle's PR-AUC "
+                f"and {chosen['lift_at_bucket'] / oracle['lift_at_bucket']:.0%} of its lift "
+                f"at the weekly bucket of {chosen['bucket']}."
+            )
+
+
+def _print_run(run: RunResult) -> None:
+    console.print(
+        f"\n[bold]Run {run.run_id}[/] for {run.snapshot_date}: status "
+        f"[bold]{run.status}[/] — nothing is sent before a person approves it."
+    )
+    for o in run.outcomes:
+        c = o.counts
+        console.print(
+            f"  {o.action} (model {o.model_version}): {c['customers']:,} customers, "
+            f"{c['eligible']:,} eligible, {c['candidates']:,} above the threshold, "
+            f"{c['selected']:,} selected → treat {c['treat']:,}, holdout {c['holdout']:,}; "
+            f"explore {c['explore']:,}",
+            highlight=False,
+        )
+        for flag in o.flags:
+            console.print(f"  [yellow]flag[/] {flag}", highlight=False)
+        stops = ", ".join(f"{r} {n:,}" for r, n in o.ineligible_by_rule.items())
+        console.print(f"  first rule that stopped the ineligible: {stops}", highlight=False)
+        if o.top_reasons:
+            top = ", ".join(f"{f} ({n:,})" for f, n in o.top_reasons)
+            console.print(
+                f"  strongest reason among the mailed and held out: {top}", highlight=False
+            )
+    console.print(
+        f"  decision file {run.decision_file} (sha256 {run.decision_sha256[:12]}…)", highlight=False
+    )
+
+
+@app.command()
+@_handled
+def train() -> None:
+    """Train every action's model on a time split and register it."""
+    cfg = _config()
+    with open_store(cfg) as store, _progress() as progress:
+        trained = train_models(store, cfg, progress=progress)
+    _print_training(trained)
+
+
+@app.command("run")
+@_handled
+def run_cmd(
+    date: Annotated[str, typer.Option(help="Snapshot date, or 'latest'.")] = "latest",
+    seed: Annotated[int | None, typer.Option(help="Seed of the arms (default [run] seed).")] = None,
+) -> None:
+    """Decide one week for every action; the run waits for review."""
+    cfg = _config()
+    day = None if date == "latest" else _parse_date(date, "--date")
+    with open_store(cfg) as store, _progress() as progress:
+        result = run_week(store, cfg, day=day, seed=seed, progress=progress)
+    _print_run(result)
+
+
+@app.command()
+@_handled
+def runs() -> None:
+    """The runs, newest first."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        rows = list_runs(store)
+    table = Table(title="Runs", title_justify="left")
+    for col in ("run", "snapshot date", "status", "created", "selected"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("models")
+    for r in rows:
+        table.add_row(
+            r["run_id"],
+            str(r["snapshot_date"]),
+            r["status"],
+            str(r["created_at"])[:19],
+            str(r["selected"]),
+            r["models"],
+        )
+    console.print(table)
+
+
+@app.command()
+@_handled
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id, e.g. 2025-06-29-r1, or 'latest'.")],
+    customer: Annotated[int | None, typer.Option(help="Explain one relation number.")] = None,
+    sample: Annotated[int, typer.Option(help="Random selected customers to show.")] = 10,
+) -> None:
+    """A run's counts and a random sample of the selected, or why one customer got their arm."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        if customer is not None:
+            info = explain_customer(store, cfg, run_id, customer)
+            for key, value in info.items():
+                console.print(f"[bold]{key}[/]: {value}", highlight=False, soft_wrap=True)
+            return
+        summary = run_summary(store, run_id, sample=sample)
+    console.print(
+        f"[bold]Run {summary['run_id']}[/] for {summary['snapshot_date']}: "
+        f"status {summary['status']}",
+        highlight=False,
+    )
+    for action, counts in summary["counts"].items():
+        console.print(
+            f"  {action}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), highlight=False
+        )
+    table = Table(
+        title=f"Random sample of {len(summary['sample'])} selected (seeded)", title_justify="left"
+    )
+    for col in ("relation", "action", "arm", "score", "rank", "reasons"):
+        table.add_column(col)
+    for r in summary["sample"]:
+        table.add_row(
+            str(r["relation_id"]),
+            r["action"],
+            r["arm"],
+            f"{r['score']:.3f}",
+            str(r["rank"]),
+            r["reasons"] or "",
+        )
+    console.print(table)
 
 
 # -- features ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from nextbest.decisioning._eligibility import (
     BUILTIN_RULES,
     eligibility,
     eligibility_sql,
+    eligibility_trail,
     rule_descriptions,
 )
 
@@ -14,5 +15,6 @@ __all__ = [
     "assign_arms",
     "eligibility",
     "eligibility_sql",
+    "eligibility_trail",
     "rule_descriptions",
 ]

@@ -39,13 +39,29 @@ def rule_descriptions(action: ActionConfig) -> dict[str, str]:
     return rules
 
 
-def eligibility_sql(action: ActionConfig) -> str:
-    """The eligibility query over ``$day`` (relation_id, first_failed_rule)."""
+def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
+    """(rule, SQL that is TRUE when the customer passes it), in evaluation order."""
     optin = f"optin_{action.content_type}"
-    custom = "\n".join(
-        f"            WHEN NOT coalesce(({rule.sql}), false) THEN '{rule.name}'"
-        for rule in action.rules
-    )
+    rules = [
+        ("opted_in", f"coalesce(cur.{optin}, false)"),
+        ("adult", f"coalesce(cur.age >= {action.min_age}, false)"),
+        ("not_investing", "NOT coalesce(cur.is_investor, false)"),
+        ("not_in_flow", "f.relation_id IS NULL"),
+        (
+            "not_in_cooldown",
+            f"a.last_contact IS NULL OR a.last_contact <= $day - {7 * action.cooldown_weeks}",
+        ),
+    ]
+    rules += [(rule.name, f"coalesce(({rule.sql}), false)") for rule in action.rules]
+    return rules
+
+
+def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
+    """The eligibility query over ``$day`` (and ``$action``): ``relation_id`` and
+    ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``)."""
+    conditions = _rule_conditions(action)
+    first = "\n".join(f"            WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
+    trail_cols = "".join(f",\n        ({cond}) AS pass_{name}" for name, cond in conditions)
     return f"""
     WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
     assigned AS (
@@ -65,18 +81,26 @@ def eligibility_sql(action: ActionConfig) -> str:
     )
     SELECT cur.relation_id,
         CASE
-            WHEN NOT coalesce(cur.{optin}, false) THEN 'opted_in'
-            WHEN cur.age IS NULL OR cur.age < {action.min_age} THEN 'adult'
-            WHEN cur.is_investor THEN 'not_investing'
-            WHEN f.relation_id IS NOT NULL THEN 'not_in_flow'
-            WHEN a.last_contact > $day - {7 * action.cooldown_weeks} THEN 'not_in_cooldown'
-{custom}
-        END AS first_failed_rule
+{first}
+        END AS first_failed_rule{trail_cols if trail else ""}
     FROM cur
     LEFT JOIN assigned a ON a.relation_id = cur.relation_id
     LEFT JOIN in_flow f ON f.relation_id = cur.relation_id
     ORDER BY cur.relation_id
     """
+
+
+def eligibility_trail(
+    store: Store, action: ActionConfig, day: dt.date, relation_id: int
+) -> list[tuple[str, bool, str]]:
+    """Every rule for one customer: (rule, passed, description), in evaluation order."""
+    sql = f"SELECT * FROM ({eligibility_sql(action, trail=True)}) WHERE relation_id = $rid"
+    rows = store.arrow(sql, {"day": day, "action": action.name, "rid": relation_id}).to_pylist()
+    if not rows:
+        return []
+    row = rows[0]
+    descriptions = rule_descriptions(action)
+    return [(name, bool(row[f"pass_{name}"]), descriptions[name]) for name in descriptions]
 
 
 def eligibility(store: Store, action: ActionConfig, day: dt.date) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
+from nextbest.pipeline._review import explain_customer, list_runs, run_summary
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
 from nextbest.pipeline._weekly import (
     ActionOutcome,
@@ -18,8 +19,11 @@ __all__ = [
     "RunResult",
     "TrainedAction",
     "config_hash",
+    "explain_customer",
+    "list_runs",
     "oracle_probabilities",
     "run_demo",
+    "run_summary",
     "run_week",
     "train_models",
     "write_config",

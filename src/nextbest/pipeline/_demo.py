@@ -1,4 +1,4 @@
-"""The demo: from nothing to a loaded, checked bank with features for the latest week."""
+"""The demo: from nothing to a reviewed-ready weekly decision list on the synthetic bank."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ from nextbest.features import (
 )
 from nextbest.ingest import LoadReport, configured_sources, ingest_source
 from nextbest.pipeline._project import write_config
+from nextbest.pipeline._report import write_report
+from nextbest.pipeline._train import TrainedAction, train_models
+from nextbest.pipeline._weekly import RunResult, run_week
 from nextbest.simulate import BankManifest, simulate_bank
 from nextbest.store import open_store
 
@@ -43,6 +46,9 @@ class DemoResult:
     training_rows: int
     training_dates: list[dt.date]
     training_base_rate: float
+    trained: list[TrainedAction]
+    run: RunResult
+    report_path: Path
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -71,7 +77,8 @@ def run_demo(
     fresh: bool = False,
     progress: Progress | None = None,
 ) -> DemoResult:
-    """Generate the synthetic bank, ingest it under contracts and build features.
+    """Generate the synthetic bank, ingest it under contracts, build features, train each
+    action's model, run the latest week and write the HTML report.
 
     The demo project is a plain nextbest project: ``<dir>/nextbest.toml`` points at the
     generated files and the store, so every other command works on it with
@@ -146,6 +153,15 @@ def run_demo(
         timings["training_table"] = time.perf_counter() - t
         if progress:
             progress("Building features", 2, 2)
+
+        t = time.perf_counter()
+        trained = train_models(store, config, truth_dir=bank_dir / "truth", progress=progress)
+        timings["train"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        run = run_week(store, config, day=latest, progress=progress)
+        timings["run"] = time.perf_counter() - t
+    report = write_report(root / "report.html", run, config.actions, trained)
     converted = training["converted"]
     base_rate = float(pc.mean(converted).as_py() or 0.0)
     return DemoResult(
@@ -159,5 +175,8 @@ def run_demo(
         training_rows=training.num_rows,
         training_dates=dates,
         training_base_rate=base_rate,
+        trained=trained,
+        run=run,
+        report_path=report,
         timings=timings,
     )

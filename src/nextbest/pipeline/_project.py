@@ -39,6 +39,42 @@ enabled = ["age", "balance", "balance_trend", "engagement", "tenure_years",
 # Fund whose prices describe the market climate.
 market_fund = "balanced"
 
+# Actions: a list from day one. Each has eligibility rules, a model, a threshold, weekly
+# volume bounds and randomised arms (holdout: selected but not mailed; exploration: not
+# selected but mailed), so that the effect can be measured honestly.
+[[actions]]
+name = "invest-onboarding"
+description = "A three-message e-mail flow towards a first investment."
+content_type = "investing"          # needs snapshot column optin_investing = true
+flow = ["inform", "how-to-start", "concrete-steps"]
+flow_weeks = 3
+target = "opens an investment account within 8 weeks"
+label_weeks = 8
+min_age = 18
+cooldown_weeks = 8
+threshold = 0.03                    # calibrated probability of the target outcome
+min_weekly = 50
+max_weekly = 800
+holdout_fraction = 0.1
+exploration_size = 200
+
+# Extra eligibility rules: SQL conditions over the snapshot that must be true.
+[[actions.rules]]
+name = "has_some_balance"
+sql = "total_balance >= 100"
+description = "a first investment needs money to invest"
+
+[actions.model]
+kind = "lightgbm"                   # or "logistic"; the logistic baseline is always reported
+n_estimators = 200
+learning_rate = 0.05
+num_leaves = 15
+min_child_samples = 200
+l2 = 10.0
+
+[run]
+seed = 20240107
+
 [training]
 # Label: the customer starts investing within this many weeks after the snapshot.
 label_weeks = 8

@@ -139,7 +139,12 @@ def _decide_action(
     )
     readable = np.flatnonzero(arms.arm != "none")
     reasons = np.full(len(ids), None, dtype=object)
-    texts, leading = reason_codes(model, X_all[readable], top=config.run.reasons_top)
+    market_wide = frozenset(
+        d.name for d in resolve_features(config.features).definitions if d.market_wide
+    )
+    texts, leading = reason_codes(
+        model, X_all[readable], top=config.run.reasons_top, exclude=market_wide
+    )
     reasons[readable] = texts
     n = len(ids)
     table = pa.table(
@@ -180,7 +185,8 @@ def _decide_action(
     by_rule = {r["values"]: int(r["counts"]) for r in rules}
     top: dict[str, int] = {}
     for name in leading:
-        top[name] = top.get(name, 0) + 1
+        if name:
+            top[name] = top.get(name, 0) + 1
     return table, ActionOutcome(
         action=action.name,
         model_version="",
@@ -241,7 +247,9 @@ def run_week(
     out_dir = _runs_dir(config) / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
     decision_file = out_dir / "decisions.parquet"
-    sha = write_decision_file(decisions, decision_file)
+    # the file holds the decisions only, not the run id, so that the same inputs, config,
+    # model and seed give a byte-identical file whatever the run is called
+    sha = write_decision_file(decisions.drop_columns(["run_id"]), decision_file)
     inputs = input_fingerprints(store, day)
     with store.transaction():
         store.register("_decisions", decisions)

@@ -1,0 +1,114 @@
+"""Reading runs back for review: counts, a random sample, and why one customer got their arm."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from nextbest.config import Config
+from nextbest.decisioning import eligibility_trail
+from nextbest.errors import NotFoundError, did_you_mean
+from nextbest.features import build_features, phrase, resolve_features
+from nextbest.models import load_model, reason_codes
+from nextbest.store import Store
+
+
+def list_runs(store: Store) -> list[dict[str, Any]]:
+    rows = store.fetchall(
+        "SELECT run_id, snapshot_date, status, created_at, counts, models FROM runs "
+        "ORDER BY created_at DESC, run_id DESC"
+    )
+    out = []
+    for run_id, day, status, created, counts, models in rows:
+        per_action = json.loads(counts)
+        out.append(
+            {
+                "run_id": run_id,
+                "snapshot_date": day,
+                "status": status,
+                "created_at": created,
+                "selected": sum(c["selected"] for c in per_action.values()),
+                "models": ", ".join(json.loads(models).values()),
+            }
+        )
+    return out
+
+
+def _run_row(store: Store, run_id: str) -> dict[str, Any]:
+    if run_id == "latest":
+        latest = store.scalar("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC")
+        if latest is None:
+            raise NotFoundError("there are no runs yet; run 'nextbest run' first")
+        run_id = str(latest)
+    row = store.fetchone(
+        "SELECT run_id, snapshot_date, status, seed, counts, models, flags FROM runs "
+        "WHERE run_id = ?",
+        [run_id],
+    )
+    if row is None:
+        known = [r[0] for r in store.fetchall("SELECT run_id FROM runs")]
+        raise NotFoundError(f"no run '{run_id}';{did_you_mean(run_id, known)}")
+    keys = ("run_id", "snapshot_date", "status", "seed", "counts", "models", "flags")
+    out = dict(zip(keys, row, strict=True))
+    for key in ("counts", "models", "flags"):
+        out[key] = json.loads(out[key])
+    return out
+
+
+def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
+    """Counts per action and a seeded random sample of the selected, for a four-eyes check."""
+    run = _run_row(store, run_id)
+    selected = store.fetchall(
+        "SELECT relation_id, action, arm, score, rank, reasons FROM decisions "
+        "WHERE run_id = ? AND selected ORDER BY action, relation_id",
+        [run["run_id"]],
+    )
+    rng = np.random.default_rng([int(run["seed"]), 7])
+    pick = sorted(rng.choice(len(selected), size=min(sample, len(selected)), replace=False))
+    keys = ("relation_id", "action", "arm", "score", "rank", "reasons")
+    run["sample"] = [dict(zip(keys, selected[i], strict=True)) for i in pick]
+    return run
+
+
+def explain_customer(store: Store, config: Config, run_id: str, relation_id: int) -> dict[str, Any]:
+    """Why this customer got their arm: eligibility trail, score, rank, reasons (computed on
+    demand for any customer, also those the run did not explain), and features."""
+    run = _run_row(store, run_id)
+    rows = store.arrow(
+        "SELECT * FROM decisions WHERE run_id = ? AND relation_id = ? ORDER BY action",
+        [run["run_id"], relation_id],
+    ).to_pylist()
+    if not rows:
+        raise NotFoundError(
+            f"relation {relation_id} has no decision in run {run['run_id']} (no snapshot on "
+            f"{run['snapshot_date']})"
+        )
+    fs = resolve_features(config.features)
+    feats = build_features(store, fs, [run["snapshot_date"]])
+    idx = int(np.searchsorted(feats["relation_id"].to_numpy(), relation_id))
+    values = {name: feats[name][idx].as_py() for name in fs.names}
+    out: dict[str, Any] = {"run": run["run_id"], "relation": relation_id}
+    market_wide = frozenset(d.name for d in fs.definitions if d.market_wide)
+    for row in rows:
+        action = config.action(row["action"])
+        trail = eligibility_trail(store, action, run["snapshot_date"], relation_id)
+        out[f"{action.name}: arm"] = (
+            f"{row['arm']} (assignment probability {row['assignment_probability']:.3f})"
+        )
+        out[f"{action.name}: eligibility"] = "; ".join(
+            f"{'✓' if ok else '✗'} {name}" for name, ok, _ in trail
+        )
+        if row["first_failed_rule"]:
+            out[f"{action.name}: first failing rule"] = row["first_failed_rule"]
+        model = load_model(store, run["models"][action.name])
+        x = np.array([[np.nan if values[f] is None else float(values[f]) for f in model.features]])
+        score = float(model.score(x)[0])
+        texts, _ = reason_codes(model, x, top=config.run.reasons_top, exclude=market_wide)
+        out[f"{action.name}: score"] = f"{score:.4f} (threshold {action.threshold:g})" + (
+            f", rank {row['rank']}" if row["rank"] else ""
+        )
+        out[f"{action.name}: reasons"] = texts[0]
+    out["features"] = "; ".join(f"{phrase(k, v)}" for k, v in values.items())
+    return out
