@@ -127,6 +127,7 @@ hist AS (
         max_by(h.total_balance, h.snapshot_date) FILTER (WHERE c.point = 2) AS balance_8w
     FROM cand c
     JOIN snapshots h ON h.snapshot_date = c.hist_date
+    WHERE h.relation_id IN (SELECT relation_id FROM cur)
     GROUP BY c.snapshot_date, h.relation_id
 ),
 mkt AS (

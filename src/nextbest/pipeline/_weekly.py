@@ -107,8 +107,11 @@ def _decide_action(
     *,
     seed: int,
     run_id: str,
+    timings: dict[str, float],
 ) -> tuple[pa.Table, ActionOutcome]:
+    t = time.perf_counter()
     elig = eligibility(store, action, day)
+    timings[f"{action.name}:eligibility"] = time.perf_counter() - t
     ids = elig["relation_id"].to_numpy()
     if not np.array_equal(ids, features["relation_id"].to_numpy()):
         raise NotFoundError(f"features and eligibility disagree on the customers of {day}")
@@ -124,8 +127,11 @@ def _decide_action(
             for f in model.features
         ]
     )
+    t = time.perf_counter()
     score = np.full(len(ids), np.nan)
     score[eligible] = model.score(X_all[eligible])
+    timings[f"{action.name}:score"] = time.perf_counter() - t
+    t = time.perf_counter()
     arms = assign_arms(
         ids,
         eligible,
@@ -137,6 +143,8 @@ def _decide_action(
         seed=seed,
         key=f"{action.name}:{day.isoformat()}",
     )
+    timings[f"{action.name}:arms"] = time.perf_counter() - t
+    t = time.perf_counter()
     readable = np.flatnonzero(arms.arm != "none")
     reasons = np.full(len(ids), None, dtype=object)
     market_wide = frozenset(
@@ -146,6 +154,7 @@ def _decide_action(
         model, X_all[readable], top=config.run.reasons_top, exclude=market_wide
     )
     reasons[readable] = texts
+    timings[f"{action.name}:reasons"] = time.perf_counter() - t
     n = len(ids)
     table = pa.table(
         {
@@ -233,7 +242,15 @@ def run_week(
         version = champion_version(store, action.name)
         model = load_model(store, version.version)
         table, outcome = _decide_action(
-            store, config, action, day, features, model, seed=seed, run_id=run_id
+            store,
+            config,
+            action,
+            day,
+            features,
+            model,
+            seed=seed,
+            run_id=run_id,
+            timings=timings,
         )
         outcome.model_version = version.version
         models[action.name] = version.version
