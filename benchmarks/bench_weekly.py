@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         store.execute(
             """INSERT INTO contacts
-               SELECT relation_id, 'invest-onboarding', CAST(? AS DATE) - CAST(7 * (1 + row % 10) AS INTEGER),
+               SELECT relation_id, 'invest-onboarding',
+                      CAST(? AS DATE) - CAST(7 * (1 + row % 10) AS INTEGER),
                       'earlier', CASE WHEN row % 10 = 0 THEN 'holdout' ELSE 'treat' END
                FROM (SELECT relation_id, row_number() OVER (ORDER BY relation_id) AS row
                      FROM snapshots WHERE snapshot_date = ?
