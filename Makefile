@@ -35,9 +35,10 @@ imports: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
-## figures for the README and the issue notes (1M customers x 78 weeks; several minutes)
+## figures for docs/benchmarks.md (1M customers x 78 weeks; about six minutes)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_weekly.py
 
 clean:
 	rm -rf $(VENV) nextbest-demo .pytest_cache .mypy_cache .ruff_cache
