@@ -38,12 +38,22 @@ from nextbest.ingest import (
     quarantine_rows,
     quarantine_summary,
 )
+from nextbest.models import (
+    Finding,
+    get_version,
+    list_versions,
+    model_events,
+    rollback,
+)
 from nextbest.pipeline import (
     DemoResult,
     RunResult,
     TrainedAction,
     explain_customer,
+    hunt_file,
     list_runs,
+    promote,
+    release_table,
     run_demo,
     run_summary,
     run_week,
@@ -223,9 +233,21 @@ def _print_demo(result: DemoResult) -> None:
         "within the label window."
     )
     _print_training(result.trained)
+    c = f"nextbest -c {result.config_path}"
+    if result.run is None:
+        for v in result.blocked:
+            console.print(
+                f"\n[bold red]No weekly run:[/] {v.version} has critical leakage findings and "
+                "waits as a candidate. Review it with\n"
+                f"  {c} models show {v.version}\n"
+                "and fix the features, or promote it with a written reason:\n"
+                f"  {c} models promote {v.version} --to champion --by NAME --reason '…' "
+                "--override '…'",
+                highlight=False,
+            )
+        return
     _print_run(result.run)
     console.print(f"\nReport (opens offline): {result.report_path}")
-    c = f"nextbest -c {result.config_path}"
     console.print(
         "\nNext: review the list with\n"
         f"  {c} show {result.run.run_id}              counts, reasons, a sample to check\n"
@@ -424,6 +446,7 @@ def _print_training(trained: list[TrainedAction]) -> None:
                 f"{m['base_rate']:.4f}",
             )
         console.print(table)
+        _print_findings(t.findings)
         oracle = t.result.metrics.get("oracle")
         chosen = t.result.metrics[t.version.kind]
         if oracle:
@@ -433,6 +456,18 @@ def _print_training(trained: list[TrainedAction]) -> None:
                 f"and {chosen['lift_at_bucket'] / oracle['lift_at_bucket']:.0%} of its lift "
                 f"at the weekly bucket of {chosen['bucket']}."
             )
+
+
+def _print_findings(findings: list[Finding]) -> None:
+    colours = {"critical": "bold red", "warning": "yellow", "info": "dim"}
+    if not findings:
+        console.print("  leakage hunt: no findings.")
+    for f in findings:
+        console.print(
+            f"  [{colours[f.severity]}]{f.severity}[/] {f.check}: {f.evidence}\n"
+            f"      remedy: {f.remedy}",
+            highlight=False,
+        )
 
 
 def _print_run(run: RunResult) -> None:
@@ -550,6 +585,159 @@ def show(
             r["reasons"] or "",
         )
     console.print(table)
+
+
+@app.command()
+@_handled
+def leakage(
+    file: Annotated[Path, typer.Argument(help="A CSV or Parquet table.")],
+    time_column: Annotated[str, typer.Option(help="Column with the date of each row.")],
+    target: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    features: Annotated[
+        str | None, typer.Option(help="Comma-separated columns (default: all numeric).")
+    ] = None,
+) -> None:
+    """Hunt for leakage in your own table before modelling it (time keys, memorisation gap,
+    too-good features). Exits 1 when a finding is critical."""
+    cfg = _config()
+    from nextbest.models import LeakageSettings
+
+    lk = cfg.leakage
+    findings, info = hunt_file(
+        file,
+        time_column=time_column,
+        target=target,
+        features=[f.strip() for f in features.split(",")] if features else None,
+        settings=LeakageSettings(
+            feature_auc_ceiling=lk.feature_auc_ceiling,
+            model_auc_ceiling=lk.model_auc_ceiling,
+            gap_warning=lk.gap_warning,
+            gap_critical=lk.gap_critical,
+        ),
+    )
+    console.print(
+        f"{file}: {info['rows']:,} rows on {info['dates']} dates; features "
+        f"{', '.join(info['features'])}",
+        highlight=False,
+    )
+    _print_findings(findings)
+    if any(f.severity == "critical" for f in findings):
+        raise typer.Exit(1)
+
+
+models_app = typer.Typer(
+    help="Model versions: list, card, compare, promote, rollback.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+@_handled
+def models_list(action: Annotated[str | None, typer.Option()] = None) -> None:
+    """Versions with status, training window and headline figures."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        versions = list_versions(store, action)
+    table = Table(title="Model versions", title_justify="left")
+    for col in ("version", "status", "kind", "trained on", "PR-AUC", "lift", "critical"):
+        table.add_column(col, no_wrap=True)
+    for v in versions:
+        table.add_row(
+            v.version,
+            v.status,
+            v.kind,
+            f"{v.train_first} … {v.train_last}",
+            f"{v.metrics.get('pr_auc', float('nan')):.4f}",
+            f"{v.metrics.get('lift_at_bucket', float('nan')):.2f}",
+            str(len(v.critical)),
+        )
+    console.print(table)
+
+
+@models_app.command("show")
+@_handled
+def models_show(version: Annotated[str, typer.Argument()]) -> None:
+    """The model card, findings, backtest summary and history of a version."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        v = get_version(store, version)
+        events = [e for e in model_events(store, v.action) if e["version"] == version]
+    console.print(v.card or "(no model card)", highlight=False, markup=False)
+    if v.backtest:
+        console.print(f"backtest: {v.backtest}", highlight=False)
+    for e in events:
+        console.print(
+            f"{str(e['at'])[:19]} {e['event']}: {e['from']} → {e['to']} by "
+            f"{e['actor']}: {e['reason']}",
+            highlight=False,
+        )
+
+
+@models_app.command("compare")
+@_handled
+def models_compare(
+    candidate: Annotated[str, typer.Argument()], champion: Annotated[str, typer.Argument()]
+) -> None:
+    """The release table: both models on the same recent weeks, each line pass or fail."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        lines = release_table(store, cfg, candidate, champion)
+    _print_release(lines, candidate, champion)
+
+
+def _print_release(lines: list[Any], candidate: str, champion: str) -> None:
+    table = Table(
+        title=f"Release table: {candidate} (candidate) vs {champion} (champion)",
+        title_justify="left",
+    )
+    for col in ("check", "candidate", "champion", "figure", "threshold", "result"):
+        table.add_column(col)
+    for line in lines:
+        table.add_row(
+            line.check,
+            f"{line.candidate:.4f}",
+            f"{line.champion:.4f}",
+            f"{line.figure:+.4f}",
+            line.threshold,
+            "[green]pass[/]" if line.passed else "[red]fail[/]",
+        )
+    console.print(table)
+
+
+@models_app.command("promote")
+@_handled
+def models_promote(
+    version: Annotated[str, typer.Argument()],
+    to: Annotated[str, typer.Option(help="shadow or champion")],
+    by: Annotated[str, typer.Option(help="Your name (recorded).")],
+    reason: Annotated[str, typer.Option(help="Why (recorded).")],
+    override: Annotated[
+        str | None, typer.Option(help="Written reason to override a failed gate (recorded).")
+    ] = None,
+) -> None:
+    """Promote a version to shadow or champion, through the release gate."""
+    if to not in ("shadow", "champion"):
+        raise typer.BadParameter(f"--to must be shadow or champion, got {to!r}")
+    cfg = _config()
+    with open_store(cfg) as store:
+        v, lines = promote(store, cfg, version, to=to, actor=by, reason=reason, override=override)
+    if lines:
+        _print_release(lines, version, "previous champion")
+    console.print(f"{v.version} is now {v.status}.")
+
+
+@models_app.command("rollback")
+@_handled
+def models_rollback(
+    action: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option(help="Your name (recorded).")],
+    reason: Annotated[str, typer.Option(help="Why (recorded).")],
+) -> None:
+    """Retire the champion of an action and bring back the one before it."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        v = rollback(store, action, actor=by, reason=reason)
+    console.print(f"{v.version} is champion again.")
 
 
 # -- features ------------------------------------------------------------------------------------

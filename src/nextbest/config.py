@@ -32,7 +32,9 @@ __all__ = [
     "CustomFeature",
     "EligibilityRule",
     "FeaturesConfig",
+    "LeakageConfig",
     "ModelSpec",
+    "ReleaseConfig",
     "RunConfig",
     "SourceConfig",
     "SourcesConfig",
@@ -70,8 +72,7 @@ DEFAULT_FEATURES: tuple[str, ...] = (
     "balance_trend",
     "engagement",
     "tenure_years",
-    "fund_return_1w",
-    "fund_return_4w",
+    "market_trend",
 )
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -332,6 +333,54 @@ def _default_actions() -> list[ActionConfig]:
     ]
 
 
+class LeakageConfig(_Model):
+    """Ceilings of the leakage hunt that runs at every training."""
+
+    feature_auc_ceiling: float = Field(
+        default=0.90, gt=0.5, le=1, description="A single feature above this ROC-AUC is a leak."
+    )
+    model_auc_ceiling: float = Field(
+        default=0.95, gt=0.5, le=1, description="A model above this ROC-AUC is a leak."
+    )
+    gap_warning: float = Field(
+        default=0.02, ge=0, description="Random-CV minus later-weeks ROC-AUC: warning from here."
+    )
+    gap_critical: float = Field(
+        default=0.05, ge=0, description="Random-CV minus later-weeks ROC-AUC: critical from here."
+    )
+
+
+class ReleaseConfig(_Model):
+    """The release table a candidate must pass before it becomes champion."""
+
+    compare_weeks: int = Field(
+        default=4, ge=1, le=52, description="Recent weeks with complete outcomes to compare on."
+    )
+    pr_auc_max_drop: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Candidate PR-AUC may be at most this share below the champion's.",
+    )
+    calibration_max_increase: float = Field(
+        default=0.005,
+        ge=0,
+        description="Candidate calibration error may exceed the champion's by at most this.",
+    )
+    rank_correlation_min: float = Field(
+        default=0.5,
+        ge=-1,
+        le=1,
+        description="Least Spearman correlation of the two models' feature-importance ranks.",
+    )
+    action_change_max: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Most share of the selected whose action would change on the latest week.",
+    )
+
+
 class RunConfig(_Model):
     """The weekly run."""
 
@@ -348,6 +397,8 @@ class Config(_Model):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     actions: list[ActionConfig] = Field(default_factory=_default_actions)
     run: RunConfig = Field(default_factory=RunConfig)
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
 
     #: the file this config was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)

@@ -15,6 +15,7 @@ __all__ = [
     "DataContractError",
     "NextbestError",
     "NotFoundError",
+    "ReleaseBlockedError",
     "SourceFileError",
     "StoreError",
     "did_you_mean",
@@ -50,6 +51,12 @@ class StoreError(NextbestError):
     """The embedded store cannot be opened or is in an unexpected state."""
 
     code = "store_error"
+
+
+class ReleaseBlockedError(NextbestError):
+    """The release gate refuses a promotion; the message says what to fix or override."""
+
+    code = "release_blocked"
 
 
 class NotFoundError(NextbestError):

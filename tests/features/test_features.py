@@ -20,7 +20,20 @@ from nextbest.features import (
 from nextbest.store import Store
 
 D = dt.date(2025, 3, 2)  # a Sunday
-FS = resolve_features(FeaturesConfig())
+FS = resolve_features(
+    FeaturesConfig(
+        enabled=[
+            "age",
+            "balance",
+            "balance_trend",
+            "engagement",
+            "tenure_years",
+            "market_trend",
+            "fund_return_1w",
+            "fund_return_4w",
+        ]
+    )
+)
 
 
 def _snap(
@@ -85,13 +98,17 @@ def test_features_by_hand(tiny: Store) -> None:
     for row in rows.values():
         assert row["fund_return_1w"] == pytest.approx(110 / 104 - 1)
         assert row["fund_return_4w"] == pytest.approx(110 / 100 - 1)
+        assert row["market_trend"] == 1.0  # +10% over four weeks is above +3%
 
 
 def test_market_fund_is_configurable(tiny: Store) -> None:
     """Another fund feeds the market features when configured (here: no history, so empty)."""
-    fs = resolve_features(FeaturesConfig(market_fund="offensive"))
+    fs = resolve_features(
+        FeaturesConfig(market_fund="offensive", enabled=["fund_return_1w", "market_trend"])
+    )
     row = build_features(tiny, fs, [D]).to_pylist()[0]
     assert row["fund_return_1w"] is None
+    assert row["market_trend"] is None
 
 
 def _alter_future(store: Store, day: dt.date) -> None:

@@ -93,6 +93,17 @@ FEATURES: dict[str, FeatureDefinition] = {
             "years",
         ),
         FeatureDefinition(
+            "market_trend",
+            "CASE WHEN price_0 / price_4w - 1.0 > 0.03 THEN 1.0 "
+            "WHEN price_0 / price_4w - 1.0 < -0.03 THEN -1.0 "
+            "WHEN price_4w IS NOT NULL THEN 0.0 END",
+            "The market climate in three steps: +1 when the reference fund rose more than 3% "
+            "over the last four weeks, −1 when it fell more than 3%, 0 in between. Coarse on "
+            "purpose: it cannot tell the model which week it is.",
+            "band (-1, 0, +1)",
+            market_wide=True,
+        ),
+        FeatureDefinition(
             "fund_return_1w",
             "price_0 / price_1w - 1.0",
             "Return of the bank's reference fund over the last week (0.02 = +2%). The same "

@@ -23,6 +23,9 @@ _PHRASES: dict[str, Callable[[float], str]] = {
     "tenure_years": _tenure,
     "fund_return_1w": lambda v: _updown(v, "funds", "this week", 1),
     "fund_return_4w": lambda v: _updown(v, "funds", "this month", 1),
+    "market_trend": lambda v: {1: "markets rising", -1: "markets falling"}.get(
+        round(v), "markets flat"
+    ),
 }
 
 

@@ -12,9 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nextbest.errors import NotFoundError, StoreError
+from nextbest.errors import NotFoundError, ReleaseBlockedError, StoreError
+from nextbest.models._leakage import Finding
 from nextbest.models._propensity import PropensityModel
 from nextbest.store import Store
+
+STATUSES = ("candidate", "shadow", "champion", "retired")
+_EVENT_COLUMNS = "(version, action, event, from_status, to_status, actor, reason, event_at)"
 
 
 @dataclass(frozen=True)
@@ -29,10 +33,18 @@ class ModelVersion:
     train_last: dt.date
     metrics: dict[str, Any]
     created_at: dt.datetime
+    findings: list[Finding]
+    card: str
+    backtest: dict[str, Any] | None
+
+    @property
+    def critical(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "critical"]
 
 
 _COLUMNS = (
-    "version, action, kind, status, sha256, features, train_first, train_last, metrics, created_at"
+    "version, action, kind, status, sha256, features, train_first, train_last, metrics, "
+    "created_at, findings, card, backtest"
 )
 
 
@@ -48,17 +60,28 @@ def _version(row: tuple[Any, ...]) -> ModelVersion:
         train_last=row[7],
         metrics=json.loads(row[8]),
         created_at=row[9],
+        findings=[Finding.from_dict(f) for f in json.loads(row[10])],
+        card=row[11],
+        backtest=json.loads(row[12]) if row[12] else None,
     )
 
 
 def register_model(
-    store: Store, model: PropensityModel, *, actor: str = "system", champion_if_first: bool = True
+    store: Store,
+    model: PropensityModel,
+    *,
+    actor: str = "system",
+    champion_if_first: bool = True,
+    findings: list[Finding] | None = None,
+    card: str = "",
 ) -> ModelVersion:
     """Store ``model`` as a new version (a no-op when the same artifact is already stored).
 
-    The first model of an action becomes its champion, since there is nothing to compare it
-    with; later ones are candidates until promoted.
+    The first model of an action becomes its champion when its leakage hunt found nothing
+    critical, since there is nothing to compare it with; every other model is a candidate until
+    a person promotes it.
     """
+    findings = findings or []
     artifact = model.to_json()
     sha = hashlib.sha256(artifact.encode()).hexdigest()
     version = f"{model.action}@{sha[:12]}"
@@ -73,9 +96,13 @@ def register_model(
             "SELECT count(*) FROM model_versions WHERE action = ? AND status = 'champion'",
             [model.action],
         )
-        status = "champion" if champion_if_first and not has_champion else "candidate"
+        critical = any(f.severity == "critical" for f in findings)
+        status = (
+            "champion" if champion_if_first and not has_champion and not critical else "candidate"
+        )
         store.execute(
-            "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            "INSERT INTO model_versions VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, NULL)",
             [
                 version,
                 model.action,
@@ -87,10 +114,14 @@ def register_model(
                 train_dates[-1],
                 json.dumps(model.metadata.get("metrics", {}), sort_keys=True),
                 artifact,
+                json.dumps([f.to_dict() for f in findings]),
+                card,
             ],
         )
         store.execute(
-            "INSERT INTO model_events VALUES (?, ?, 'registered', NULL, ?, ?, ?, now()::TIMESTAMP)",
+            "INSERT INTO model_events "
+            + _EVENT_COLUMNS
+            + " VALUES (?, ?, 'registered', NULL, ?, ?, ?, now()::TIMESTAMP)",
             [
                 version,
                 model.action,
@@ -140,3 +171,135 @@ def load_model(store: Store, version: str) -> PropensityModel:
             "Retrain, or restore the store from a backup"
         )
     return PropensityModel.from_json(artifact)
+
+
+def get_version(store: Store, version: str) -> ModelVersion:
+    row = store.fetchone(f"SELECT {_COLUMNS} FROM model_versions WHERE version = ?", [version])
+    if row is None:
+        from nextbest.errors import did_you_mean
+
+        known = [r[0] for r in store.fetchall("SELECT version FROM model_versions")]
+        raise NotFoundError(f"no model version '{version}';{did_you_mean(version, known)}")
+    return _version(row)
+
+
+def shadow_version(store: Store, action: str) -> ModelVersion | None:
+    row = store.fetchone(
+        f"SELECT {_COLUMNS} FROM model_versions WHERE action = ? AND status = 'shadow'", [action]
+    )
+    return None if row is None else _version(row)
+
+
+def _event(
+    store: Store, v: ModelVersion, event: str, to_status: str, actor: str, reason: str
+) -> None:
+    store.execute(
+        "INSERT INTO model_events "
+        + _EVENT_COLUMNS
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [v.version, v.action, event, v.status, to_status, actor, reason],
+    )
+    store.execute("UPDATE model_versions SET status = ? WHERE version = ?", [to_status, v.version])
+
+
+def set_status(
+    store: Store,
+    version: str,
+    to_status: str,
+    *,
+    actor: str,
+    reason: str,
+    override: str | None = None,
+) -> ModelVersion:
+    """Move a version to ``to_status``; the displaced champion or shadow steps aside.
+
+    A version with critical leakage findings becomes champion only with an ``override``: the
+    written reason of the person who takes responsibility, recorded with their name.
+    """
+    if to_status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, got {to_status!r}")
+    if not actor.strip() or not reason.strip():
+        raise ValueError("a status change needs the name of who makes it and a reason")
+    v = get_version(store, version)
+    if v.status == to_status:
+        return v
+    if to_status == "champion" and v.critical and not (override and override.strip()):
+        names = "; ".join(f"{f.check} {'/'.join(f.features) or '(model)'}" for f in v.critical)
+        raise ReleaseBlockedError(
+            f"{version} has critical leakage findings ({names}); it cannot become champion "
+            "unless a person overrides with a written reason (--override '…')"
+        )
+    with store.transaction():
+        if to_status in ("champion", "shadow"):
+            current = store.fetchone(
+                f"SELECT {_COLUMNS} FROM model_versions WHERE action = ? AND status = ?",
+                [v.action, to_status],
+            )
+            if current is not None:
+                displaced = _version(current)
+                _event(
+                    store,
+                    displaced,
+                    "displaced",
+                    "retired" if to_status == "champion" else "candidate",
+                    actor,
+                    f"replaced by {version}: {reason}",
+                )
+        if override and override.strip():
+            store.execute(
+                "INSERT INTO model_events "
+                + _EVENT_COLUMNS
+                + " VALUES (?, ?, 'override', ?, ?, ?, ?, now()::TIMESTAMP)",
+                [v.version, v.action, v.status, to_status, actor, override],
+            )
+        _event(
+            store,
+            v,
+            "promoted" if to_status in ("shadow", "champion") else "status",
+            to_status,
+            actor,
+            reason,
+        )
+    return get_version(store, version)
+
+
+def rollback(store: Store, action: str, *, actor: str, reason: str) -> ModelVersion:
+    """Retire the current champion and bring back the champion before it."""
+    current = champion_version(store, action)
+    previous = store.fetchone(
+        """
+        SELECT version FROM model_events
+        WHERE action = ? AND from_status = 'champion' AND version <> ?
+        ORDER BY event_id DESC LIMIT 1
+        """,
+        [action, current.version],
+    )
+    if previous is None:
+        raise NotFoundError(
+            f"action '{action}' has no earlier champion to roll back to; promote another "
+            "version instead"
+        )
+    before = get_version(store, str(previous[0]))
+    with store.transaction():
+        _event(store, current, "rolled_back", "retired", actor, reason)
+        _event(
+            store, before, "rollback", "champion", actor, f"rollback of {current.version}: {reason}"
+        )
+    return get_version(store, before.version)
+
+
+def record_backtest(store: Store, version: str, summary: dict[str, Any]) -> None:
+    store.execute(
+        "UPDATE model_versions SET backtest = ? WHERE version = ?",
+        [json.dumps(summary, sort_keys=True, default=str), version],
+    )
+
+
+def model_events(store: Store, action: str | None = None) -> list[dict[str, Any]]:
+    rows = store.fetchall(
+        "SELECT version, action, event, from_status, to_status, actor, reason, event_at "
+        "FROM model_events WHERE ? IS NULL OR action = ? ORDER BY event_id",
+        [action, action],
+    )
+    keys = ("version", "action", "event", "from", "to", "actor", "reason", "at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]

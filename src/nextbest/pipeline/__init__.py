@@ -1,6 +1,7 @@
 """Wiring the steps into jobs: training, the weekly run, the demo."""
 
 from nextbest.pipeline._demo import DemoResult, run_demo
+from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
 from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
 from nextbest.pipeline._review import explain_customer, list_runs, run_summary
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
@@ -16,12 +17,16 @@ __all__ = [
     "CONFIG_TEMPLATE",
     "ActionOutcome",
     "DemoResult",
+    "ReleaseLine",
     "RunResult",
     "TrainedAction",
     "config_hash",
     "explain_customer",
+    "hunt_file",
     "list_runs",
     "oracle_probabilities",
+    "promote",
+    "release_table",
     "run_demo",
     "run_summary",
     "run_week",

@@ -21,6 +21,7 @@ from nextbest.features import (
     training_dates,
 )
 from nextbest.ingest import LoadReport, configured_sources, ingest_source
+from nextbest.models import ModelVersion
 from nextbest.pipeline._project import write_config
 from nextbest.pipeline._report import write_report
 from nextbest.pipeline._train import TrainedAction, train_models
@@ -47,8 +48,9 @@ class DemoResult:
     training_dates: list[dt.date]
     training_base_rate: float
     trained: list[TrainedAction]
-    run: RunResult
-    report_path: Path
+    run: RunResult | None  # None when an action has no champion (blocked by its findings)
+    report_path: Path | None
+    blocked: list[ModelVersion] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -159,9 +161,17 @@ def run_demo(
         timings["train"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        run = run_week(store, config, day=latest, progress=progress)
+        blocked = [t_.version for t_ in trained if t_.version.status != "champion"]
+        has_champions = all(
+            store.scalar(
+                "SELECT count(*) FROM model_versions WHERE action = ? AND status = 'champion'",
+                [a.name],
+            )
+            for a in config.actions
+        )
+        run = run_week(store, config, day=latest, progress=progress) if has_champions else None
         timings["run"] = time.perf_counter() - t
-    report = write_report(root / "report.html", run, config.actions, trained)
+    report = write_report(root / "report.html", run, config.actions, trained) if run else None
     converted = training["converted"]
     base_rate = float(pc.mean(converted).as_py() or 0.0)
     return DemoResult(
@@ -178,5 +188,6 @@ def run_demo(
         trained=trained,
         run=run,
         report_path=report,
+        blocked=blocked,
         timings=timings,
     )

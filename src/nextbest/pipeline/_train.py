@@ -15,7 +15,18 @@ import pyarrow.compute as pc
 
 from nextbest.config import Config
 from nextbest.features import build_training_table, resolve_features, training_dates
-from nextbest.models import ModelVersion, TrainingResult, register_model, train_action
+from nextbest.models import (
+    Finding,
+    LeakageSettings,
+    ModelVersion,
+    TrainingResult,
+    hunt_table,
+    make_estimator,
+    register_model,
+    too_good,
+    train_action,
+)
+from nextbest.pipeline._trust import check_point_in_time, market_band, model_card, pit_check_date
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -28,6 +39,7 @@ class TrainedAction:
     version: ModelVersion
     training_rows: int
     seconds_table: float
+    findings: list[Finding]
 
 
 def oracle_probabilities(
@@ -61,6 +73,62 @@ def oracle_probabilities(
     p = np.full(keys.num_rows, np.nan)
     p[table["_i"].to_numpy()] = table["p"].to_numpy()
     return p
+
+
+def leakage_findings(
+    store: Store, config: Config, fs: object, table: pa.Table, result: TrainingResult
+) -> list[Finding]:
+    """The leakage hunt at training: time keys, random-vs-time gap, too-good features and
+    model, a model that beats the ground truth (synthetic bank), point-in-time violations."""
+    from nextbest.features import FeatureSet
+
+    assert isinstance(fs, FeatureSet)
+    lk = config.leakage
+    settings = LeakageSettings(
+        feature_auc_ceiling=lk.feature_auc_ceiling,
+        model_auc_ceiling=lk.model_auc_ceiling,
+        gap_warning=lk.gap_warning,
+        gap_critical=lk.gap_critical,
+    )
+    action = config.action(result.model.action)
+    findings = hunt_table(
+        store,
+        table,
+        time_column="snapshot_date",
+        target="converted",
+        features=fs.names,
+        settings=settings,
+        make_model=lambda: make_estimator(action, action.model.kind),
+        id_column="relation_id",
+    )
+    kind = result.model.kind
+    chosen = result.metrics[kind]
+    findings += too_good(
+        np.empty((0, 0)),
+        np.empty(0, np.int8),
+        [],
+        settings=settings,
+        model_auc=chosen["roc_auc"],
+    )
+    oracle = result.metrics.get("oracle")
+    if oracle and chosen["pr_auc"] > oracle["pr_auc"]:
+        findings.append(
+            Finding(
+                "too_good",
+                "critical",
+                (),
+                f"The model's PR-AUC {chosen['pr_auc']:.4f} beats the ground truth's "
+                f"{oracle['pr_auc']:.4f} on the same weeks: it has seen something it should "
+                "not have.",
+                "Look for time keys and features computed from data after the snapshot date.",
+                chosen["pr_auc"] - oracle["pr_auc"],
+            )
+        )
+    day = pit_check_date(store)
+    if day is not None:
+        findings += check_point_in_time(store, fs, day)
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: (order[f.severity], f.check))
 
 
 def train_models(
@@ -100,7 +168,17 @@ def train_models(
                 store, truth_dir, table.filter(mask), label_weeks=action.label_weeks
             )
         result = train_action(table, fs.names, action, oracle=oracle)
-        version = register_model(store, result.model)
+        findings = leakage_findings(store, config, fs, table, result)
+        card = model_card(
+            action,
+            config,
+            fs,
+            result,
+            findings,
+            market_band(store, fs.market_fund, result.split.train),
+            table.num_rows,
+        )
+        version = register_model(store, result.model, findings=findings, card=card)
         trained.append(
             TrainedAction(
                 action=action.name,
@@ -108,6 +186,7 @@ def train_models(
                 version=version,
                 training_rows=table.num_rows,
                 seconds_table=seconds_table,
+                findings=findings,
             )
         )
         if progress:

@@ -21,7 +21,13 @@ from nextbest.config import ActionConfig, Config
 from nextbest.decisioning import assign_arms, eligibility
 from nextbest.errors import NotFoundError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
-from nextbest.models import PropensityModel, champion_version, load_model, reason_codes
+from nextbest.models import (
+    PropensityModel,
+    champion_version,
+    load_model,
+    reason_codes,
+    shadow_version,
+)
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -40,6 +46,8 @@ DECISION_SCHEMA = pa.schema(
         ("arm", pa.string()),
         ("assignment_probability", pa.float64()),
         ("reasons", pa.string()),
+        ("shadow_score", pa.float64()),
+        ("shadow_selected", pa.bool_()),
     ]
 )
 
@@ -108,6 +116,7 @@ def _decide_action(
     seed: int,
     run_id: str,
     timings: dict[str, float],
+    shadow: PropensityModel | None = None,
 ) -> tuple[pa.Table, ActionOutcome]:
     t = time.perf_counter()
     elig = eligibility(store, action, day)
@@ -116,17 +125,7 @@ def _decide_action(
     if not np.array_equal(ids, features["relation_id"].to_numpy()):
         raise NotFoundError(f"features and eligibility disagree on the customers of {day}")
     eligible = elig["eligible"].to_numpy(zero_copy_only=False)
-    missing = [f for f in model.features if f not in features.column_names]
-    if missing:
-        raise NotFoundError(
-            f"model {model.action} needs features {missing} that [features] does not enable"
-        )
-    X_all = np.column_stack(
-        [
-            features[f].to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-            for f in model.features
-        ]
-    )
+    X_all = X_all_for(model, features)
     t = time.perf_counter()
     score = np.full(len(ids), np.nan)
     score[eligible] = model.score(X_all[eligible])
@@ -155,6 +154,26 @@ def _decide_action(
     )
     reasons[readable] = texts
     timings[f"{action.name}:reasons"] = time.perf_counter() - t
+    # the shadow is scored on the same customers and selected by the same rule; it is logged,
+    # never acted on
+    shadow_score = np.full(len(ids), np.nan)
+    shadow_selected = np.zeros(len(ids), dtype=bool)
+    if shadow is not None:
+        t = time.perf_counter()
+        shadow_score[eligible] = shadow.score(X_all_for(shadow, features)[eligible])
+        shadow_arms = assign_arms(
+            ids,
+            eligible,
+            shadow_score,
+            threshold=action.threshold,
+            max_weekly=action.max_weekly,
+            holdout_fraction=0.0,
+            exploration_size=0,
+            seed=seed,
+            key=f"{action.name}:{day.isoformat()}:shadow",
+        )
+        shadow_selected = shadow_arms.selected
+        timings[f"{action.name}:shadow"] = time.perf_counter() - t
     n = len(ids)
     table = pa.table(
         {
@@ -170,6 +189,10 @@ def _decide_action(
             "arm": pa.array(arms.arm.astype(object), pa.string()),
             "assignment_probability": pa.array(arms.probability, pa.float64()),
             "reasons": pa.array(reasons.tolist(), pa.string()),
+            "shadow_score": pa.array(shadow_score, pa.float64(), mask=np.isnan(shadow_score)),
+            "shadow_selected": pa.array(
+                shadow_selected, pa.bool_(), mask=np.full(n, shadow is None)
+            ),
         },
         schema=DECISION_SCHEMA,
     )
@@ -207,6 +230,24 @@ def _decide_action(
     )
 
 
+def X_all_for(  # noqa: N802 - X is the matrix, as in scikit-learn
+    model: PropensityModel, features: pa.Table
+) -> np.ndarray[Any, Any]:
+    """The model's feature matrix, in the model's feature order."""
+    missing = [f for f in model.features if f not in features.column_names]
+    if missing:
+        raise NotFoundError(
+            f"model for {model.action} needs features {missing} that [features] does not "
+            "enable; enable them or retrain"
+        )
+    return np.column_stack(
+        [
+            features[f].to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+            for f in model.features
+        ]
+    )
+
+
 def _runs_dir(config: Config) -> Path:
     store_path = config.resolve(config.store.path)
     return store_path.parent / "runs"
@@ -241,6 +282,8 @@ def run_week(
         t = time.perf_counter()
         version = champion_version(store, action.name)
         model = load_model(store, version.version)
+        shadow_v = shadow_version(store, action.name)
+        shadow = load_model(store, shadow_v.version) if shadow_v else None
         table, outcome = _decide_action(
             store,
             config,
@@ -251,7 +294,10 @@ def run_week(
             seed=seed,
             run_id=run_id,
             timings=timings,
+            shadow=shadow,
         )
+        if shadow_v is not None:
+            models[f"{action.name}:shadow"] = shadow_v.version
         outcome.model_version = version.version
         models[action.name] = version.version
         tables.append(table)
@@ -268,12 +314,55 @@ def run_week(
     # model and seed give a byte-identical file whatever the run is called
     sha = write_decision_file(decisions.drop_columns(["run_id"]), decision_file)
     inputs = input_fingerprints(store, day)
+    store.register("_decisions", decisions)
+    try:
+        _persist(
+            store,
+            config,
+            run_id,
+            day,
+            seed,
+            decisions,
+            outcomes,
+            models,
+            timings,
+            t0,
+            t,
+            decision_file,
+            sha,
+            inputs,
+        )
+    finally:
+        store.unregister("_decisions")
+    return RunResult(
+        run_id=run_id,
+        snapshot_date=day,
+        status="pending_review",
+        decision_file=decision_file,
+        decision_sha256=sha,
+        outcomes=outcomes,
+        timings=timings,
+    )
+
+
+def _persist(
+    store: Store,
+    config: Config,
+    run_id: str,
+    day: dt.date,
+    seed: int,
+    decisions: pa.Table,
+    outcomes: list[ActionOutcome],
+    models: dict[str, str],
+    timings: dict[str, float],
+    t0: float,
+    t: float,
+    decision_file: Path,
+    sha: str,
+    inputs: dict[str, Any],
+) -> None:
     with store.transaction():
-        store.register("_decisions", decisions)
-        try:
-            store.execute("INSERT INTO decisions SELECT * FROM _decisions")
-        finally:
-            store.unregister("_decisions")
+        store.execute("INSERT INTO decisions SELECT * FROM _decisions")
         timings["persist"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         store.execute(
@@ -293,15 +382,6 @@ def run_week(
                 sha,
             ],
         )
-    return RunResult(
-        run_id=run_id,
-        snapshot_date=day,
-        status="pending_review",
-        decision_file=decision_file,
-        decision_sha256=sha,
-        outcomes=outcomes,
-        timings=timings,
-    )
 
 
 def write_decision_file(decisions: pa.Table, path: Path) -> str:

@@ -78,9 +78,14 @@ CREATE TABLE IF NOT EXISTS model_versions (
     train_last DATE NOT NULL,
     metrics VARCHAR NOT NULL,          -- JSON
     artifact VARCHAR NOT NULL,         -- the model as JSON (native formats, never pickle)
-    created_at TIMESTAMP NOT NULL
+    created_at TIMESTAMP NOT NULL,
+    findings VARCHAR NOT NULL DEFAULT '[]',  -- JSON: leakage findings at training
+    card VARCHAR NOT NULL DEFAULT '',        -- the model card (markdown)
+    backtest VARCHAR                         -- JSON: backtest summary, once run
 );
+CREATE SEQUENCE IF NOT EXISTS event_seq START 1;
 CREATE TABLE IF NOT EXISTS model_events (
+    event_id BIGINT NOT NULL DEFAULT nextval('event_seq'),
     version VARCHAR NOT NULL,
     action VARCHAR NOT NULL,
     event VARCHAR NOT NULL,
@@ -117,7 +122,9 @@ CREATE TABLE IF NOT EXISTS decisions (
     selected BOOLEAN NOT NULL,
     arm VARCHAR NOT NULL,              -- treat | holdout | explore | none
     assignment_probability DOUBLE NOT NULL,
-    reasons VARCHAR
+    reasons VARCHAR,
+    shadow_score DOUBLE,               -- the shadow model's score, when the action has one
+    shadow_selected BOOLEAN            -- whether the shadow would have selected the customer
 );
 CREATE TABLE IF NOT EXISTS contacts (
     relation_id BIGINT NOT NULL,

@@ -1,0 +1,280 @@
+"""Model operations across layers: the leakage hunt on a user's file, promotion through the
+release gate, and the release table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from nextbest.config import Config
+from nextbest.decisioning import assign_arms, eligibility
+from nextbest.errors import NotFoundError, ReleaseBlockedError, SourceFileError, did_you_mean
+from nextbest.features import (
+    build_features,
+    build_training_table,
+    loaded_snapshot_dates,
+    resolve_features,
+    training_dates,
+)
+from nextbest.models import (
+    Finding,
+    LeakageSettings,
+    ModelVersion,
+    PropensityModel,
+    calibration_table,
+    get_version,
+    hunt_table,
+    load_model,
+    pr_auc,
+    set_status,
+)
+from nextbest.store import Store, is_database_error
+
+
+def hunt_file(
+    path: Path,
+    *,
+    time_column: str,
+    target: str,
+    features: list[str] | None = None,
+    settings: LeakageSettings | None = None,
+) -> tuple[list[Finding], dict[str, Any]]:
+    """The leakage hunt on any CSV or Parquet table with a time column and a 0/1 target."""
+    if not path.exists():
+        raise SourceFileError(f"{path}: no such file")
+    fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+    lit = "'" + str(path).replace("'", "''") + "'"
+    with Store(":memory:") as store:
+        reader = f"read_parquet({lit})" if fmt == "parquet" else f"read_csv({lit}, header=true)"
+        try:
+            cols = store.columns(f"SELECT * FROM {reader}")
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            first = str(exc).splitlines()[0]
+            raise SourceFileError(f"{path}: cannot be read as {fmt} ({first})") from None
+        names = [c for c, _ in cols]
+        for what, col in (("--time-column", time_column), ("--target", target)):
+            if col not in names:
+                raise SourceFileError(
+                    f"{path}: no column '{col}' for {what};{did_you_mean(col, names)} "
+                    f"Columns: {', '.join(names[:30])}"
+                )
+        numeric = [
+            c
+            for c, t in cols
+            if t.upper()
+            in (
+                "BIGINT",
+                "INTEGER",
+                "DOUBLE",
+                "FLOAT",
+                "SMALLINT",
+                "TINYINT",
+                "BOOLEAN",
+                "DECIMAL",
+                "HUGEINT",
+                "UBIGINT",
+                "UINTEGER",
+                "REAL",
+            )
+            or t.upper().startswith("DECIMAL")
+        ]
+        chosen = features or [c for c in numeric if c not in (time_column, target)]
+        unknown = [f for f in chosen if f not in names]
+        if unknown:
+            raise SourceFileError(
+                f"{path}: no column '{unknown[0]}' for --features;{did_you_mean(unknown[0], names)}"
+            )
+        cast = ", ".join(f'CAST("{f}" AS DOUBLE) AS "{f}"' for f in chosen)
+        table = store.arrow(
+            f'SELECT "{time_column}", CAST("{target}" AS INTEGER) AS "{target}", {cast} '
+            f"FROM {reader}"
+        )
+        values = set(pc.unique(table[target]).to_pylist())
+        if not values <= {0, 1, None}:
+            raise SourceFileError(
+                f"{path}: --target '{target}' must hold 0/1 (converted or not); found "
+                f"{sorted(v for v in values if v is not None)[:5]}"
+            )
+        findings = hunt_table(
+            store, table, time_column=time_column, target=target, features=chosen, settings=settings
+        )
+    info = {"rows": table.num_rows, "features": chosen, "dates": len(pc.unique(table[time_column]))}
+    return findings, info
+
+
+@dataclass(frozen=True)
+class ReleaseLine:
+    check: str
+    candidate: float
+    champion: float
+    figure: float
+    threshold: str
+    passed: bool
+
+
+def _ece(y: np.ndarray[Any, Any], s: np.ndarray[Any, Any]) -> float:
+    bands = calibration_table(y, s)
+    return float(sum(b.n * abs(b.mean_score - b.rate) for b in bands) / len(y))
+
+
+def _importance(model: PropensityModel, X: np.ndarray[Any, Any]) -> dict[str, float]:
+    contrib = np.abs(model.contributions(X))
+    return dict(zip(model.features, contrib.mean(axis=0).tolist(), strict=True))
+
+
+def _spearman(a: list[float], b: list[float]) -> float:
+    ra = np.argsort(np.argsort(a)).astype(float)
+    rb = np.argsort(np.argsort(b)).astype(float)
+    if ra.std() == 0 or rb.std() == 0:
+        return 1.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def release_table(store: Store, config: Config, candidate: str, champion: str) -> list[ReleaseLine]:
+    """Both models on the same recent weeks with complete outcomes, and on the latest week."""
+    cand_v, champ_v = get_version(store, candidate), get_version(store, champion)
+    if cand_v.action != champ_v.action:
+        raise NotFoundError(
+            f"{candidate} and {champion} belong to different actions "
+            f"({cand_v.action}, {champ_v.action})"
+        )
+    action = config.action(cand_v.action)
+    cand, champ = load_model(store, candidate), load_model(store, champion)
+    rel = config.release
+    fs = resolve_features(config.features)
+    names = sorted(set(cand.features) | set(champ.features))
+    missing = [n for n in names if n not in fs.names]
+    if missing:
+        from nextbest.config import FeaturesConfig
+
+        fs = resolve_features(
+            FeaturesConfig(
+                enabled=sorted(set(fs.names) | set(missing)),
+                market_fund=config.features.market_fund,
+            )
+        )
+    dates = training_dates(store, config.training, label_weeks=action.label_weeks)
+    recent = [d for d in loaded_snapshot_dates(store) if dates[0] <= d <= dates[-1]][
+        -rel.compare_weeks :
+    ]
+    table = build_training_table(store, fs, recent, label_weeks=action.label_weeks)
+    y = table["converted"].to_numpy().astype(np.int8)
+
+    def matrix(model: PropensityModel, t: pa.Table) -> np.ndarray[Any, Any]:
+        return np.column_stack(
+            [t[f].to_numpy(zero_copy_only=False).astype(np.float64) for f in model.features]
+        )
+
+    s_cand, s_champ = cand.score(matrix(cand, table)), champ.score(matrix(champ, table))
+    pa_cand, pa_champ = pr_auc(y, s_cand), pr_auc(y, s_champ)
+    e_cand, e_champ = _ece(y, s_cand), _ece(y, s_champ)
+    rng = np.random.default_rng(0)
+    sample = rng.choice(table.num_rows, size=min(5000, table.num_rows), replace=False)
+    imp_c = _importance(cand, matrix(cand, table)[sample])
+    imp_h = _importance(champ, matrix(champ, table)[sample])
+    common = [f for f in cand.features if f in champ.features]
+    rho = (
+        _spearman([imp_c[f] for f in common], [imp_h[f] for f in common])
+        if len(common) > 1
+        else float("nan")
+    )
+    latest = loaded_snapshot_dates(store)[-1]
+    feats = build_features(store, fs, [latest])
+    elig = eligibility(store, action, latest)
+    ids = elig["relation_id"].to_numpy()
+    ok = elig["eligible"].to_numpy(zero_copy_only=False)
+    chosen = []
+    for model in (cand, champ):
+        score = np.full(len(ids), np.nan)
+        score[ok] = model.score(matrix(model, feats)[ok])
+        chosen.append(
+            assign_arms(
+                ids,
+                ok,
+                score,
+                threshold=action.threshold,
+                max_weekly=action.max_weekly,
+                holdout_fraction=0.0,
+                exploration_size=0,
+                seed=0,
+                key="compare",
+            ).selected
+        )
+    either = chosen[0] | chosen[1]
+    changed = float((chosen[0] != chosen[1]).sum() / max(either.sum(), 1))
+    drop = (pa_champ - pa_cand) / pa_champ if pa_champ > 0 else 0.0
+    return [
+        ReleaseLine(
+            "PR-AUC on the same weeks",
+            pa_cand,
+            pa_champ,
+            drop,
+            f"drop ≤ {rel.pr_auc_max_drop:.0%}",
+            drop <= rel.pr_auc_max_drop,
+        ),
+        ReleaseLine(
+            "calibration error (mean |score − rate| per decile)",
+            e_cand,
+            e_champ,
+            e_cand - e_champ,
+            f"increase ≤ {rel.calibration_max_increase}",
+            e_cand - e_champ <= rel.calibration_max_increase,
+        ),
+        ReleaseLine(
+            "feature-rank correlation (Spearman)",
+            rho,
+            rho,
+            rho,
+            f"≥ {rel.rank_correlation_min}",
+            bool(np.isnan(rho) or rho >= rel.rank_correlation_min),
+        ),
+        ReleaseLine(
+            f"share of the selected whose action changes ({latest})",
+            changed,
+            changed,
+            changed,
+            f"≤ {rel.action_change_max:.0%}",
+            changed <= rel.action_change_max,
+        ),
+    ]
+
+
+def promote(
+    store: Store,
+    config: Config,
+    version: str,
+    *,
+    to: str,
+    actor: str,
+    reason: str,
+    override: str | None = None,
+) -> tuple[ModelVersion, list[ReleaseLine]]:
+    """Promote through the gate: to champion only without critical leakage findings and with
+    every release-table line passing against the current champion — or with an override."""
+    v = get_version(store, version)
+    lines: list[ReleaseLine] = []
+    if to == "champion" and v.critical and not (override and override.strip()):
+        # the registry refuses it with the findings named; no need to compute the table
+        return set_status(store, version, to, actor=actor, reason=reason), lines
+    if to == "champion":
+        current = store.scalar(
+            "SELECT version FROM model_versions WHERE action = ? AND status = 'champion'",
+            [v.action],
+        )
+        if current and current != version:
+            lines = release_table(store, config, version, str(current))
+            failed = [line.check for line in lines if not line.passed]
+            if failed and not (override and override.strip()):
+                raise ReleaseBlockedError(
+                    f"{version} fails the release table against {current}: "
+                    f"{'; '.join(failed)}. Fix it, or override with a written reason "
+                    "(--override '…')"
+                )
+    return set_status(store, version, to, actor=actor, reason=reason, override=override), lines
