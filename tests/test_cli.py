@@ -136,3 +136,97 @@ def test_show_run_and_customer(demo_dir: Path) -> None:
     bad = runner.invoke(app, ["-c", cfg, "show", "2024-12-29-r9"])
     assert bad.exit_code == 2
     assert "no run '2024-12-29-r9'; Did you mean" in bad.output
+
+
+def test_backtest_writes_the_weekly_report(demo_dir: Path) -> None:
+    """The replay prints a week per row, the summary and the expectation, and writes the
+    report with the weekly plots and a CSV."""
+    cfg = str(demo_dir / "nextbest.toml")
+    result = runner.invoke(app, ["-c", cfg, "backtest"])
+    assert result.exit_code in (0, 1), result.output
+    assert "weekly volume: max" in result.output
+    assert "volume must not fall when market_trend shifts by +1" in result.output
+    reports = list((demo_dir / "backtests").glob("*.html"))
+    assert len(reports) == 1
+    text = reports[0].read_text()
+    assert "Weekly volume" in text
+    assert "Market: reference fund price" in text
+    assert reports[0].with_suffix(".csv").read_text().startswith("week,")
+
+
+def test_release_table_and_gate(demo_dir: Path, tmp_path: Path) -> None:
+    """A logistic candidate is compared with the LightGBM champion line by line; the gate
+    refuses a failing promotion without an override and records one with it."""
+    cfg_text = (demo_dir / "nextbest.toml").read_text()
+    logistic = demo_dir / "logistic.toml"
+    logistic.write_text(cfg_text.replace('kind = "lightgbm"', 'kind = "logistic"'))
+    trained = runner.invoke(app, ["-c", str(logistic), "train"])
+    assert trained.exit_code == 0, trained.output
+    listing = runner.invoke(app, ["-c", str(logistic), "models", "list"]).output
+    champion = next(line.split()[1] for line in listing.splitlines() if "champion" in line)
+    candidate = next(line.split()[1] for line in listing.splitlines() if "candidate" in line)
+    table = runner.invoke(app, ["-c", str(logistic), "models", "compare", candidate, champion])
+    assert table.exit_code == 0, table.output
+    for check in (
+        "PR-AUC on the same weeks",
+        "calibration error",
+        "feature-rank correlation",
+        "share of the selected whose action changes",
+    ):
+        assert check in table.output
+    promote = runner.invoke(
+        app,
+        [
+            "-c",
+            str(logistic),
+            "models",
+            "promote",
+            candidate,
+            "--to",
+            "champion",
+            "--by",
+            "ana",
+            "--reason",
+            "simpler",
+        ],
+    )
+    if "fail" in table.output:
+        assert promote.exit_code == 2
+        assert "fails the release table" in promote.output
+        forced = runner.invoke(
+            app,
+            [
+                "-c",
+                str(logistic),
+                "models",
+                "promote",
+                candidate,
+                "--to",
+                "champion",
+                "--by",
+                "ana",
+                "--reason",
+                "simpler",
+                "--override",
+                "accepted by the marketeer",
+            ],
+        )
+        assert forced.exit_code == 0, forced.output
+    else:
+        assert promote.exit_code == 0, promote.output
+    back = runner.invoke(
+        app,
+        [
+            "-c",
+            str(logistic),
+            "models",
+            "rollback",
+            "invest-onboarding",
+            "--by",
+            "ben",
+            "--reason",
+            "back to trees",
+        ],
+    )
+    assert back.exit_code == 0, back.output
+    assert f"{champion} is champion again" in back.output

@@ -52,12 +52,15 @@ from nextbest.pipeline import (
     explain_customer,
     hunt_file,
     list_runs,
+    market_series,
     promote,
     release_table,
+    run_backtest,
     run_demo,
     run_summary,
     run_week,
     train_models,
+    write_backtest_report,
     write_config,
 )
 from nextbest.simulate import simulate_bank
@@ -622,6 +625,90 @@ def leakage(
     )
     _print_findings(findings)
     if any(f.severity == "critical" for f in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+@_handled
+def backtest(
+    action: Annotated[str | None, typer.Option(help="Action (default: the first).")] = None,
+    start: Annotated[str | None, typer.Option(help="First week to replay.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last week to replay.")] = None,
+) -> None:
+    """Replay history week by week with models trained on what was known then; writes a
+    report with the weekly plots. Exits 1 when a configured expectation fails."""
+    cfg = _config()
+    from nextbest.features import resolve_features
+    from nextbest.models import list_versions, record_backtest
+
+    with open_store(cfg) as store, _progress() as progress:
+        result = run_backtest(
+            store,
+            cfg,
+            action_name=action,
+            start=_parse_date(start, "--start") if start else None,
+            end=_parse_date(end, "--end") if end else None,
+            progress=progress,
+        )
+        fund = resolve_features(cfg.features).market_fund
+        market = market_series(store, fund, result.weeks[0].week, result.weeks[-1].week)
+        versions = list_versions(store, result.action)
+        if versions:
+            record_backtest(store, versions[0].version, result.summary)
+    out = (
+        cfg.resolve(cfg.store.path).parent
+        / "backtests"
+        / (f"{result.action}-{result.summary['first_week']}-{result.summary['last_week']}.html")
+    )
+    write_backtest_report(result, out, market=market)
+    table = Table(
+        title=f"History replay — {result.action} ({result.seconds:.0f} s)", title_justify="left"
+    )
+    for col in (
+        "week",
+        "model until",
+        "eligible",
+        "above thr.",
+        "selected",
+        "mails",
+        "precision",
+        "lift",
+        "fund 4w",
+    ):
+        table.add_column(col, justify="right")
+    for w in result.weeks:
+        table.add_row(
+            str(w.week),
+            str(w.model_trained_until),
+            f"{w.eligible:,}",
+            f"{w.candidates:,}",
+            f"{w.selected:,}",
+            f"{w.mails:,}",
+            f"{w.precision:.3f}" if w.precision is not None and w.outcome_complete else "…",
+            f"{w.lift:.2f}" if w.lift is not None and w.outcome_complete else "…",
+            f"{w.fund_return_4w:+.1%}" if w.fund_return_4w is not None else "",
+        )
+    console.print(table)
+    s = result.summary
+    console.print(
+        f"weekly volume: max {s['max_weekly_volume']:,}, median {s['median_weekly_volume']:,} "
+        f"(max/median {s['max_to_median']:.2f}); {s['weeks_outside_bounds']} week(s) outside "
+        f"the bounds; mean realised lift {s['mean_lift'] or float('nan'):.2f}",
+        highlight=False,
+    )
+    for w in s["worst_weeks"]:
+        console.print(f"  worst: {w['week']}: {w['why']}", highlight=False)
+    failed = False
+    for e in result.expectations:
+        mark = "[green]✓[/]" if e["passed"] else "[red]✗[/]"
+        console.print(
+            f"  {mark} {e['expect']}"
+            + (f": {'; '.join(e['violations'])}" if e["violations"] else ""),
+            highlight=False,
+        )
+        failed |= not e["passed"]
+    console.print(f"report: {out} (weeks as CSV beside it)")
+    if failed:
         raise typer.Exit(1)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_FEATURES",
     "SENSITIVE_ATTRIBUTES",
     "ActionConfig",
+    "BacktestConfig",
     "Config",
     "CustomFeature",
     "EligibilityRule",
@@ -40,6 +41,7 @@ __all__ = [
     "SourcesConfig",
     "StoreConfig",
     "TrainingConfig",
+    "WhatIf",
     "load_config",
 ]
 
@@ -251,6 +253,10 @@ class ModelSpec(_Model):
     l2: float = Field(
         default=10.0, ge=0, description="L2 penalty: LightGBM lambda_l2, logistic 1/C."
     )
+    monotone: dict[str, Literal[-1, 1]] = Field(
+        default_factory=dict,
+        description="Features the score may only rise (1) or only fall (-1) with (LightGBM).",
+    )
 
 
 class ActionConfig(_Model):
@@ -381,6 +387,29 @@ class ReleaseConfig(_Model):
     )
 
 
+class WhatIf(_Model):
+    """Shift one feature for every customer and watch the weekly volume respond."""
+
+    feature: str
+    shift: float = Field(description="Added to the feature for everyone, e.g. 0.05.")
+    expect: Literal["not_fall", "not_rise", "none"] = Field(
+        default="none",
+        description="Checked on every backtest: the volume must not fall / not rise.",
+    )
+
+
+class BacktestConfig(_Model):
+    """History replay."""
+
+    retrain_every_weeks: int = Field(
+        default=13, ge=1, le=104, description="Retrain on the data known at the time this often."
+    )
+    whatif: list[WhatIf] = Field(
+        default_factory=lambda: [WhatIf(feature="market_trend", shift=1.0, expect="not_fall")],
+        description="Feature shifts to replay, each with an optional expectation.",
+    )
+
+
 class RunConfig(_Model):
     """The weekly run."""
 
@@ -399,6 +428,7 @@ class Config(_Model):
     run: RunConfig = Field(default_factory=RunConfig)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
 
     #: the file this config was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)

@@ -133,6 +133,7 @@ class LightGBMPropensity(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         min_child_samples: int = 200,
         reg_lambda: float = 10.0,
         random_state: int = 0,
+        monotone_constraints: list[int] | None = None,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -140,6 +141,7 @@ class LightGBMPropensity(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.min_child_samples = min_child_samples
         self.reg_lambda = reg_lambda
         self.random_state = random_state
+        self.monotone_constraints = monotone_constraints
 
     def fit(self, X: Any, y: Any) -> LightGBMPropensity:
         X, y = _check_xy(X, y)
@@ -155,6 +157,13 @@ class LightGBMPropensity(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             "num_threads": 0,
             "verbose": -1,
         }
+        if self.monotone_constraints:
+            if len(self.monotone_constraints) != X.shape[1]:
+                raise ValueError(
+                    f"monotone_constraints has {len(self.monotone_constraints)} entries for "
+                    f"{X.shape[1]} features"
+                )
+            params["monotone_constraints"] = list(self.monotone_constraints)
         data = lgb.Dataset(X, label=y, free_raw_data=True)
         self.booster_ = lgb.train(params, data, num_boost_round=self.n_estimators)
         self.classes_ = np.array([0, 1])

@@ -37,8 +37,14 @@ class PropensityModel:
 
     def calibrate(self, X: Any, y: Any) -> PropensityModel:
         """Fit the Platt mapping on a calibration slice (later weeks than training)."""
+        y_arr = np.asarray(y, dtype=np.int8)
+        if len(y_arr) == 0 or y_arr.min() == y_arr.max():
+            # nothing to calibrate against: keep the estimator's own probabilities, and say so
+            self.calibration = (1.0, 0.0)
+            self.metadata["calibration"] = "skipped: the calibration slice has one class only"
+            return self
         z = self.estimator.decision_function(X).reshape(-1, 1)
-        lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, np.asarray(y, dtype=np.int8))
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, y_arr)
         self.calibration = (float(lr.coef_[0][0]), float(lr.intercept_[0]))
         return self
 

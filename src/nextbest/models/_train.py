@@ -130,16 +130,31 @@ class TrainingResult:
     n_rows: dict[str, int] = field(default_factory=dict)
 
 
-def make_estimator(action: ActionConfig, kind: str) -> LogisticPropensity | LightGBMPropensity:
+def make_estimator(
+    action: ActionConfig, kind: str, features: list[str] | None = None
+) -> LogisticPropensity | LightGBMPropensity:
+    """The estimator an action's model spec describes (monotone constraints need ``features``)."""
     spec = action.model
     if kind == "logistic":
         return LogisticPropensity(C=1.0 / max(spec.l2, 1e-6))
+    monotone = None
+    if spec.monotone and features is not None:
+        unknown = [f for f in spec.monotone if f not in features]
+        if unknown:
+            from nextbest.errors import ConfigError
+
+            raise ConfigError(
+                f"[actions.model] monotone names '{unknown[0]}', which is not an enabled "
+                f"feature; enabled: {', '.join(features)}"
+            )
+        monotone = [int(spec.monotone.get(f, 0)) for f in features]
     return LightGBMPropensity(
         n_estimators=spec.n_estimators,
         learning_rate=spec.learning_rate,
         num_leaves=spec.num_leaves,
         min_child_samples=spec.min_child_samples,
         reg_lambda=spec.l2,
+        monotone_constraints=monotone,
     )
 
 
@@ -169,7 +184,7 @@ def train_action(
     chosen: PropensityModel | None = None
     for kind in ("logistic", "lightgbm"):
         t0 = time.perf_counter()
-        est = make_estimator(action, kind).fit(X["train"], y["train"])
+        est = make_estimator(action, kind, list(features)).fit(X["train"], y["train"])
         model = PropensityModel(action=action.name, features=list(features), estimator=est)
         model.calibrate(X["calibration"], y["calibration"])
         seconds[kind] = time.perf_counter() - t0

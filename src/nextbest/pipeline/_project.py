@@ -72,6 +72,17 @@ learning_rate = 0.05
 num_leaves = 15
 min_child_samples = 200
 l2 = 10.0
+# The score may only rise when markets rise: keeps the weekly volume from falling when the
+# market improves (checked on every backtest, see [[backtest.whatif]]).
+monotone = {{ market_trend = 1 }}
+
+[backtest]
+retrain_every_weeks = 13
+
+[[backtest.whatif]]
+feature = "market_trend"
+shift = 1.0
+expect = "not_fall"
 
 [run]
 seed = 20240107

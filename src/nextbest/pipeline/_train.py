@@ -98,7 +98,7 @@ def leakage_findings(
         target="converted",
         features=fs.names,
         settings=settings,
-        make_model=lambda: make_estimator(action, action.model.kind),
+        make_model=lambda: make_estimator(action, action.model.kind, fs.names),
         id_column="relation_id",
     )
     kind = result.model.kind
