@@ -21,7 +21,6 @@ from nextbest.models import (
     ModelVersion,
     TrainingResult,
     hunt_table,
-    make_estimator,
     register_model,
     too_good,
     train_action,
@@ -90,7 +89,6 @@ def leakage_findings(
         gap_warning=lk.gap_warning,
         gap_critical=lk.gap_critical,
     )
-    action = config.action(result.model.action)
     findings = hunt_table(
         store,
         table,
@@ -98,7 +96,6 @@ def leakage_findings(
         target="converted",
         features=fs.names,
         settings=settings,
-        make_model=lambda: make_estimator(action, action.model.kind, fs.names),
         id_column="relation_id",
     )
     kind = result.model.kind
