@@ -16,12 +16,12 @@ runner = CliRunner()
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small demo project made through the CLI."""
     out = tmp_path_factory.mktemp("cli") / "demo"
-    result = runner.invoke(app, ["demo", "--dir", str(out), "--customers", "600", "--weeks", "52"])
+    result = runner.invoke(app, ["demo", "--dir", str(out), "--customers", "600", "--weeks", "78"])
     assert result.exit_code == 0, result.output
     assert "Ingestion under data contracts" in result.output
-    assert "Features for 2024-12-29 (600 customers)" in result.output
+    assert "Features for 2025-06-29 (600 customers)" in result.output
     assert "started investing" in result.output
-    assert "Run 2024-12-29-r1 for 2024-12-29: status pending_review" in result.output
+    assert "Run 2025-06-29-r1 for 2025-06-29: status pending_review" in result.output
     assert "oracle" in result.output
     return out
 
@@ -41,11 +41,11 @@ def test_demo_makes_a_project(demo_dir: Path) -> None:
 def test_demo_again_is_idempotent(demo_dir: Path) -> None:
     """Running the demo again reuses the bank and skips every loaded file."""
     result = runner.invoke(
-        app, ["demo", "--dir", str(demo_dir), "--customers", "600", "--weeks", "52"]
+        app, ["demo", "--dir", str(demo_dir), "--customers", "600", "--weeks", "78"]
     )
     assert result.exit_code == 0, result.output
-    assert "54 file(s) were already loaded unchanged and were skipped" in result.output
-    assert "Run 2024-12-29-r2" in result.output
+    assert "80 file(s) were already loaded unchanged and were skipped" in result.output
+    assert "Run 2025-06-29-r2" in result.output
 
 
 def test_quarantine_rows(demo_dir: Path) -> None:
@@ -133,9 +133,9 @@ def test_show_run_and_customer(demo_dir: Path) -> None:
     assert "Random sample of" in result.output
     runs = runner.invoke(app, ["-c", cfg, "runs"])
     assert "pending_review" in runs.output
-    bad = runner.invoke(app, ["-c", cfg, "show", "2024-12-29-r9"])
+    bad = runner.invoke(app, ["-c", cfg, "show", "2025-06-29-r9"])
     assert bad.exit_code == 2
-    assert "no run '2024-12-29-r9'; Did you mean" in bad.output
+    assert "no run '2025-06-29-r9'; Did you mean" in bad.output
 
 
 def test_backtest_writes_the_weekly_report(demo_dir: Path) -> None:

@@ -237,6 +237,10 @@ def _print_demo(result: DemoResult) -> None:
     )
     _print_training(result.trained)
     c = f"nextbest -c {result.config_path}"
+    if result.halted:
+        console.print(f"\n[bold red]The weekly run halted:[/] {result.halted}", highlight=False)
+        console.print(f"  See the checks with: {c} review latest")
+        return
     if result.run is None:
         for v in result.blocked:
             console.print(

@@ -28,7 +28,9 @@ __all__ = [
     "DEFAULT_FEATURES",
     "SENSITIVE_ATTRIBUTES",
     "ActionConfig",
+    "AlertsConfig",
     "BacktestConfig",
+    "ChecksConfig",
     "Config",
     "CustomFeature",
     "EligibilityRule",
@@ -349,10 +351,10 @@ class LeakageConfig(_Model):
         default=0.95, gt=0.5, le=1, description="A model above this ROC-AUC is a leak."
     )
     gap_warning: float = Field(
-        default=0.02, ge=0, description="Random-CV minus later-weeks ROC-AUC: warning from here."
+        default=0.03, ge=0, description="Random-CV minus later-weeks ROC-AUC: warning from here."
     )
     gap_critical: float = Field(
-        default=0.05, ge=0, description="Random-CV minus later-weeks ROC-AUC: critical from here."
+        default=0.08, ge=0, description="Random-CV minus later-weeks ROC-AUC: critical from here."
     )
 
 
@@ -410,6 +412,45 @@ class BacktestConfig(_Model):
     )
 
 
+class AlertsConfig(_Model):
+    """Where halt alerts go. Credentials: NEXTBEST_SMTP_USER / NEXTBEST_SMTP_PASSWORD."""
+
+    recipients: list[str] = Field(default_factory=list, description="E-mail addresses.")
+    sender: str = Field(default="nextbest@localhost", description="From address.")
+    smtp_host: str = Field(default="localhost", description="SMTP server.")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="SMTP port.")
+    security: Literal["none", "starttls", "ssl"] = Field(
+        default="starttls", description="'starttls', 'ssl' (implicit TLS) or 'none'."
+    )
+    timeout_seconds: float = Field(default=20.0, gt=0, description="SMTP timeout.")
+
+    @field_validator("recipients")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if "@" not in address or " " in address.strip():
+                raise ValueError(f"recipient {address!r} is not an e-mail address")
+        return value
+
+
+class ChecksConfig(_Model):
+    """Limits of the checks before and after deciding a week."""
+
+    row_change_warn: float = Field(default=0.10, ge=0, description="Row-count change: warn.")
+    row_change_halt: float = Field(default=0.25, ge=0, description="Row-count change: halt.")
+    psi_warn: float = Field(default=0.10, ge=0, description="Feature drift (PSI): warn.")
+    psi_halt: float = Field(default=0.25, ge=0, description="Feature drift (PSI): halt.")
+    runaway_factor: float = Field(
+        default=2.0, gt=1, description="Halt when more than this × max_weekly score above."
+    )
+    concentration_warn: float = Field(
+        default=0.35, ge=0, le=1, description="Selected vs eligible distance: warn."
+    )
+    concentration_halt: float = Field(
+        default=0.60, ge=0, le=1, description="Selected vs eligible distance: halt."
+    )
+
+
 class RunConfig(_Model):
     """The weekly run."""
 
@@ -429,6 +470,8 @@ class Config(_Model):
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     #: the file this config was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)

@@ -16,6 +16,8 @@ __all__ = [
     "NextbestError",
     "NotFoundError",
     "ReleaseBlockedError",
+    "RunHaltedError",
+    "RunStateError",
     "SourceFileError",
     "StoreError",
     "did_you_mean",
@@ -57,6 +59,18 @@ class ReleaseBlockedError(NextbestError):
     """The release gate refuses a promotion; the message says what to fix or override."""
 
     code = "release_blocked"
+
+
+class RunHaltedError(NextbestError):
+    """A weekly run stopped on a failed check; the run is recorded as halted, nothing is sent."""
+
+    code = "run_halted"
+
+
+class RunStateError(NextbestError):
+    """The run is not in a state that allows the step (e.g. export before approval)."""
+
+    code = "run_state"
 
 
 class NotFoundError(NextbestError):

@@ -18,7 +18,7 @@ ARMS = ["treat", "holdout", "explore"]
 @settings(max_examples=60, deadline=None)
 @given(
     contacts=st.lists(
-        st.tuples(st.integers(1, 20), st.integers(0, 120), st.sampled_from(ARMS)), max_size=40
+        st.tuples(st.integers(1, 20), st.integers(1, 120), st.sampled_from(ARMS)), max_size=40
     ),
     cooldown=st.integers(0, 12),
     flow=st.integers(1, 6),
@@ -26,7 +26,8 @@ ARMS = ["treat", "holdout", "explore"]
 def test_no_customer_in_cooldown_is_eligible(
     contacts: list[tuple[int, int, str]], cooldown: int, flow: int
 ) -> None:
-    """For random contact histories, a customer assigned within the cooldown is never
+    """For random contact histories (contacts of earlier weeks; a contact on D itself is the
+    run's own export), a customer assigned within the cooldown is never
     eligible, one mailed within the flow is stopped by the flow rule, and everyone else
     passes both (all other rules pass by construction)."""
     action = ActionConfig(name="a", cooldown_weeks=cooldown, flow_weeks=flow)

@@ -66,14 +66,14 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
     WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
     assigned AS (
         SELECT relation_id, max(contact_date) AS last_contact
-        FROM contacts WHERE contact_date <= $day
+        FROM contacts WHERE contact_date < $day
         GROUP BY relation_id
     ),
     in_flow AS (
         SELECT DISTINCT c.relation_id
         FROM contacts c
         WHERE c.action = $action AND c.arm IN ('treat', 'explore')
-          AND c.contact_date <= $day AND c.contact_date > $day - {7 * action.flow_weeks}
+          AND c.contact_date < $day AND c.contact_date > $day - {7 * action.flow_weeks}
           AND NOT EXISTS (
               SELECT 1 FROM conversions v
               WHERE v.relation_id = c.relation_id

@@ -19,6 +19,7 @@ involved, the evidence with its figure, and the remedy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from itertools import combinations
@@ -60,8 +61,8 @@ class LeakageSettings:
 
     feature_auc_ceiling: float = 0.90
     model_auc_ceiling: float = 0.95
-    gap_warning: float = 0.02
-    gap_critical: float = 0.05
+    gap_warning: float = 0.03
+    gap_critical: float = 0.08
     max_rows: int = 200_000
     seed: int = 0
 
@@ -150,6 +151,17 @@ def find_time_keys(
         store.unregister("_leak_keys")
 
 
+def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of a ROC-AUC (Hanley & McNeil, 1982)."""
+    if n_pos == 0 or n_neg == 0 or math.isnan(auc):
+        return float("inf")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
+        n_pos * n_neg
+    )
+    return math.sqrt(max(var, 0.0))
+
+
 def _auc(y: npt.NDArray[np.int8], s: npt.NDArray[np.float64]) -> float:
     if y.min() == y.max():
         return float("nan")
@@ -207,11 +219,16 @@ def random_vs_time_gap(
         scores[test] = model().fit(X[~test], y[~test]).decision_function(X[test])
     random_auc = _auc(y, scores)
     gap = random_auc - time_auc
+    # the gap must also be clear of chance: two standard errors of the two AUCs (Hanley-McNeil)
+    noise = 2.0 * math.hypot(
+        _auc_se(time_auc, int(y[later].sum()), int((1 - y[later]).sum())),
+        _auc_se(random_auc, int(y.sum()), int((1 - y).sum())),
+    )
     severity = (
         "critical"
-        if gap >= settings.gap_critical
+        if gap >= max(settings.gap_critical, noise)
         else "warning"
-        if gap >= settings.gap_warning
+        if gap >= max(settings.gap_warning, noise)
         else "info"
     )
     return Finding(
@@ -221,7 +238,7 @@ def random_vs_time_gap(
         f"ROC-AUC {random_auc:.3f} with random cross-validation"
         f"{' over customers' if groups is not None else ''} against {time_auc:.3f} on the "
         f"later weeks (gap {gap:+.3f}; warning from {settings.gap_warning}, critical from "
-        f"{settings.gap_critical}).",
+        f"{settings.gap_critical}, and beyond chance ±{noise:.3f}).",
         "A model that does much better on weeks it has seen has memorised them: look for "
         "time keys and features that describe the week rather than the customer."
         if severity != "info"

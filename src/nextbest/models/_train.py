@@ -130,6 +130,35 @@ class TrainingResult:
     n_rows: dict[str, int] = field(default_factory=dict)
 
 
+def feature_profile(
+    X: npt.NDArray[np.float64], features: list[str], dates: npt.NDArray[Any]
+) -> dict[str, Any]:
+    """Per feature: decile edges over all rows, and per snapshot date the share of rows in
+    each decile and the share missing — what the drift check (PSI) compares a new week with.
+    Keeping each week apart lets a seasonal week be compared with the seasons seen."""
+    profile: dict[str, Any] = {}
+    days = np.unique(dates)
+    for j, name in enumerate(features):
+        col = X[:, j]
+        ok = col[~np.isnan(col)]
+        if len(ok) == 0:
+            continue
+        edges = np.unique(np.quantile(ok, np.linspace(0.1, 0.9, 9)))
+        weeks = {}
+        for day in days:
+            c = col[dates == day]
+            present = c[~np.isnan(c)]
+            counts = np.bincount(
+                np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1
+            )
+            weeks[str(day)] = {
+                "shares": (counts / len(c)).tolist(),
+                "missing": float(np.isnan(c).mean()),
+            }
+        profile[name] = {"edges": edges.tolist(), "weeks": weeks}
+    return profile
+
+
 def make_estimator(
     action: ActionConfig, kind: str, features: list[str] | None = None
 ) -> LogisticPropensity | LightGBMPropensity:
@@ -201,6 +230,13 @@ def train_action(
             bucket=action.max_weekly,
         )
     assert chosen is not None
+    # the reference for drift: every week the model was trained, calibrated and evaluated on
+    all_dates = np.concatenate(
+        [v["snapshot_date"].to_numpy(zero_copy_only=False) for v in parts.values()]
+    )
+    chosen.metadata["profile"] = feature_profile(
+        np.vstack([X["train"], X["calibration"], X["evaluation"]]), list(features), all_dates
+    )
     chosen.metadata.update(
         {
             "train_dates": [d.isoformat() for d in split.train],

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from nextbest.config import load_config
+from nextbest.errors import RunHaltedError
 from nextbest.features import (
     build_features,
     build_training_table,
@@ -51,6 +52,7 @@ class DemoResult:
     run: RunResult | None  # None when an action has no champion (blocked by its findings)
     report_path: Path | None
     blocked: list[ModelVersion] = field(default_factory=list)
+    halted: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -169,7 +171,13 @@ def run_demo(
             )
             for a in config.actions
         )
-        run = run_week(store, config, day=latest, progress=progress) if has_champions else None
+        run = None
+        halted = None
+        if has_champions:
+            try:
+                run = run_week(store, config, day=latest, progress=progress)
+            except RunHaltedError as exc:
+                halted = str(exc)
         timings["run"] = time.perf_counter() - t
     report = write_report(root / "report.html", run, config.actions, trained) if run else None
     converted = training["converted"]
@@ -189,5 +197,6 @@ def run_demo(
         run=run,
         report_path=report,
         blocked=blocked,
+        halted=halted,
         timings=timings,
     )

@@ -165,6 +165,9 @@ def train_models(
                 store, truth_dir, table.filter(mask), label_weeks=action.label_weeks
             )
         result = train_action(table, fs.names, action, oracle=oracle)
+        # the market the model learned from: training and calibration weeks
+        band = market_band(store, fs.market_fund, [*result.split.train, *result.split.calibration])
+        result.model.metadata["market_band"] = band
         findings = leakage_findings(store, config, fs, table, result)
         card = model_card(
             action,
@@ -172,7 +175,7 @@ def train_models(
             fs,
             result,
             findings,
-            market_band(store, fs.market_fund, result.split.train),
+            band,
             table.num_rows,
         )
         version = register_model(store, result.model, findings=findings, card=card)

@@ -77,24 +77,18 @@ def pit_check_date(store: Store) -> dt.date | None:
 
 
 def market_band(store: Store, fund: str, dates: list[dt.date]) -> dict[str, float] | None:
-    """Lowest and highest 4-week return of the fund over the training dates."""
-    row = store.fetchone(
-        """
-        WITH t AS (SELECT unnest(?::DATE[]) AS d),
-        p AS (
-            SELECT t.d,
-                max_by(m.price, m.price_date) AS p0,
-                max_by(m.price, m.price_date) FILTER (WHERE m.price_date <= t.d - 28) AS p4
-            FROM t JOIN market_prices m
-              ON m.fund = ? AND m.price_date BETWEEN t.d - 38 AND t.d
-            GROUP BY t.d)
-        SELECT min(p0 / p4 - 1), max(p0 / p4 - 1) FROM p
-        """,
-        [dates, fund],
-    )
-    if row is None or row[0] is None:
+    """Lowest and highest 4-week return, and the highest 20-business-day volatility of daily
+    returns, of the fund over the training dates: the market the model has seen."""
+    from nextbest.checks import market_state
+
+    states = [s for d in dates if (s := market_state(store, fund, d)) is not None]
+    if not states:
         return None
-    return {"fund_return_4w_min": float(row[0]), "fund_return_4w_max": float(row[1])}
+    return {
+        "fund_return_4w_min": min(s["return_4w"] for s in states),
+        "fund_return_4w_max": max(s["return_4w"] for s in states),
+        "volatility_max": max(s["volatility"] for s in states),
+    }
 
 
 def model_card(

@@ -17,9 +17,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from nextbest.checks import (
+    Check,
+    CheckLimits,
+    concentration,
+    contract,
+    drift,
+    freshness,
+    halt_message,
+    market_regime,
+    market_state,
+    row_count,
+    send_alert,
+    volume,
+)
 from nextbest.config import ActionConfig, Config
 from nextbest.decisioning import assign_arms, eligibility
-from nextbest.errors import NotFoundError
+from nextbest.errors import NotFoundError, RunHaltedError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
     PropensityModel,
@@ -74,6 +88,7 @@ class RunResult:
     decision_sha256: str
     outcomes: list[ActionOutcome]
     timings: dict[str, float]
+    checks: list[Check] = field(default_factory=list)
 
 
 def config_hash(config: Config) -> str:
@@ -95,7 +110,7 @@ def input_fingerprints(store: Store, day: dt.date) -> dict[str, Any]:
         [day.isoformat()],
     )
     contacts = store.fetchone(
-        "SELECT count(*), CAST(max(contact_date) AS VARCHAR) FROM contacts WHERE contact_date <= ?",
+        "SELECT count(*), CAST(max(contact_date) AS VARCHAR) FROM contacts WHERE contact_date < ?",
         [day],
     )
     assert contacts is not None
@@ -253,6 +268,90 @@ def _runs_dir(config: Config) -> Path:
     return store_path.parent / "runs"
 
 
+def _limits(config: Config) -> CheckLimits:
+    c = config.checks
+    return CheckLimits(
+        row_change_warn=c.row_change_warn,
+        row_change_halt=c.row_change_halt,
+        psi_warn=c.psi_warn,
+        psi_halt=c.psi_halt,
+        runaway_factor=c.runaway_factor,
+        concentration_warn=c.concentration_warn,
+        concentration_halt=c.concentration_halt,
+    )
+
+
+def _groups(store: Store, day: dt.date) -> dict[str, np.ndarray[Any, Any]]:
+    """Age band and segment per customer on ``day``, sorted by relation id."""
+    t = store.arrow(
+        "SELECT CASE WHEN age < 30 THEN '18-29' WHEN age < 45 THEN '30-44' "
+        "WHEN age < 60 THEN '45-59' WHEN age < 75 THEN '60-74' ELSE '75+' END AS age_band, "
+        "coalesce(segment, 'unknown') AS segment FROM snapshots WHERE snapshot_date = ? "
+        "ORDER BY relation_id",
+        [day],
+    )
+    return {
+        "age band": t["age_band"].to_numpy(zero_copy_only=False),
+        "segment": t["segment"].to_numpy(zero_copy_only=False),
+    }
+
+
+def _next_run_id(store: Store, day: dt.date) -> str:
+    n_runs = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
+    return f"{day.isoformat()}-r{n_runs + 1}"
+
+
+def _record_halt(
+    store: Store,
+    config: Config,
+    *,
+    run_id: str,
+    day: dt.date,
+    seed: int,
+    checks: list[Check],
+    models: dict[str, str],
+    alert: bool,
+) -> None:
+    failed = [c for c in checks if c.verdict == "halt"]
+    reason = "; ".join(f"{c.name}: {c.message}" for c in failed)
+    with store.transaction():
+        store.execute(
+            "INSERT INTO runs VALUES (?, ?, 'halted', now()::TIMESTAMP, ?, ?, ?, ?, '{}', '{}', "
+            "'{}', '', '', NULL, ?, ?)",
+            [
+                run_id,
+                day,
+                seed,
+                config_hash(config),
+                json.dumps(input_fingerprints(store, day), sort_keys=True),
+                json.dumps(models, sort_keys=True),
+                config.model_dump_json(exclude={"source_path"}),
+                reason,
+            ],
+        )
+        _insert_checks(store, run_id, checks)
+        store.execute(
+            "INSERT INTO run_events VALUES (?, 'halted', 'system', ?, now()::TIMESTAMP)",
+            [run_id, reason],
+        )
+    if alert:
+        subject, body = halt_message(
+            run_id=run_id,
+            day=day.isoformat(),
+            action=", ".join(a.name for a in config.actions),
+            checks=checks,
+        )
+        send_alert(config.alerts, subject, body)
+
+
+def _insert_checks(store: Store, run_id: str, checks: list[Check]) -> None:
+    for c in checks:
+        store.execute(
+            "INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, c.name, c.verdict, c.figure, c.limit, c.message],
+        )
+
+
 def run_week(
     store: Store,
     config: Config,
@@ -260,9 +359,18 @@ def run_week(
     day: dt.date | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    override: str | None = None,
+    actor: str = "system",
+    alert: bool = True,
 ) -> RunResult:
-    """Decide every action for ``day`` (default: the latest loaded week) and persist the run
-    with status ``pending_review``. Nothing is visible until everything is written."""
+    """Check the inputs, decide every action for ``day`` (default: the latest loaded week),
+    check the list, and persist the run with status ``pending_review``.
+
+    A failed check (verdict ``halt``) records the run as ``halted`` with every check, e-mails
+    the configured recipients, and raises :class:`RunHaltedError` — before any list exists —
+    unless ``override`` gives a person's written reason, which is recorded with ``actor``.
+    Nothing is visible until everything is written.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     dates = loaded_snapshot_dates(store)
@@ -270,18 +378,57 @@ def run_week(
         raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
     day = day or dates[-1]
     seed = config.run.seed if seed is None else seed
+    limits = _limits(config)
+    overriding = bool(override and override.strip())
+    run_id = _next_run_id(store, day)
+    checks = [freshness(store, day)]
+    if checks[0].verdict == "halt":
+        # nothing to decide on: a late week is never overridden
+        _record_halt(
+            store, config, run_id=run_id, day=day, seed=seed, checks=checks, models={}, alert=alert
+        )
+        raise RunHaltedError(f"run {run_id} halted: {checks[0].message}")
+    checks += [contract(store, day), row_count(store, day, limits)]
     fs = resolve_features(config.features)
     features = build_features(store, fs, [day])
     timings["features"] = time.perf_counter() - t0
-    n_runs = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-    run_id = f"{day.isoformat()}-r{n_runs + 1}"
-    tables = []
-    outcomes = []
     models: dict[str, str] = {}
-    for i, action in enumerate(config.actions):
-        t = time.perf_counter()
+    champions: list[tuple[ActionConfig, Any, PropensityModel]] = []
+    for action in config.actions:
         version = champion_version(store, action.name)
         model = load_model(store, version.version)
+        models[action.name] = version.version
+        champions.append((action, version, model))
+        # market-wide features have one value a week: the market-regime check covers them
+        market_wide = {d.name for d in fs.definitions if d.market_wide}
+        values = {
+            f: features[f].to_numpy(zero_copy_only=False).astype(np.float64)
+            for f in model.features
+            if f not in market_wide
+        }
+        checks += drift(values, model.metadata.get("profile", {}), limits)
+        band = model.metadata.get("market_band")
+        checks.append(market_regime(market_state(store, fs.market_fund, day), band, day))
+    if any(c.verdict == "halt" for c in checks) and not overriding:
+        _record_halt(
+            store,
+            config,
+            run_id=run_id,
+            day=day,
+            seed=seed,
+            checks=checks,
+            models=models,
+            alert=alert,
+        )
+        failed = ", ".join(c.name for c in checks if c.verdict == "halt")
+        raise RunHaltedError(
+            f"run {run_id} halted before deciding ({failed}); see 'nextbest review {run_id}'"
+        )
+    tables = []
+    outcomes = []
+    groups = _groups(store, day)
+    for i, (action, version, model) in enumerate(champions):
+        t = time.perf_counter()
         shadow_v = shadow_version(store, action.name)
         shadow = load_model(store, shadow_v.version) if shadow_v else None
         table, outcome = _decide_action(
@@ -299,12 +446,45 @@ def run_week(
         if shadow_v is not None:
             models[f"{action.name}:shadow"] = shadow_v.version
         outcome.model_version = version.version
-        models[action.name] = version.version
         tables.append(table)
         outcomes.append(outcome)
+        c = outcome.counts
+        checks.append(
+            volume(
+                c["candidates"],
+                c["selected"],
+                min_weekly=action.min_weekly,
+                max_weekly=action.max_weekly,
+                limits=limits,
+            )
+        )
+        checks.append(
+            concentration(
+                groups,
+                table["eligible"].to_numpy(zero_copy_only=False),
+                table["selected"].to_numpy(zero_copy_only=False),
+                limits,
+            )
+        )
         timings[f"decide:{action.name}"] = time.perf_counter() - t
         if progress:
             progress("Deciding", i + 1, len(config.actions))
+    if any(c.verdict == "halt" for c in checks) and not overriding:
+        _record_halt(
+            store,
+            config,
+            run_id=run_id,
+            day=day,
+            seed=seed,
+            checks=checks,
+            models=models,
+            alert=alert,
+        )
+        failed = ", ".join(c.name for c in checks if c.verdict == "halt")
+        raise RunHaltedError(
+            f"run {run_id} halted after deciding ({failed}); the list was discarded; see "
+            f"'nextbest review {run_id}'"
+        )
     decisions = pa.concat_tables(tables)
     t = time.perf_counter()
     out_dir = _runs_dir(config) / run_id
@@ -316,22 +496,42 @@ def run_week(
     inputs = input_fingerprints(store, day)
     store.register("_decisions", decisions)
     try:
-        _persist(
-            store,
-            config,
-            run_id,
-            day,
-            seed,
-            decisions,
-            outcomes,
-            models,
-            timings,
-            t0,
-            t,
-            decision_file,
-            sha,
-            inputs,
-        )
+        with store.transaction():
+            _persist(
+                store,
+                config,
+                run_id,
+                day,
+                seed,
+                decisions,
+                outcomes,
+                models,
+                timings,
+                t0,
+                t,
+                decision_file,
+                sha,
+                inputs,
+            )
+            _insert_checks(store, run_id, checks)
+            if overriding:
+                store.execute(
+                    "UPDATE runs SET override = ? WHERE run_id = ?",
+                    [
+                        json.dumps(
+                            {
+                                "by": actor,
+                                "reason": override,
+                                "checks": [c.name for c in checks if c.verdict == "halt"],
+                            }
+                        ),
+                        run_id,
+                    ],
+                )
+            store.execute(
+                "INSERT INTO run_events VALUES (?, 'created', ?, ?, now()::TIMESTAMP)",
+                [run_id, actor, f"override: {override}" if overriding else "weekly run"],
+            )
     finally:
         store.unregister("_decisions")
     return RunResult(
@@ -342,6 +542,7 @@ def run_week(
         decision_sha256=sha,
         outcomes=outcomes,
         timings=timings,
+        checks=checks,
     )
 
 
@@ -367,7 +568,7 @@ def _persist(
         timings["total"] = time.perf_counter() - t0
         store.execute(
             "INSERT INTO runs VALUES (?, ?, 'pending_review', now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?)",
+            "?, ?, ?, NULL, ?, NULL)",
             [
                 run_id,
                 day,
@@ -380,6 +581,7 @@ def _persist(
                 json.dumps({k: round(v, 4) for k, v in timings.items()}, sort_keys=True),
                 str(decision_file),
                 sha,
+                config.model_dump_json(exclude={"source_path"}),
             ],
         )
 

@@ -60,7 +60,7 @@ def simulate_market(
     drift[in_crash] = -0.018
     vol[in_crash] = 0.015  # steep and reliably deep, like March 2020
     drift[in_recovery] = 0.0025
-    vol[in_recovery] = 0.014
+    vol[in_recovery] = 0.009
     market = drift + vol * rng.standard_normal(n)
     prices: dict[str, npt.NDArray[np.float64]] = {}
     for i, (fund, beta) in enumerate(FUNDS):

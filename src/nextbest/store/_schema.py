@@ -108,7 +108,42 @@ CREATE TABLE IF NOT EXISTS runs (
     flags VARCHAR NOT NULL,            -- JSON: e.g. volume below the minimum
     timings VARCHAR NOT NULL,          -- JSON: seconds per step
     decision_file VARCHAR NOT NULL,
-    decision_sha256 VARCHAR NOT NULL
+    decision_sha256 VARCHAR NOT NULL,
+    override VARCHAR,                  -- JSON: who overrode failed checks, and why
+    config_json VARCHAR,               -- the effective config, to replay the run exactly
+    halted_reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS run_checks (
+    run_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    verdict VARCHAR NOT NULL,          -- pass | warn | halt
+    figure DOUBLE,
+    limit_text VARCHAR NOT NULL,
+    message VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_events (
+    run_id VARCHAR NOT NULL,
+    event VARCHAR NOT NULL,  -- created | halted | approved | rejected | exported | skipped
+    actor VARCHAR NOT NULL,
+    comment VARCHAR NOT NULL,
+    event_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exports (
+    run_id VARCHAR PRIMARY KEY,
+    csv_file VARCHAR NOT NULL,
+    parquet_file VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    exported_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS knob_changes (
+    action VARCHAR NOT NULL,
+    knob VARCHAR NOT NULL,
+    old_value VARCHAR,
+    new_value VARCHAR NOT NULL,
+    actor VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    changed_at TIMESTAMP NOT NULL
 );
 CREATE TABLE IF NOT EXISTS decisions (
     run_id VARCHAR NOT NULL,
@@ -155,4 +190,18 @@ def ddl() -> str:
         parts.append(
             f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols},\n    batch_id BIGINT NOT NULL\n);"
         )
+    parts.append(_MIGRATIONS)
     return "\n".join(parts)
+
+
+# Columns added after a table first shipped: stores made by an earlier version get them too.
+_MIGRATIONS = """
+ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS findings VARCHAR DEFAULT '[]';
+ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS card VARCHAR DEFAULT '';
+ALTER TABLE model_versions ADD COLUMN IF NOT EXISTS backtest VARCHAR;
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS shadow_score DOUBLE;
+ALTER TABLE decisions ADD COLUMN IF NOT EXISTS shadow_selected BOOLEAN;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS override VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_json VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS halted_reason VARCHAR;
+"""
