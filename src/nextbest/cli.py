@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from nextbest.config import Config, load_config
-from nextbest.errors import NextbestError, NotFoundError
+from nextbest.errors import NextbestError, NotFoundError, RunHaltedError
 from nextbest.features import (
     build_features,
     build_training_table,
@@ -49,16 +49,26 @@ from nextbest.pipeline import (
     DemoResult,
     RunResult,
     TrainedAction,
+    action_enabled,
+    decide_review,
+    due_week,
+    effective_config,
     explain_customer,
+    export_run,
     hunt_file,
+    knob_log,
     list_runs,
     market_series,
     promote,
+    record_skipped,
     release_table,
+    replay,
+    review,
     run_backtest,
     run_demo,
     run_summary,
     run_week,
+    set_knob,
     train_models,
     write_backtest_report,
     write_config,
@@ -116,9 +126,10 @@ def _handled(func: Callable[P, R]) -> Callable[P, R]:
         except NextbestError as exc:
             if STATE.verbose:
                 raise
+            code = 3 if isinstance(exc, RunHaltedError) else 2
             message = " ".join(str(exc).split("\n")) if "\n" not in str(exc) else str(exc)
             err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(code) from None
 
     return wrapper
 
@@ -518,15 +529,45 @@ def train() -> None:
 @app.command("run")
 @_handled
 def run_cmd(
-    date: Annotated[str, typer.Option(help="Snapshot date, or 'latest'.")] = "latest",
+    date: Annotated[str | None, typer.Option(help="Snapshot date (default: the latest).")] = None,
+    week: Annotated[
+        str | None, typer.Option(help="'auto': the due week, for cron or an orchestrator.")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the arms (default [run] seed).")] = None,
+    override: Annotated[
+        str | None, typer.Option(help="Written reason to run despite failed checks.")
+    ] = None,
+    by: Annotated[str, typer.Option(help="Who runs it (recorded).")] = "system",
 ) -> None:
-    """Decide one week for every action; the run waits for review."""
+    """Check the inputs, decide one week for every action, check the list; the run waits for
+    review. Exit 3 with a one-line reason when a check halts it; an e-mail goes out."""
     cfg = _config()
-    day = None if date == "latest" else _parse_date(date, "--date")
-    with open_store(cfg) as store, _progress() as progress:
-        result = run_week(store, cfg, day=day, seed=seed, progress=progress)
+    if override and by == "system":
+        raise typer.BadParameter("an override needs the name of who takes it: --by NAME")
+    with open_store(cfg) as store:
+        eff = effective_config(store, cfg)
+        if week is not None and week != "auto":
+            raise typer.BadParameter(f"--week takes 'auto', got {week!r}")
+        day = None if date in (None, "latest") else _parse_date(str(date), "--date")
+        if week == "auto":
+            day, why = due_week(store)
+            if day is None:
+                console.print(f"nothing to do: {why}")
+                return
+            disabled = [a.name for a in eff.actions if not action_enabled(store, a.name)]
+            if disabled and len(disabled) == len(eff.actions):
+                rid = record_skipped(store, eff, day, f"disabled: {', '.join(disabled)}")
+                console.print(f"{rid}: skipped, the action is switched off ({', '.join(disabled)})")
+                return
+            console.print(f"due week {day} ({why})")
+        with _progress() as progress:
+            result = run_week(
+                store, eff, day=day, seed=seed, progress=progress, override=override, actor=by
+            )
     _print_run(result)
+    warns = [c for c in result.checks if c.verdict != "pass"]
+    for c in warns:
+        console.print(f"  check {c.verdict}: {c.name}: {c.message}", highlight=False)
 
 
 @app.command()
@@ -714,6 +755,178 @@ def backtest(
     console.print(f"report: {out} (weeks as CSV beside it)")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("review")
+@_handled
+def review_cmd(
+    run_id: Annotated[str, typer.Argument(help="Run id or 'latest'.")] = "latest",
+    sample: Annotated[int, typer.Option(help="Selected customers to show.")] = 10,
+) -> None:
+    """Everything to check before approving: counts, volume vs band, checks, a sample with
+    features and reasons, the overlap with last week."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        r = review(store, run_id, sample=sample)
+        details = [
+            explain_customer(store, effective_config(store, cfg), r["run_id"], s["relation_id"])
+            for s in r["sample"]
+        ]
+    console.print(
+        f"[bold]Run {r['run_id']}[/] for {r['snapshot_date']}: status [bold]{r['status']}[/]",
+        highlight=False,
+    )
+    for action, counts in r.get("counts", {}).items():
+        a = cfg.action(action)
+        console.print(
+            f"  {action}: {counts['selected']:,} selected (band {a.min_weekly}–{a.max_weekly}), "
+            f"treat {counts['treat']:,}, holdout {counts['holdout']:,}, explore "
+            f"{counts['explore']:,}; {counts['eligible']:,} eligible of {counts['customers']:,}",
+            highlight=False,
+        )
+    table = Table(title="Checks", title_justify="left")
+    for col in ("check", "verdict", "figure", "limit", "message"):
+        table.add_column(col)
+    colours = {"pass": "green", "warn": "yellow", "halt": "red"}
+    for c in r["checks"]:
+        table.add_row(
+            c["name"],
+            f"[{colours[c['verdict']]}]{c['verdict']}[/]",
+            "" if c["figure"] is None else f"{c['figure']:.4g}",
+            c["limit"],
+            c["message"],
+        )
+    console.print(table)
+    if r["previous_run"]:
+        console.print(
+            f"  also assigned in the previous run {r['previous_run']}: "
+            f"{r['overlap_with_previous']} (must be 0 within the cooldown)"
+        )
+    for d in details:
+        console.print(
+            f"  [bold]{d['relation']}[/] "
+            + " | ".join(
+                f"{k.split(': ')[-1]}: {v}" for k, v in d.items() if k not in ("run", "relation")
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+    for event, actor, comment, at in r["events"]:
+        console.print(f"  {str(at)[:19]} {event} by {actor}: {comment}", highlight=False)
+
+
+@app.command()
+@_handled
+def approve(
+    run_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option(help="Your name (recorded).")],
+    comment: Annotated[str, typer.Option(help="What you checked.")] = "",
+) -> None:
+    """Approve a run after review (four eyes)."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        status = decide_review(store, run_id, approve=True, actor=by, comment=comment)
+    console.print(f"{run_id}: {status}")
+
+
+@app.command()
+@_handled
+def reject(
+    run_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option(help="Your name (recorded).")],
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+) -> None:
+    """Reject a run; it is never exported."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        status = decide_review(store, run_id, approve=False, actor=by, comment=comment)
+    console.print(f"{run_id}: {status}")
+
+
+@app.command("export")
+@_handled
+def export_cmd(
+    run_id: Annotated[str, typer.Argument()],
+    by: Annotated[str, typer.Option(help="Your name (recorded).")] = "system",
+) -> None:
+    """Write the hand-off file for the e-mail tool (approved runs only; idempotent)."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        result = export_run(store, cfg, run_id, actor=by)
+    if result.already:
+        console.print(
+            f"{result.run_id} was already exported; nothing sent twice ({result.csv_file})"
+        )
+    else:
+        console.print(
+            f"{result.run_id}: {result.rows:,} to mail, {result.contacts:,} contacts "
+            f"recorded; {result.csv_file} and {result.parquet_file}"
+        )
+
+
+@app.command("replay")
+@_handled
+def replay_cmd(run_id: Annotated[str, typer.Argument()]) -> None:
+    """Recompute a past run from its recorded inputs, config, models and seed and verify the
+    decision file is byte-identical (exit 1 when it is not)."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        same, recorded, now = replay(store, run_id)
+    if same:
+        console.print(f"{run_id}: byte-identical (sha256 {recorded[:16]}…)")
+        return
+    console.print(f"{run_id}: [red]differs[/]: recorded {recorded[:16]}…, replayed {now[:16]}…")
+    raise typer.Exit(1)
+
+
+knobs_app = typer.Typer(help="The operator's knobs, each change logged.", no_args_is_help=True)
+app.add_typer(knobs_app, name="knobs")
+
+
+@knobs_app.command("show")
+@_handled
+def knobs_show() -> None:
+    """Current knob values per action and the change log."""
+    cfg = _config()
+    with open_store(cfg) as store:
+        eff = effective_config(store, cfg)
+        log = knob_log(store)
+        enabled = {a.name: action_enabled(store, a.name) for a in eff.actions}
+    from nextbest.pipeline import KNOBS
+
+    for a in eff.actions:
+        console.print(f"[bold]{a.name}[/]")
+        for knob, what in KNOBS.items():
+            value = enabled[a.name] if knob == "enabled" else getattr(a, knob)
+            console.print(f"  {knob} = {value}   ({what})", highlight=False)
+    for e in log:
+        console.print(
+            f"{str(e['at'])[:19]} {e['action']}.{e['knob']}: {e['old']} → {e['new']} "
+            f"by {e['by']}: {e['reason']}",
+            highlight=False,
+        )
+
+
+@knobs_app.command("set")
+@_handled
+def knobs_set(
+    setting: Annotated[
+        str, typer.Argument(help="ACTION.KNOB=VALUE, e.g. invest-onboarding.threshold=0.04")
+    ],
+    by: Annotated[str, typer.Option(help="Your name (recorded).")],
+    reason: Annotated[str, typer.Option(help="Why (recorded).")],
+) -> None:
+    """Change one knob (validated; logged with who, when, old → new, why)."""
+    if "=" not in setting or "." not in setting.split("=", 1)[0]:
+        raise typer.BadParameter(f"expected ACTION.KNOB=VALUE, got {setting!r}")
+    key, value = setting.split("=", 1)
+    action, knob = key.rsplit(".", 1)
+    cfg = _config()
+    with open_store(cfg) as store:
+        old, new, warning = set_knob(store, cfg, action, knob, value, actor=by, reason=reason)
+    console.print(f"{action}.{knob}: {old} → {new}")
+    if warning:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 models_app = typer.Typer(

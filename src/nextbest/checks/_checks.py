@@ -210,12 +210,13 @@ def market_regime(
         problems.append(
             f"4-week fund return {r:+.1%} is outside the trained band [{lo:+.1%}, {hi:+.1%}]"
         )
-    if vol_max is not None and vol > vol_max * 1.1:
+    if vol_max is not None and vol > vol_max * VOLATILITY_MARGIN:
         problems.append(
-            f"daily volatility {vol:.2%} is above the highest seen in training ({vol_max:.2%})"
+            f"daily volatility {vol:.2%} is above {VOLATILITY_MARGIN:g}× the highest seen in "
+            f"training ({vol_max:.2%})"
         )
     limit = f"return in [{lo:+.1%}, {hi:+.1%}]" + (
-        f", volatility ≤ {vol_max:.2%}" if vol_max is not None else ""
+        f", volatility ≤ {VOLATILITY_MARGIN:g}× {vol_max:.2%}" if vol_max is not None else ""
     )
     if problems:
         return Check(

@@ -9,6 +9,20 @@ from nextbest.pipeline._backtest import (
 )
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
+from nextbest.pipeline._operate import (
+    KNOBS,
+    ExportResult,
+    action_enabled,
+    decide_review,
+    due_week,
+    effective_config,
+    export_run,
+    knob_log,
+    record_skipped,
+    replay,
+    review,
+    set_knob,
+)
 from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
 from nextbest.pipeline._review import explain_customer, list_runs, run_summary
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
@@ -22,25 +36,37 @@ from nextbest.pipeline._weekly import (
 
 __all__ = [
     "CONFIG_TEMPLATE",
+    "KNOBS",
     "ActionOutcome",
     "BacktestResult",
     "BacktestWeek",
     "DemoResult",
+    "ExportResult",
     "ReleaseLine",
     "RunResult",
     "TrainedAction",
+    "action_enabled",
     "config_hash",
+    "decide_review",
+    "due_week",
+    "effective_config",
     "explain_customer",
+    "export_run",
     "hunt_file",
+    "knob_log",
     "list_runs",
     "market_series",
     "oracle_probabilities",
     "promote",
+    "record_skipped",
     "release_table",
+    "replay",
+    "review",
     "run_backtest",
     "run_demo",
     "run_summary",
     "run_week",
+    "set_knob",
     "train_models",
     "write_backtest_report",
     "write_config",

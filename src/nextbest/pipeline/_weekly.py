@@ -387,7 +387,7 @@ def run_week(
         _record_halt(
             store, config, run_id=run_id, day=day, seed=seed, checks=checks, models={}, alert=alert
         )
-        raise RunHaltedError(f"run {run_id} halted: {checks[0].message}")
+        raise RunHaltedError(f"run {run_id} halted (freshness): {checks[0].message}")
     checks += [contract(store, day), row_count(store, day, limits)]
     fs = resolve_features(config.features)
     features = build_features(store, fs, [day])

@@ -1,0 +1,371 @@
+"""The operator's week: review, approve or reject, export, schedule, replay, knobs.
+
+* Only a run in ``pending_review`` can be approved or rejected, by a named person with a comment.
+* Only an ``approved`` run can be exported. Export writes the hand-off file for the e-mail tool
+  (CSV and Parquet: relation number, action, flow, arm) for the mailed arms, records a contact
+  per assigned customer (treat, explore and holdout — the holdout so that the cooldown keeps it
+  clean) and marks the run ``exported``, all at once; exporting again sends nothing twice and
+  restores the files if they went missing.
+* ``due_week`` picks the week the schedule should run; a week that already has a run is not
+  run twice.
+* ``replay`` recomputes a past run from its recorded config, model versions and seed and checks
+  the decision file is byte-identical.
+* Knobs: a few safe settings per action, changed with who, when, old → new and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from nextbest.config import Config, config_from_mapping
+from nextbest.errors import ConfigError, NotFoundError, RunStateError, did_you_mean
+from nextbest.features import loaded_snapshot_dates
+from nextbest.store import Store
+
+KNOBS: dict[str, str] = {
+    "enabled": "on/off: a disabled action's scheduled runs are skipped and recorded",
+    "threshold": "select customers whose score is at least this",
+    "min_weekly": "fewer selected than this is flagged",
+    "max_weekly": "most customers selected in a week",
+    "holdout_fraction": "share of the selected kept out",
+    "exploration_size": "eligible, not-selected customers mailed at random",
+    "cooldown_weeks": "no new contact within this many weeks",
+}
+
+
+def _run(store: Store, run_id: str) -> tuple[str, dt.date, str]:
+    if run_id == "latest":
+        row = store.fetchone(
+            "SELECT run_id, snapshot_date, status FROM runs ORDER BY created_at DESC, run_id DESC"
+        )
+    else:
+        row = store.fetchone(
+            "SELECT run_id, snapshot_date, status FROM runs WHERE run_id = ?", [run_id]
+        )
+    if row is None:
+        known = [r[0] for r in store.fetchall("SELECT run_id FROM runs")]
+        raise NotFoundError(f"no run '{run_id}';{did_you_mean(run_id, known)}")
+    return str(row[0]), row[1], str(row[2])
+
+
+def _event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
+    store.execute(
+        "INSERT INTO run_events VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+        [run_id, event, actor, comment],
+    )
+
+
+def decide_review(store: Store, run_id: str, *, approve: bool, actor: str, comment: str) -> str:
+    """Approve or reject a run waiting for review; returns the new status."""
+    if not actor.strip():
+        raise RunStateError("approving or rejecting needs the operator's name (--by NAME)")
+    rid, _, status = _run(store, run_id)
+    if status != "pending_review":
+        raise RunStateError(
+            f"run {rid} is {status}; only a run pending review can be "
+            f"{'approved' if approve else 'rejected'}"
+        )
+    new = "approved" if approve else "rejected"
+    with store.transaction():
+        store.execute("UPDATE runs SET status = ? WHERE run_id = ?", [new, rid])
+        _event(store, rid, new, actor, comment)
+    return new
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    run_id: str
+    csv_file: Path
+    parquet_file: Path
+    rows: int
+    contacts: int
+    already: bool
+
+
+def _handoff(store: Store, config: Config, run_id: str) -> pa.Table:
+    flows = {a.name: " > ".join(a.flow) for a in config.actions}
+    table = store.arrow(
+        "SELECT relation_id, action, arm FROM decisions WHERE run_id = ? "
+        "AND arm IN ('treat', 'explore') ORDER BY action, relation_id",
+        [run_id],
+    )
+    flow = [flows.get(a, "") for a in table["action"].to_pylist()]
+    return pa.table(
+        {
+            "relation_id": table["relation_id"],
+            "action": table["action"],
+            "flow": pa.array(flow, pa.string()),
+            "arm": table["arm"],
+        }
+    )
+
+
+def _write_atomic(table: pa.Table, folder: Path) -> tuple[Path, Path, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, pq_path = folder / "handoff.csv", folder / "handoff.parquet"
+    for path, writer in ((csv_path, pacsv.write_csv), (pq_path, pq.write_table)):
+        tmp = path.with_name(path.name + ".tmp")
+        writer(table, tmp)
+        tmp.replace(path)
+    return csv_path, pq_path, hashlib.sha256(csv_path.read_bytes()).hexdigest()
+
+
+def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> ExportResult:
+    """Export an approved run (see the module docstring); idempotent."""
+    rid, _, status = _run(store, run_id)
+    folder = config.resolve(config.store.path).parent / "exports" / rid
+    table = _handoff(store, config, rid)
+    if status == "exported":
+        row = store.fetchone("SELECT csv_file, parquet_file FROM exports WHERE run_id = ?", [rid])
+        assert row is not None
+        if not (Path(row[0]).exists() and Path(row[1]).exists()):
+            _write_atomic(table, folder)  # a crash after the commit lost the files
+        return ExportResult(rid, Path(row[0]), Path(row[1]), table.num_rows, 0, already=True)
+    if status != "approved":
+        raise RunStateError(
+            f"run {rid} is {status}; only an approved run can be exported "
+            f"(approve it with 'nextbest approve {rid} --by NAME --comment …')"
+        )
+    csv_path, pq_path, sha = _write_atomic(table, folder)
+    with store.transaction():
+        store.execute(
+            "INSERT INTO contacts SELECT relation_id, action, snapshot_date, run_id, arm "
+            "FROM decisions WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')",
+            [rid],
+        )
+        contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
+        store.execute(
+            "INSERT INTO exports VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
+            [rid, str(csv_path), str(pq_path), table.num_rows, sha],
+        )
+        store.execute("UPDATE runs SET status = 'exported' WHERE run_id = ?", [rid])
+        _event(store, rid, "exported", actor, f"{table.num_rows} mailed, {contacts} contacts")
+    return ExportResult(rid, csv_path, pq_path, table.num_rows, contacts, already=False)
+
+
+def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
+    """What the operator checks: status, counts, volume against the band, every check, a
+    seeded sample, and the overlap with last week's selection."""
+    from nextbest.pipeline._review import run_summary
+
+    rid, day, status = _run(store, run_id)
+    summary = (
+        run_summary(store, rid, sample=sample)
+        if status != "halted"
+        else {"run_id": rid, "snapshot_date": day, "status": status, "counts": {}, "sample": []}
+    )
+    summary["checks"] = [
+        dict(zip(("name", "verdict", "figure", "limit", "message"), r, strict=True))
+        for r in store.fetchall(
+            "SELECT name, verdict, figure, limit_text, message FROM run_checks WHERE run_id = ?",
+            [rid],
+        )
+    ]
+    previous = store.fetchone(
+        "SELECT run_id FROM runs WHERE snapshot_date < ? AND status IN "
+        "('pending_review', 'approved', 'exported') ORDER BY snapshot_date DESC, run_id DESC",
+        [day],
+    )
+    overlap = None
+    if previous is not None:
+        overlap = int(
+            store.scalar(
+                "SELECT count(*) FROM decisions a JOIN decisions b USING (relation_id, action) "
+                "WHERE a.run_id = ? AND b.run_id = ? AND a.arm <> 'none' AND b.arm <> 'none'",
+                [rid, previous[0]],
+            )
+        )
+    summary["previous_run"] = None if previous is None else previous[0]
+    summary["overlap_with_previous"] = overlap
+    summary["events"] = store.fetchall(
+        "SELECT event, actor, comment, event_at FROM run_events WHERE run_id = ? ORDER BY event_at",
+        [rid],
+    )
+    return summary
+
+
+def due_week(store: Store) -> tuple[dt.date | None, str]:
+    """The week the schedule should run now, or None with the reason there is nothing to do.
+
+    The due week is the one after the latest week that has a run (other than a halted one);
+    with no runs yet it is the latest loaded week. A due week whose snapshot is not loaded is
+    still due: the run then halts on freshness, which is what tells the operator."""
+    loaded = loaded_snapshot_dates(store)
+    if not loaded:
+        raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
+    last = store.scalar("SELECT max(snapshot_date) FROM runs WHERE status NOT IN ('halted')")
+    if last is None:
+        return loaded[-1], "first run"
+    due = last + dt.timedelta(weeks=1)
+    if due > dt.date.today():
+        return None, f"the week of {last} has run; {due} is not due yet"
+    return due, f"the week after {last}"
+
+
+def effective_config(store: Store, config: Config) -> Config:
+    """The config with the operator's knob values applied."""
+    rows = store.fetchall(
+        "SELECT action, knob, arg_max(new_value, changed_at) FROM knob_changes GROUP BY ALL"
+    )
+    if not rows:
+        return config
+    data = json.loads(config.model_dump_json(exclude={"source_path"}))
+    for action, knob, value in rows:
+        for a in data["actions"]:
+            if a["name"] == action and knob != "enabled":
+                a[knob] = json.loads(value)
+    out = config_from_mapping(data, origin="config with knobs")
+    return out.model_copy(update={"source_path": config.source_path})
+
+
+def action_enabled(store: Store, action: str) -> bool:
+    value = store.scalar(
+        "SELECT arg_max(new_value, changed_at) FROM knob_changes "
+        "WHERE action = ? AND knob = 'enabled'",
+        [action],
+    )
+    return value is None or json.loads(value) is True
+
+
+def set_knob(
+    store: Store, config: Config, action: str, knob: str, value: str, *, actor: str, reason: str
+) -> tuple[Any, Any, str | None]:
+    """Change one knob; returns (old, new, warning). The new value is validated by the config
+    model, so a bad value is refused with the setting named."""
+    if knob not in KNOBS:
+        raise ConfigError(
+            f"unknown knob '{knob}';{did_you_mean(knob, KNOBS)} Knobs: {', '.join(KNOBS)}"
+        )
+    if not actor.strip() or not reason.strip():
+        raise ConfigError("a knob change needs who makes it (--by) and why (--reason)")
+    cfg = effective_config(store, config)
+    act = cfg.action(action)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    if knob == "enabled":
+        if not isinstance(parsed, bool):
+            raise ConfigError(f"knob 'enabled' must be true or false, got {value!r}")
+        old: Any = action_enabled(store, action)
+    else:
+        old = getattr(act, knob)
+        data = json.loads(cfg.model_dump_json(exclude={"source_path"}))
+        for a in data["actions"]:
+            if a["name"] == action:
+                a[knob] = parsed
+        config_from_mapping(data, origin=f"knob {action}.{knob}")  # validates, or raises
+    warning = None
+    last = store.scalar(
+        "SELECT max(changed_at) FROM knob_changes WHERE action = ? AND knob <> 'enabled'",
+        [action],
+    )
+    if knob != "enabled" and last is not None:
+        since = (dt.datetime.now() - last).days
+        if since < 7 * act.label_weeks:
+            warning = (
+                f"the knobs of {action} changed {since} day(s) ago; changing them more often than "
+                f"the {act.label_weeks}-week evaluation window makes their effect unmeasurable"
+            )
+    store.execute(
+        "INSERT INTO knob_changes VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [action, knob, json.dumps(old), json.dumps(parsed), actor, reason],
+    )
+    return old, parsed, warning
+
+
+def knob_log(store: Store) -> list[dict[str, Any]]:
+    rows = store.fetchall(
+        "SELECT changed_at, action, knob, old_value, new_value, actor, reason "
+        "FROM knob_changes ORDER BY changed_at"
+    )
+    keys = ("at", "action", "knob", "old", "new", "by", "reason")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> str:
+    """A scheduled week that did not run (e.g. disabled) is recorded as skipped."""
+    n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
+    rid = f"{day.isoformat()}-r{n + 1}"
+    with store.transaction():
+        store.execute(
+            "INSERT INTO runs VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', '{}', '{}', "
+            "'{}', '{}', '{}', '', '', NULL, NULL, ?)",
+            [rid, day, config.run.seed, reason],
+        )
+        _event(store, rid, "skipped", "system", reason)
+    return rid
+
+
+def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
+    """Recompute a past run from its recorded config, models and seed into a scratch folder
+    (inside a rolled-back transaction) and compare the decision files byte for byte."""
+    import tempfile
+
+    from nextbest.models import set_status
+    from nextbest.pipeline._weekly import run_week
+
+    row = store.fetchone(
+        "SELECT snapshot_date, seed, config_json, models, decision_sha256, status FROM runs "
+        "WHERE run_id = ?",
+        [run_id],
+    )
+    if row is None:
+        known = [r[0] for r in store.fetchall("SELECT run_id FROM runs")]
+        raise NotFoundError(f"no run '{run_id}';{did_you_mean(run_id, known)}")
+    day, seed, config_json, models, sha, status = row
+    if status in ("halted", "skipped") or not config_json:
+        raise RunStateError(f"run {run_id} is {status}: there is no decision file to replay")
+    cfg = config_from_mapping(json.loads(config_json), origin=f"run {run_id}")
+    recorded = json.loads(models)
+
+    class _UndoError(Exception):
+        pass
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_cfg = cfg.model_copy(
+            update={"store": cfg.store.model_copy(update={"path": Path(scratch) / "replay.duckdb"})}
+        )
+        new_sha = ""
+        try:
+            with store.transaction():
+                # the world as it was: the recorded champion and shadow, no later contacts
+                for action in cfg.actions:
+                    if f"{action.name}:shadow" not in recorded:
+                        store.execute(
+                            "UPDATE model_versions SET status = 'candidate' "
+                            "WHERE action = ? AND status = 'shadow'",
+                            [action.name],
+                        )
+                for key, version in recorded.items():
+                    set_status(
+                        store,
+                        version,
+                        "shadow" if key.endswith(":shadow") else "champion",
+                        actor="replay",
+                        reason=f"replay of {run_id}",
+                    )
+                store.execute("DELETE FROM contacts WHERE contact_date >= ?", [day])
+                result = run_week(
+                    store,
+                    scratch_cfg,
+                    day=day,
+                    seed=int(seed),
+                    alert=False,
+                    override="replay of a recorded run",
+                    actor="replay",
+                )
+                new_sha = result.decision_sha256
+                raise _UndoError
+        except _UndoError:
+            pass
+    return new_sha == sha, sha, new_sha
