@@ -262,3 +262,28 @@ def test_knob_changes_are_logged_and_validated(
     ]
     eff = effective_config(store, cfg)
     assert (eff.actions[0].max_weekly, eff.actions[0].holdout_fraction) == (600, 0.2)
+
+
+def test_disabled_action_is_skipped_on_schedule(
+    proj: tuple[Config, Store, Mailbox, BankManifest],
+) -> None:
+    """With the on/off knob off, the scheduled run records the week as skipped, not run."""
+    from typer.testing import CliRunner
+
+    from nextbest.cli import app
+
+    cfg, store, _, manifest = proj
+    set_knob(store, cfg, "invest-onboarding", "enabled", "false", actor="ana", reason="holiday")
+    day = dt.date.fromisoformat(manifest.delivered_dates[-1])
+    nxt = day + dt.timedelta(weeks=1)
+    store.execute(
+        "INSERT INTO snapshots SELECT * REPLACE (CAST(? AS DATE) AS snapshot_date) "
+        "FROM snapshots WHERE snapshot_date = ?",
+        [nxt, day],
+    )
+    assert cfg.source_path is not None
+    result = CliRunner().invoke(app, ["-c", str(cfg.source_path), "run", "--week", "auto"])
+    assert result.exit_code == 0, result.output
+    assert "skipped, the action is switched off" in result.output
+    row = store.fetchone("SELECT status, halted_reason FROM runs WHERE snapshot_date = ?", [nxt])
+    assert row == ("skipped", "disabled: invest-onboarding")
