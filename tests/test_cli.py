@@ -230,3 +230,44 @@ def test_release_table_and_gate(demo_dir: Path, tmp_path: Path) -> None:
     )
     assert back.exit_code == 0, back.output
     assert f"{champion} is champion again" in back.output
+
+
+def test_measure_an_exported_run(demo_dir: Path) -> None:
+    """Approve, export, let the (synthetic) outcomes arrive, and measure: per-arm figures with
+    intervals, incrementality, the model's lift, power, and a CSV of every figure."""
+    cfg = str(demo_dir / "nextbest.toml")
+    knob = runner.invoke(
+        app,
+        [
+            "-c",
+            cfg,
+            "knobs",
+            "set",
+            "invest-onboarding.threshold=0.01",
+            "--by",
+            "ana",
+            "--reason",
+            "a small bank needs a lower bar",
+        ],
+    )
+    assert knob.exit_code == 0, knob.output
+    ran = runner.invoke(app, ["-c", cfg, "run", "--override", "test", "--by", "ana"])
+    assert ran.exit_code == 0, ran.output
+    rid = "latest"
+    assert runner.invoke(app, ["-c", cfg, "approve", rid, "--by", "ana"]).exit_code == 0
+    exported = runner.invoke(app, ["-c", cfg, "export", rid, "--by", "ana"])
+    assert exported.exit_code == 0, exported.output
+    drawn = runner.invoke(app, ["-c", cfg, "simulate-outcomes", rid])
+    assert drawn.exit_code == 0, drawn.output
+    result = runner.invoke(app, ["-c", cfg, "evaluate"])
+    assert result.exit_code == 0, result.output
+    for text in (
+        "incremental conversion (treat − holdout, Newcombe)",
+        "incremental amount per customer (bootstrap)",
+        "model lift",
+        "power:",
+    ):
+        assert text in result.output
+    figures = (demo_dir / "evaluation" / "figures.csv").read_text()
+    assert figures.startswith("run,action,figure,value,low,high,method")
+    assert "Wilson score 95%" in figures

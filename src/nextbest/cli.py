@@ -929,6 +929,192 @@ def knobs_set(
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
+@app.command("simulate-outcomes")
+@_handled
+def simulate_outcomes_cmd(
+    run_id: Annotated[str, typer.Argument(help="An exported run of the demo bank.")],
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Synthetic bank only: draw the run's outcomes from the ground truth (incl. the true mail
+    effect) and ingest them as the warehouse's later delivery."""
+    cfg = _config()
+    from nextbest.pipeline import simulate_outcomes
+
+    bank = cfg.resolve(cfg.sources.snapshots.path).parent if cfg.sources.snapshots else None
+    if bank is None:
+        raise NotFoundError("no [sources.snapshots] in the config: where is the bank?")
+    with open_store(cfg) as store:
+        n = simulate_outcomes(store, cfg, bank, run_id, seed=seed)
+    console.print(f"{run_id}: {n:,} conversions drawn and ingested")
+
+
+@app.command()
+@_handled
+def evaluate(
+    uplift: Annotated[
+        float, typer.Option(help="Target absolute uplift for power planning.")
+    ] = 0.005,
+) -> None:
+    """What the exported runs achieved: per arm with 95% intervals, incremental conversion and
+    amount, the model's lift, other thresholds (IPW), and power; writes a CSV of every figure."""
+    import csv
+
+    from nextbest.evaluation import evaluate_runs, power_plan
+
+    cfg = _config()
+    with open_store(cfg) as store:
+        results = evaluate_runs(store, cfg)
+        plans = power_plan(store, cfg, uplift=uplift)
+    if not results:
+        console.print("no exported runs yet: nothing has been mailed, so nothing to measure.")
+        return
+    rows: list[dict[str, object]] = []
+
+    def fig(run: str, action: str, name: str, e: Any) -> str:
+        rows.append(
+            {
+                "run": run,
+                "action": action,
+                "figure": name,
+                "value": e.value,
+                "low": e.low,
+                "high": e.high,
+                "method": e.method,
+            }
+        )
+        return f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]"
+
+    for r in results:
+        state = "" if r.complete else " (window still open: incomplete)"
+        console.print(f"\n[bold]{r.run_id}[/] {r.action}{state}", highlight=False)
+        for a in r.arms.values():
+            console.print(
+                f"  {a.arm:<8} {a.customers:>7,} customers, {a.conversions:>5,} "
+                f"converted: {fig(r.run_id, r.action, a.arm + ' conversion', a.conversion)}"
+                f", mean amount €{a.amount_mean:,.0f}",
+                highlight=False,
+            )
+        console.print(
+            "  incremental conversion (treat − holdout, Newcombe): "
+            + fig(r.run_id, r.action, "incremental conversion", r.incremental_conversion),
+            highlight=False,
+        )
+        console.print(
+            "  incremental amount per customer (bootstrap): "
+            + fig(r.run_id, r.action, "incremental amount", r.incremental_amount),
+            highlight=False,
+        )
+        console.print(
+            "  conversion if every eligible were mailed (IPW over treat + explore): "
+            + fig(r.run_id, r.action, "mailed population conversion", r.mailed_population_rate),
+            highlight=False,
+        )
+        if r.model_lift is not None:
+            console.print(f"  model lift (treat ÷ mailed population): {r.model_lift:.2f}")
+            rows.append(
+                {
+                    "run": r.run_id,
+                    "action": r.action,
+                    "figure": "model lift",
+                    "value": r.model_lift,
+                    "low": "",
+                    "high": "",
+                    "method": "ratio",
+                }
+            )
+        for t in r.thresholds:
+            console.print(
+                f"  threshold {t['threshold']:.4f}: conversion if mailed "
+                + fig(
+                    r.run_id,
+                    r.action,
+                    f"conversion at threshold {t['threshold']:.4f}",
+                    t["conversion_if_mailed"],
+                )
+                + f" ({t['mailed_observed']} mailed customers observed)",
+                highlight=False,
+            )
+    for p in plans:
+        console.print(
+            f"\npower: {p['action']} mails {p['weekly_treat']:,} and holds out "
+            f"{p['weekly_holdout']:,} a week at a base rate of {p['base_rate']:.2%}; an uplift of "
+            f"{p['uplift']:.2%} is detectable at 80% power after {p['weeks']} week(s) "
+            f"({p['holdout_needed']:,} held out)",
+            highlight=False,
+        )
+    out = cfg.resolve(cfg.store.path).parent / "evaluation" / "figures.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(
+            fh, fieldnames=["run", "action", "figure", "value", "low", "high", "method"]
+        )
+        writer.writeheader()
+        writer.writerows(rows)
+    console.print(f"\nevery figure: {out}")
+
+
+@app.command()
+@_handled
+def experiment(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet with one row per customer.")],
+    arm_column: Annotated[str, typer.Option(help="Column with the arm of each customer.")],
+    control: Annotated[str, typer.Option(help="The control arm's value.")],
+    outcome: Annotated[list[str], typer.Option(help="0/1 outcome column (repeat).")],
+    amount: Annotated[list[str] | None, typer.Option(help="Amount column (repeat).")] = None,
+) -> None:
+    """Effects of each arm against the control in a randomised experiment file, with the
+    weekly measurement's estimators and the plain differences in means beside them."""
+    from nextbest.evaluation import arm_effects
+    from nextbest.store import Store
+
+    lit = "'" + str(file).replace("'", "''") + "'"
+    reader = f"read_parquet({lit})" if file.suffix == ".parquet" else f"read_csv({lit})"
+    cols = [*outcome, *(amount or [])]
+    with Store(":memory:") as store:
+        try:
+            table = store.arrow(
+                f'SELECT "{arm_column}" AS arm, '
+                + ", ".join(f'CAST("{c}" AS DOUBLE) AS "{c}"' for c in cols)
+                + f" FROM {reader}"
+            )
+        except Exception as exc:
+            raise NotFoundError(f"{file}: {str(exc).splitlines()[0]}") from None
+    arms = table["arm"].to_numpy(zero_copy_only=False).astype(str)
+    if control not in set(arms):
+        raise NotFoundError(
+            f"{file}: no rows with {arm_column} = {control!r}; arms are {sorted(set(arms))}"
+        )
+    effects = arm_effects(
+        arms, {c: table[c].to_numpy() for c in cols}, control=control, binary=set(outcome)
+    )
+    t = Table(title=f"{file.name}: each arm against '{control}'", title_justify="left")
+    for col in (
+        "arm",
+        "outcome",
+        "n",
+        "arm mean",
+        "control mean",
+        "difference in means",
+        "estimate",
+        "95% interval",
+        "method",
+    ):
+        t.add_column(col)
+    for e in effects:
+        t.add_row(
+            e.arm,
+            e.outcome,
+            f"{e.n_arm:,}",
+            f"{e.mean_arm:.4f}",
+            f"{e.mean_control:.4f}",
+            f"{e.difference_in_means:+.4f}",
+            f"{e.effect.value:+.4f}",
+            f"[{e.effect.low:+.4f}, {e.effect.high:+.4f}]",
+            e.effect.method,
+        )
+    console.print(t)
+
+
 models_app = typer.Typer(
     help="Model versions: list, card, compare, promote, rollback.", no_args_is_help=True
 )

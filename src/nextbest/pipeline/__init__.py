@@ -23,6 +23,7 @@ from nextbest.pipeline._operate import (
     review,
     set_knob,
 )
+from nextbest.pipeline._outcomes import simulate_outcomes
 from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
 from nextbest.pipeline._review import explain_customer, list_runs, run_summary
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
@@ -67,6 +68,7 @@ __all__ = [
     "run_summary",
     "run_week",
     "set_knob",
+    "simulate_outcomes",
     "train_models",
     "write_backtest_report",
     "write_config",

@@ -8,6 +8,7 @@ from nextbest.simulate._bank import (
     weekly_hazard,
 )
 from nextbest.simulate._market import FUNDS, MarketSeries, simulate_market
+from nextbest.simulate._respond import conversion_probability, draw_conversion_weeks
 
 __all__ = [
     "DEFAULT_START",
@@ -15,6 +16,8 @@ __all__ = [
     "TRUE_COEFFICIENTS",
     "BankManifest",
     "MarketSeries",
+    "conversion_probability",
+    "draw_conversion_weeks",
     "simulate_bank",
     "simulate_market",
     "weekly_hazard",

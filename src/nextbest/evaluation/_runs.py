@@ -1,0 +1,214 @@
+"""What the exported runs achieved: conversion and amount per arm, incrementality with
+intervals, the model's lift against the exploration arm, other thresholds by IPW, and power.
+
+A conversion is attributed to a decision when it falls in the action's window after the run's
+snapshot date: (D, D + label_weeks]. Only exported runs are measured — before export nobody was
+mailed, so the arms mean nothing yet. A run whose window has not closed yet (no conversion data
+up to its end) is marked incomplete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from nextbest.config import Config
+from nextbest.evaluation._stats import (
+    Estimate,
+    bootstrap_mean_diff,
+    ipw_rate,
+    newcombe,
+    rate,
+    weeks_to_detect,
+)
+from nextbest.store import Store
+
+
+@dataclass
+class ArmFigures:
+    arm: str
+    customers: int
+    conversions: int
+    conversion: Estimate
+    amount_mean: float
+
+
+@dataclass
+class RunEvaluation:
+    run_id: str
+    action: str
+    snapshot_date: Any
+    complete: bool
+    arms: dict[str, ArmFigures]
+    incremental_conversion: Estimate
+    incremental_amount: Estimate
+    mailed_population_rate: Estimate
+    model_lift: float | None
+    thresholds: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _outcomes(store: Store, run_ids: list[str], label_weeks: dict[str, int]) -> pa.Table:
+    weeks = (
+        "CASE d.action "
+        + " ".join(f"WHEN '{a}' THEN {w}" for a, w in label_weeks.items())
+        + " ELSE 8 END"
+    )
+    return store.arrow(
+        f"""
+        SELECT d.run_id, d.action, d.relation_id, d.arm, d.score, d.selected,
+               d.assignment_probability AS p,
+               CASE WHEN c.relation_id IS NULL THEN 0 ELSE 1 END AS converted,
+               coalesce(c.amount, 0.0) AS amount
+        FROM decisions d
+        LEFT JOIN (
+            SELECT d2.run_id, d2.relation_id, sum(v.amount) AS amount
+            FROM decisions d2
+            JOIN runs r ON r.run_id = d2.run_id
+            JOIN conversions v ON v.relation_id = d2.relation_id
+             AND v.conversion_date > r.snapshot_date
+             AND v.conversion_date <= r.snapshot_date + 7 * ({weeks.replace("d.", "d2.")})
+            WHERE d2.run_id IN (SELECT unnest(?::VARCHAR[])) AND d2.arm <> 'none'
+            GROUP BY ALL
+        ) c ON c.run_id = d.run_id AND c.relation_id = d.relation_id
+        WHERE d.run_id IN (SELECT unnest(?::VARCHAR[])) AND d.arm <> 'none'
+        ORDER BY d.run_id, d.action, d.relation_id
+        """,
+        [run_ids, run_ids],
+    )
+
+
+def _evaluate(rows: dict[str, np.ndarray[Any, Any]], thresholds: list[float]) -> dict[str, Any]:
+    arm = rows["arm"]
+    y = rows["converted"].astype(np.int64)
+    amt = rows["amount"].astype(np.float64)
+    figures = {}
+    for name in ("treat", "holdout", "explore"):
+        m = arm == name
+        figures[name] = ArmFigures(
+            name,
+            int(m.sum()),
+            int(y[m].sum()),
+            rate(int(y[m].sum()), int(m.sum())),
+            float(amt[m].mean()) if m.any() else 0.0,
+        )
+    t, h = arm == "treat", arm == "holdout"
+    inc = newcombe(int(y[t].sum()), int(t.sum()), int(y[h].sum()), int(h.sum()))
+    inc_amt = bootstrap_mean_diff(amt[t], amt[h])
+    mailed = (arm == "treat") | (arm == "explore")
+    population = ipw_rate(y[mailed], rows["p"][mailed])
+    lift = (
+        figures["treat"].conversion.value / population.value
+        if population.value and population.value > 0
+        else None
+    )
+    at = []
+    score = rows["score"].astype(np.float64)
+    for thr in thresholds:
+        m = mailed & (score >= thr)
+        if m.sum() == 0:
+            continue
+        est = ipw_rate(y[m], rows["p"][m])
+        at.append({"threshold": thr, "mailed_observed": int(m.sum()), "conversion_if_mailed": est})
+    return {
+        "arms": figures,
+        "incremental_conversion": inc,
+        "incremental_amount": inc_amt,
+        "mailed_population_rate": population,
+        "model_lift": lift,
+        "thresholds": at,
+    }
+
+
+def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[RunEvaluation]:
+    """Per exported run and action (and pooled over all of them, as run ``pooled``)."""
+    runs = store.fetchall(
+        "SELECT run_id, snapshot_date FROM runs WHERE status = 'exported' ORDER BY snapshot_date"
+    )
+    if not runs:
+        return []
+    label_weeks = {a.name: a.label_weeks for a in config.actions}
+    table = _outcomes(store, [r[0] for r in runs], label_weeks)
+    last_outcome = store.scalar("SELECT max(conversion_date) FROM conversions")
+    days = dict(runs)
+    cols = {c: table[c].to_numpy(zero_copy_only=False) for c in table.column_names}
+    out: list[RunEvaluation] = []
+    groups: list[tuple[str, str, np.ndarray[Any, Any]]] = []
+    for rid, _ in runs:
+        for action in config.actions:
+            mask = (cols["run_id"] == rid) & (cols["action"] == action.name)
+            if mask.any():
+                groups.append((rid, action.name, mask))
+    if pooled and len(runs) > 1:
+        for action in config.actions:
+            groups.append(("pooled", action.name, cols["action"] == action.name))
+    import datetime as dt
+
+    for rid, action_name, mask in groups:
+        action = config.action(action_name)
+        thr = action.threshold
+        res = _evaluate(
+            {k: v[mask] for k, v in cols.items()}, [thr * f for f in (0.5, 0.75, 1.0, 1.5, 2.0)]
+        )
+        day = days.get(rid)
+        complete = (
+            bool(
+                day is not None
+                and last_outcome is not None
+                and day + dt.timedelta(weeks=action.label_weeks) <= last_outcome
+            )
+            if rid != "pooled"
+            else all(
+                d + dt.timedelta(weeks=action.label_weeks) <= (last_outcome or d)
+                for d in days.values()
+            )
+        )
+        out.append(
+            RunEvaluation(
+                run_id=rid, action=action_name, snapshot_date=day, complete=complete, **res
+            )
+        )
+    return out
+
+
+def power_plan(store: Store, config: Config, *, uplift: float) -> list[dict[str, Any]]:
+    """Per action: the weekly treat and holdout volumes of the recent runs, the base rate seen
+    in the holdout, and the weeks until ``uplift`` (absolute) is detectable at 80% power."""
+    plans = []
+    for action in config.actions:
+        row = store.fetchone(
+            "SELECT avg(t), avg(h) FROM (SELECT run_id, count(*) FILTER (WHERE arm = 'treat') t, "
+            "count(*) FILTER (WHERE arm = 'holdout') h FROM decisions WHERE action = ? "
+            "GROUP BY run_id)",
+            [action.name],
+        )
+        if row is None or not row[0] or not row[1]:
+            continue
+        base = (
+            store.scalar(
+                "SELECT avg(converted) FROM (SELECT d.relation_id, max(CASE WHEN v.relation_id IS "
+                "NULL THEN 0 ELSE 1 END) AS converted FROM decisions d JOIN runs r USING (run_id) "
+                "LEFT JOIN conversions v ON v.relation_id = d.relation_id AND v.conversion_date > "
+                "r.snapshot_date AND v.conversion_date <= r.snapshot_date + ? WHERE d.arm = "
+                "'holdout' AND d.action = ? GROUP BY d.run_id, d.relation_id)",
+                [7 * action.label_weeks, action.name],
+            )
+            or 0.02
+        )
+        n, weeks = weeks_to_detect(
+            float(base), uplift, weekly_treat=round(row[0]), weekly_holdout=round(row[1])
+        )
+        plans.append(
+            {
+                "action": action.name,
+                "weekly_treat": round(row[0]),
+                "weekly_holdout": round(row[1]),
+                "base_rate": float(base),
+                "uplift": uplift,
+                "holdout_needed": n,
+                "weeks": weeks,
+            }
+        )
+    return plans
