@@ -1042,6 +1042,31 @@ def evaluate(
             f"({p['holdout_needed']:,} held out)",
             highlight=False,
         )
+    with open_store(cfg) as store:
+        from nextbest.evaluation import model_health
+
+        health = model_health(store, cfg)
+    for h in health:
+        console.print(
+            f"model health {h['run']}: PR-AUC {h['pr_auc']:.4f} (at training "
+            f"{h['pr_auc_at_training'] or float('nan'):.4f}), lift at bucket "
+            f"{h['lift_at_bucket']:.2f}, mean score {h['mean_score']:.4f} against realised "
+            f"{h['realised_rate']:.4f} on {h['customers']:,} unmailed eligible",
+            highlight=False,
+        )
+        for w in h["warnings"]:
+            console.print(f"  [yellow]warning[/] {w}", highlight=False)
+        rows.append(
+            {
+                "run": h["run"],
+                "action": h["action"],
+                "figure": "health PR-AUC",
+                "value": h["pr_auc"],
+                "low": "",
+                "high": "",
+                "method": "unmailed eligible",
+            }
+        )
     out = cfg.resolve(cfg.store.path).parent / "evaluation" / "figures.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
@@ -1113,6 +1138,82 @@ def experiment(
             e.effect.method,
         )
     console.print(t)
+
+
+@app.command()
+@_handled
+def fairness(
+    runs_: Annotated[int, typer.Option("--runs", help="The last N runs make the period.")] = 12,
+) -> None:
+    """Who is never selected and why; selection rates per group (age band, segment, and —
+    from the audit-only table — gender and postcode area), the law and the model apart; and
+    features that act as proxies of a sensitive attribute."""
+    from nextbest.evaluation import never_selected, proxy_check, selection_by_group
+    from nextbest.features import resolve_features
+
+    cfg = _config()
+    with open_store(cfg) as store:
+        run_ids = [
+            r[0]
+            for r in store.fetchall(
+                "SELECT run_id FROM runs WHERE status NOT IN ('halted', 'skipped') "
+                "ORDER BY snapshot_date DESC, run_id DESC LIMIT ?",
+                [runs_],
+            )
+        ]
+        if not run_ids:
+            raise NotFoundError("no runs yet; run 'nextbest run' first")
+        groups = selection_by_group(store, run_ids)
+        never = never_selected(store, run_ids)
+        proxies = proxy_check(store, run_ids[0], resolve_features(cfg.features).names)
+    console.print(
+        f"[bold]Never selected[/] over {never['runs']} run(s): {never['never_selected']:,} of "
+        f"{never['customers_in_every_run']:,} customers ({never['share']:.1%})",
+        highlight=False,
+    )
+    for w in never["why"][:6]:
+        console.print(f"  {w['reason']}: {w['customers']:,}", highlight=False)
+    for who, prof in never["profile"].items():
+        console.print(
+            f"  {who}: " + ", ".join(f"{k} {v:,.2f}" for k, v in prof.items() if v is not None),
+            highlight=False,
+        )
+    table = Table(
+        title="Selection per group (legal rules apart from the model)", title_justify="left"
+    )
+    for col in (
+        "grouping",
+        "group",
+        "customers",
+        "pass legal rules",
+        "ratio",
+        "selected among them",
+        "ratio ",
+    ):
+        table.add_column(col)
+    for g in groups:
+        model = g["selection_rate_among_legal"]
+        table.add_row(
+            g["grouping"],
+            str(g["group"]),
+            f"{g['customers']:,}",
+            f"{g['legal_pass_rate']:.1%}",
+            f"{g['legal_ratio_to_highest']:.2f}",
+            "" if model is None else f"{model:.2%}",
+            "" if model is None else f"{g['model_ratio_to_highest']:.2f}",
+        )
+    console.print(table)
+    strong = [p for p in proxies if p["strong_proxy"]]
+    console.print(
+        "proxy check: "
+        + (
+            ", ".join(
+                f"{p['feature']} ~ {p['attribute']} (η² {p['eta_squared']:.2f})" for p in strong
+            )
+            if strong
+            else "no feature is a strong proxy (η² ≤ 0.1) of gender or postcode area"
+        )
+    )
 
 
 models_app = typer.Typer(

@@ -1,7 +1,14 @@
 """Measuring the effect: outcomes per arm, incrementality with intervals, IPW, power."""
 
 from nextbest.evaluation._experiment import ArmEffect, arm_effects
-from nextbest.evaluation._runs import ArmFigures, RunEvaluation, evaluate_runs, power_plan
+from nextbest.evaluation._fairness import never_selected, proxy_check, selection_by_group
+from nextbest.evaluation._runs import (
+    ArmFigures,
+    RunEvaluation,
+    evaluate_runs,
+    model_health,
+    power_plan,
+)
 from nextbest.evaluation._stats import (
     Estimate,
     bootstrap_mean_diff,
@@ -21,9 +28,13 @@ __all__ = [
     "bootstrap_mean_diff",
     "evaluate_runs",
     "ipw_rate",
+    "model_health",
+    "never_selected",
     "newcombe",
     "power_plan",
+    "proxy_check",
     "rate",
+    "selection_by_group",
     "weeks_to_detect",
     "wilson",
 ]

@@ -212,3 +212,69 @@ def power_plan(store: Store, config: Config, *, uplift: float) -> list[dict[str,
             }
         )
     return plans
+
+
+def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
+    """Per run whose outcome window has closed: the model's PR-AUC, lift in the weekly bucket
+    and calibration (mean score against realised conversion), measured on the eligible
+    customers who were *not* mailed (holdout and none), so the mail's effect does not flatter
+    it; with a warning when PR-AUC falls below 70% of the model's own evaluation or the mean
+    score is off the realised rate by more than a factor of two."""
+    import datetime as dt
+
+    from nextbest.models import lift_at, pr_auc
+
+    last = store.scalar("SELECT max(conversion_date) FROM conversions")
+    out: list[dict[str, Any]] = []
+    for action in config.actions:
+        runs = store.fetchall(
+            "SELECT run_id, snapshot_date, models FROM runs WHERE status NOT IN "
+            "('halted', 'skipped') ORDER BY snapshot_date",
+        )
+        for rid, day, models in runs:
+            if last is None or day + dt.timedelta(weeks=action.label_weeks - 1) > last:
+                continue
+            t = store.arrow(
+                """
+                SELECT d.score, CASE WHEN c.relation_id IS NULL THEN 0 ELSE 1 END AS y
+                FROM decisions d
+                LEFT JOIN (SELECT DISTINCT relation_id FROM conversions
+                           WHERE conversion_date > ? AND conversion_date <= ?) c
+                  ON c.relation_id = d.relation_id
+                WHERE d.run_id = ? AND d.action = ? AND d.eligible
+                  AND d.arm IN ('holdout', 'none')
+                """,
+                [day, day + dt.timedelta(weeks=action.label_weeks), rid, action.name],
+            )
+            y = t["y"].to_numpy().astype(np.int8)
+            s = t["score"].to_numpy(zero_copy_only=False).astype(np.float64)
+            if len(y) < 50 or y.sum() == 0:
+                continue
+            import json
+
+            version = json.loads(models).get(action.name)
+            trained = store.scalar(
+                "SELECT metrics FROM model_versions WHERE version = ?", [version]
+            )
+            ref = json.loads(trained).get("pr_auc") if trained else None
+            p = pr_auc(y, s)
+            ratio = float(s.mean() / y.mean())
+            warnings = []
+            if ref and p < 0.7 * ref:
+                warnings.append(f"PR-AUC {p:.4f} is below 70% of the model's own {ref:.4f}")
+            if not 0.5 <= ratio <= 2.0:
+                warnings.append(f"mean score is {ratio:.2f}× the realised rate")
+            out.append(
+                {
+                    "run": rid,
+                    "action": action.name,
+                    "customers": len(y),
+                    "realised_rate": float(y.mean()),
+                    "mean_score": float(s.mean()),
+                    "pr_auc": p,
+                    "pr_auc_at_training": ref,
+                    "lift_at_bucket": lift_at(y, s, min(action.max_weekly, len(y))),
+                    "warnings": warnings,
+                }
+            )
+    return out

@@ -1,0 +1,63 @@
+"""Selection per group from the audit-only table, by hand; sensitive attributes stay out of
+the features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nextbest.config import FeaturesConfig
+from nextbest.errors import ConfigError
+from nextbest.evaluation import never_selected, selection_by_group
+from nextbest.features import build_features, resolve_features
+from nextbest.pipeline import run_week
+from nextbest.store import Store
+from tests.pipeline.conftest import D, tiny_config
+
+FEMALE = {101, 103, 104, 105, 106}
+
+
+def test_selection_by_gender_by_hand(tiny_store: tuple[Store, Path]) -> None:
+    """F: 3 of 5 pass the legal rules (105 is a minor, 106 not opted in), 1 of those 3 is
+    selected; M: 6 of 7 pass (112's opt-in is unknown), 1 of 6 selected. Ratios to the
+    highest: legal F 0.6 / (6/7) = 0.7; model M (1/6) / (1/3) = 0.5."""
+    store, path = tiny_store
+    for rid in range(101, 113):
+        store.execute(
+            "INSERT INTO audit.sensitive_attributes VALUES (?, ?, '10xx', 0)",
+            [rid, "F" if rid in FEMALE else "M"],
+        )
+    result = run_week(store, tiny_config(path))
+    rows = {
+        g["group"]: g
+        for g in selection_by_group(store, [result.run_id])
+        if g["grouping"] == "gender"
+    }
+    assert rows["F"]["customers"] == 5
+    assert rows["F"]["legal_pass_rate"] == pytest.approx(0.6)
+    assert rows["F"]["selection_rate_among_legal"] == pytest.approx(1 / 3)
+    assert rows["M"]["legal_pass_rate"] == pytest.approx(6 / 7)
+    assert rows["M"]["selection_rate_among_legal"] == pytest.approx(1 / 6)
+    assert rows["F"]["legal_ratio_to_highest"] == pytest.approx(0.7)
+    assert rows["M"]["model_ratio_to_highest"] == pytest.approx(0.5)
+    never = never_selected(store, [result.run_id])
+    assert never["never_selected"] == 10  # 12 customers, 2 selected
+    assert {w["reason"]: w["customers"] for w in never["why"]}["not_in_cooldown"] == 2
+
+
+def test_sensitive_attributes_never_reach_features(tiny_store: tuple[Store, Path]) -> None:
+    """Features are built from snapshots and prices only: even with the audit table filled,
+    no feature column carries gender or postcode, and asking for one is refused."""
+    store, _ = tiny_store
+    store.execute("INSERT INTO audit.sensitive_attributes VALUES (101, 'F', '10xx', 0)")
+    fs = resolve_features(FeaturesConfig())
+    table = build_features(store, fs, [D])
+    assert not {"gender", "postcode_area", "postcode"} & set(table.column_names)
+    from nextbest.config import config_from_mapping
+
+    with pytest.raises(ConfigError, match="sensitive attribute"):
+        config_from_mapping({"features": {"enabled": ["age", "gender"]}})
+    from nextbest.features._build import _query
+
+    assert "audit" not in _query(fs)
