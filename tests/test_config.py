@@ -109,7 +109,7 @@ def _settings(model: type[BaseModel], prefix: str) -> list[str]:
         if field.exclude:
             continue
         dotted = f"{prefix}.{name}" if prefix else name
-        if name in ("snapshots", "market", "conversions", "audit"):
+        if name in ("snapshots", "market", "conversions", "email_events", "audit"):
             names.extend(_settings(SourceConfig, "sources.<table>"))
             continue
         annotation = field.annotation

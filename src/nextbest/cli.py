@@ -17,6 +17,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -127,7 +128,7 @@ def _handled(func: Callable[P, R]) -> Callable[P, R]:
             if STATE.verbose:
                 raise
             code = 3 if isinstance(exc, RunHaltedError) else 2
-            message = " ".join(str(exc).split("\n")) if "\n" not in str(exc) else str(exc)
+            message = escape(str(exc))  # messages name settings like [sources.snapshots]
             err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
 
@@ -1009,6 +1010,19 @@ def evaluate(
             + fig(r.run_id, r.action, "mailed population conversion", r.mailed_population_rate),
             highlight=False,
         )
+        if r.run_id != "pooled":
+            from nextbest.evaluation import email_funnel
+
+            with open_store(cfg) as store:
+                funnel = email_funnel(store, r.run_id)
+            for f in funnel:
+                if f["sent"]:
+                    console.print(
+                        f"  e-mail {f['arm']}: {f['sent']:,} sent, "
+                        f"{f['opened'] / f['sent']:.0%} opened, {f['clicked'] / f['sent']:.0%} "
+                        f"clicked, {f['unsubscribed'] / f['sent']:.1%} unsubscribed",
+                        highlight=False,
+                    )
         if r.model_lift is not None:
             console.print(f"  model lift (treat ÷ mailed population): {r.model_lift:.2f}")
             rows.append(

@@ -130,6 +130,9 @@ class SourcesConfig(_Model):
     snapshots: SourceConfig | None = None
     market: SourceConfig | None = None
     conversions: SourceConfig | None = None
+    email_events: SourceConfig | None = Field(
+        default=None, description="What the e-mail tool reports: sent, opened, clicked, …"
+    )
     audit: SourceConfig | None = Field(
         default=None,
         description="Audit-only sensitive attributes for fairness checks; never features.",
@@ -137,7 +140,7 @@ class SourcesConfig(_Model):
 
     @model_validator(mode="after")
     def _no_sensitive_outside_audit(self) -> SourcesConfig:
-        for table in ("snapshots", "market", "conversions"):
+        for table in ("snapshots", "market", "conversions", "email_events"):
             source: SourceConfig | None = getattr(self, table)
             if source is None:
                 continue

@@ -2,7 +2,8 @@
 
 Built-in rules, in order (a customer who fails several is reported with the first):
 
-1. ``opted_in`` — e-mail opt-in for the action's content type (unknown counts as no);
+1. ``opted_in`` — e-mail opt-in for the action's content type (unknown counts as no), and no
+   unsubscribe reported by the e-mail tool before D;
 2. ``adult`` — age at least the action's ``min_age`` (unknown counts as no);
 3. ``not_investing`` — does not already invest;
 4. ``not_in_flow`` — not inside a running flow of this action (mailed in the last
@@ -43,7 +44,10 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
     """(rule, SQL that is TRUE when the customer passes it), in evaluation order."""
     optin = f"optin_{action.content_type}"
     rules = [
-        ("opted_in", f"coalesce(cur.{optin}, false)"),
+        (
+            "opted_in",
+            f"coalesce(cur.{optin}, false) AND u.relation_id IS NULL",
+        ),
         ("adult", f"coalesce(cur.age >= {action.min_age}, false)"),
         ("not_investing", "NOT coalesce(cur.is_investor, false)"),
         ("not_in_flow", "f.relation_id IS NULL"),
@@ -79,6 +83,12 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
               WHERE v.relation_id = c.relation_id
                 AND v.conversion_date > c.contact_date AND v.conversion_date <= $day)
     )
+    , unsubscribed AS (
+        -- an unsubscribe reported by the e-mail tool counts at once, before the warehouse's
+        -- opt-in flag catches up
+        SELECT DISTINCT relation_id FROM email_events
+        WHERE event = 'unsubscribed' AND event_date < $day
+    )
     SELECT cur.relation_id,
         CASE
 {first}
@@ -86,6 +96,7 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
     FROM cur
     LEFT JOIN assigned a ON a.relation_id = cur.relation_id
     LEFT JOIN in_flow f ON f.relation_id = cur.relation_id
+    LEFT JOIN unsubscribed u ON u.relation_id = cur.relation_id
     ORDER BY cur.relation_id
     """
 

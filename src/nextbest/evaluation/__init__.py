@@ -5,6 +5,7 @@ from nextbest.evaluation._fairness import never_selected, proxy_check, selection
 from nextbest.evaluation._runs import (
     ArmFigures,
     RunEvaluation,
+    email_funnel,
     evaluate_runs,
     model_health,
     power_plan,
@@ -26,6 +27,7 @@ __all__ = [
     "RunEvaluation",
     "arm_effects",
     "bootstrap_mean_diff",
+    "email_funnel",
     "evaluate_runs",
     "ipw_rate",
     "model_health",

@@ -278,3 +278,27 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def email_funnel(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Per action and mailed arm: customers sent a message, and the shares who opened, clicked,
+    bounced and unsubscribed (any message of the run's flow)."""
+    rows = store.fetchall(
+        """
+        SELECT d.action, d.arm, count(DISTINCT d.relation_id) AS n,
+            count(DISTINCT e.relation_id) FILTER (WHERE e.event = 'sent') AS sent,
+            count(DISTINCT e.relation_id) FILTER (WHERE e.event = 'opened') AS opened,
+            count(DISTINCT e.relation_id) FILTER (WHERE e.event = 'clicked') AS clicked,
+            count(DISTINCT e.relation_id) FILTER (WHERE e.event = 'bounced') AS bounced,
+            count(DISTINCT e.relation_id) FILTER (WHERE e.event = 'unsubscribed') AS unsub
+        FROM decisions d
+        JOIN runs r USING (run_id)
+        LEFT JOIN email_events e ON e.relation_id = d.relation_id AND e.action = d.action
+         AND e.event_date > r.snapshot_date
+        WHERE d.run_id = ? AND d.arm IN ('treat', 'explore')
+        GROUP BY ALL ORDER BY d.action, d.arm
+        """,
+        [run_id],
+    )
+    keys = ("action", "arm", "customers", "sent", "opened", "clicked", "bounced", "unsubscribed")
+    return [dict(zip(keys, r, strict=True)) for r in rows]

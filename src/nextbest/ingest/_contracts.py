@@ -117,6 +117,26 @@ CONVERSIONS = Contract(
     ),
 )
 
+EMAIL_EVENTS = Contract(
+    table="email_events",
+    key=("relation_id", "action", "message", "event"),
+    partition="event_date",
+    description="What the e-mail tool reports per message: sent, opened, clicked, bounced, "
+    "unsubscribed (unique per customer, action, message and event).",
+    columns=(
+        ColumnContract("relation_id", "pseudonymous relation number", nullable=False, min=1),
+        ColumnContract("event_date", "date of the event", nullable=False),
+        ColumnContract("action", "the action whose flow sent the message", nullable=False),
+        ColumnContract("message", "the flow step, e.g. inform", nullable=False),
+        ColumnContract(
+            "event",
+            "what happened",
+            nullable=False,
+            allowed=("sent", "opened", "clicked", "bounced", "unsubscribed"),
+        ),
+    ),
+)
+
 AUDIT = Contract(
     table="audit.sensitive_attributes",
     key=("relation_id",),
@@ -133,5 +153,6 @@ CONTRACTS: dict[str, Contract] = {
     "snapshots": SNAPSHOTS,
     "market": MARKET,
     "conversions": CONVERSIONS,
+    "email_events": EMAIL_EVENTS,
     "audit": AUDIT,
 }

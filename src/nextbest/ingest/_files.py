@@ -28,9 +28,9 @@ def resolve_files(pattern: str | Path, *, setting: str) -> list[Path]:
             f"{pattern}: no such file or folder; check the path in {setting} "
             "(relative paths are relative to the config file)"
         )
-    if not files:
+    if not files and not p.is_dir():
         raise SourceFileError(f"{pattern}: no data files found; check the path in {setting}")
-    return files
+    return files  # an empty folder: nothing delivered yet
 
 
 def file_format(path: Path, source: SourceConfig) -> str:

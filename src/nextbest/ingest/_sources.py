@@ -12,7 +12,7 @@ from nextbest.ingest._load import LoadReport, load_file
 from nextbest.store import Store
 
 #: the order in which ``ingest all`` loads sources
-SOURCE_NAMES: tuple[str, ...] = ("market", "snapshots", "conversions", "audit")
+SOURCE_NAMES: tuple[str, ...] = ("market", "snapshots", "conversions", "email_events", "audit")
 
 
 def ingest_source(
@@ -23,7 +23,8 @@ def ingest_source(
     on_file: Callable[[LoadReport], None] | None = None,
 ) -> list[LoadReport]:
     """Load every file of source ``name`` (``snapshots``, ``market``, ``conversions``,
-    ``audit``) under its contract; files already loaded unchanged are skipped."""
+    ``email_events``, ``audit``) under its contract; files already loaded unchanged are
+    skipped."""
     if name not in CONTRACTS:
         raise ConfigError(
             f"unknown source '{name}';{did_you_mean(name, CONTRACTS)} "

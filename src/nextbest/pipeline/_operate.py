@@ -2,10 +2,11 @@
 
 * Only a run in ``pending_review`` can be approved or rejected, by a named person with a comment.
 * Only an ``approved`` run can be exported. Export writes the hand-off file for the e-mail tool
-  (CSV and Parquet: relation number, action, flow, arm) for the mailed arms, records a contact
-  per assigned customer (treat, explore and holdout — the holdout so that the cooldown keeps it
-  clean) and marks the run ``exported``, all at once; exporting again sends nothing twice and
-  restores the files if they went missing.
+  (CSV and Parquet: relation number, action, flow, arm) for the mailed arms, and ``stops.csv``:
+  customers in a running flow who converted since they were mailed, whose flow must stop;
+  it records a contact per assigned customer (treat, explore and holdout — the holdout so
+  that the cooldown keeps it clean) and marks the run ``exported``, all at once; exporting
+  again sends nothing twice and restores the files if they went missing.
 * ``due_week`` picks the week the schedule should run; a week that already has a run is not
   run twice.
 * ``replay`` recomputes a past run from its recorded config, model versions and seed and checks
@@ -119,6 +120,34 @@ def _write_atomic(table: pa.Table, folder: Path) -> tuple[Path, Path, str]:
     return csv_path, pq_path, hashlib.sha256(csv_path.read_bytes()).hexdigest()
 
 
+def stop_list(store: Store, config: Config, run_id: str) -> pa.Table:
+    """Customers inside a running flow who converted since they were mailed: the e-mail tool
+    must stop the rest of their flow."""
+    _, day, _ = _run(store, run_id)
+    weeks = max(a.flow_weeks for a in config.actions)
+    return store.arrow(
+        """
+        SELECT c.relation_id, c.action, min(v.conversion_date) AS converted_on
+        FROM contacts c
+        JOIN conversions v ON v.relation_id = c.relation_id
+         AND v.conversion_date > c.contact_date AND v.conversion_date <= ?
+        WHERE c.arm IN ('treat', 'explore') AND c.contact_date < ?
+          AND c.contact_date > CAST(? AS DATE) - ?
+        GROUP BY ALL ORDER BY c.action, c.relation_id
+        """,
+        [day, day, day, 7 * weeks],
+    )
+
+
+def _write_stops(store: Store, config: Config, run_id: str, folder: Path) -> Path:
+    table = stop_list(store, config, run_id)
+    path = folder / "stops.csv"
+    tmp = path.with_name(path.name + ".tmp")
+    pacsv.write_csv(table, tmp)
+    tmp.replace(path)
+    return path
+
+
 def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> ExportResult:
     """Export an approved run (see the module docstring); idempotent."""
     rid, _, status = _run(store, run_id)
@@ -136,6 +165,7 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
             f"(approve it with 'nextbest approve {rid} --by NAME --comment …')"
         )
     csv_path, pq_path, sha = _write_atomic(table, folder)
+    _write_stops(store, config, rid, folder)
     with store.transaction():
         store.execute(
             "INSERT INTO contacts SELECT relation_id, action, snapshot_date, run_id, arm "

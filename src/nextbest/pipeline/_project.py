@@ -27,6 +27,10 @@ path = "{data}/market"
 [sources.conversions]
 path = "{data}/conversions"
 
+# What the e-mail tool reports (sent, opened, clicked, bounced, unsubscribed).
+[sources.email_events]
+path = "{data}/email_events"
+
 # Audit-only sensitive attributes (gender, postcode area) for fairness checks.
 # They can never become model features.
 [sources.audit]

@@ -269,7 +269,7 @@ def simulate_bank(
     if start.weekday() != 6:
         raise ValueError(f"start must be a Sunday (snapshots are weekly on Sunday), got {start}")
     out = Path(out_dir)
-    for sub in ("snapshots", "late", "market", "conversions", "audit", "truth"):
+    for sub in ("snapshots", "late", "market", "conversions", "email_events", "audit", "truth"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     dates = [start + dt.timedelta(weeks=w) for w in range(n_weeks)]

@@ -32,6 +32,13 @@ DATA_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("conversion_date", "DATE"),
         ("amount", "DOUBLE"),
     ),
+    "email_events": (
+        ("relation_id", "BIGINT"),
+        ("event_date", "DATE"),
+        ("action", "VARCHAR"),
+        ("message", "VARCHAR"),
+        ("event", "VARCHAR"),
+    ),
     "audit.sensitive_attributes": (
         ("relation_id", "BIGINT"),
         ("gender", "VARCHAR"),
