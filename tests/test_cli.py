@@ -271,3 +271,6 @@ def test_measure_an_exported_run(demo_dir: Path) -> None:
     figures = (demo_dir / "evaluation" / "figures.csv").read_text()
     assert figures.startswith("run,action,figure,value,low,high,method")
     assert "Wilson score 95%" in figures
+    report = (demo_dir / "evaluation" / "report.html").read_text()
+    assert "Incremental conversion (treat" in report
+    assert "Selection by gender" in report

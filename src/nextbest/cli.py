@@ -1089,7 +1089,14 @@ def evaluate(
         )
         writer.writeheader()
         writer.writerows(rows)
-    console.print(f"\nevery figure: {out}")
+    from nextbest.evaluation import selection_by_group
+    from nextbest.pipeline._evaluation_report import write_evaluation_report
+
+    with open_store(cfg) as store:
+        recent = [r.run_id for r in results if r.run_id != "pooled"]
+        groups = selection_by_group(store, recent)
+    report = write_evaluation_report(out.with_name("report.html"), results, health, groups)
+    console.print(f"\nevery figure: {out}\nreport (opens offline): {report}")
 
 
 @app.command()
