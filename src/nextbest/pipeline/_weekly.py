@@ -344,6 +344,26 @@ def _record_halt(
         send_alert(config.alerts, subject, body)
 
 
+def _halt(
+    store: Store,
+    config: Config,
+    *,
+    run_id: str,
+    day: dt.date,
+    seed: int,
+    checks: list[Check],
+    models: dict[str, str],
+    alert: bool,
+    when: str,
+) -> None:
+    """Record the halted run, send the alert, and stop with a one-line reason."""
+    _record_halt(
+        store, config, run_id=run_id, day=day, seed=seed, checks=checks, models=models, alert=alert
+    )
+    failed = ", ".join(c.name for c in checks if c.verdict == "halt")
+    raise RunHaltedError(f"run {run_id} halted {when} ({failed}); see 'nextbest review {run_id}'")
+
+
 def _insert_checks(store: Store, run_id: str, checks: list[Check]) -> None:
     for c in checks:
         store.execute(
@@ -410,7 +430,7 @@ def run_week(
         band = model.metadata.get("market_band")
         checks.append(market_regime(market_state(store, fs.market_fund, day), band, day))
     if any(c.verdict == "halt" for c in checks) and not overriding:
-        _record_halt(
+        _halt(
             store,
             config,
             run_id=run_id,
@@ -419,10 +439,7 @@ def run_week(
             checks=checks,
             models=models,
             alert=alert,
-        )
-        failed = ", ".join(c.name for c in checks if c.verdict == "halt")
-        raise RunHaltedError(
-            f"run {run_id} halted before deciding ({failed}); see 'nextbest review {run_id}'"
+            when="before deciding",
         )
     tables = []
     outcomes = []
@@ -470,7 +487,7 @@ def run_week(
         if progress:
             progress("Deciding", i + 1, len(config.actions))
     if any(c.verdict == "halt" for c in checks) and not overriding:
-        _record_halt(
+        _halt(
             store,
             config,
             run_id=run_id,
@@ -479,11 +496,7 @@ def run_week(
             checks=checks,
             models=models,
             alert=alert,
-        )
-        failed = ", ".join(c.name for c in checks if c.verdict == "halt")
-        raise RunHaltedError(
-            f"run {run_id} halted after deciding ({failed}); the list was discarded; see "
-            f"'nextbest review {run_id}'"
+            when="after deciding (the list was discarded)",
         )
     decisions = pa.concat_tables(tables)
     t = time.perf_counter()
