@@ -7,6 +7,7 @@ import importlib
 import pytest
 
 EXPECTED = {
+    "nextbest.api": {"ROLES", "Identity", "create_app", "hash_token", "new_token"},
     "nextbest.store": {"DATA_TABLES", "SCHEMA_VERSION", "Store", "is_database_error", "open_store"},
     "nextbest.features": {
         "FEATURES",

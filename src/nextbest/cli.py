@@ -1237,6 +1237,39 @@ def fairness(
     )
 
 
+@app.command("api-token")
+@_handled
+def api_token(
+    name: Annotated[str, typer.Argument(help="Who the token is for.")],
+    role: Annotated[str, typer.Argument(help="viewer, operator or admin")],
+) -> None:
+    """Make an API token: prints the token (give it to its owner) and the entry to add to
+    NEXTBEST_API_TOKENS (only its sha256 is kept)."""
+    from nextbest.api import ROLES, hash_token, new_token
+
+    if role not in ROLES:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if ":" in name or "," in name:
+        raise typer.BadParameter("the name may not contain ':' or ','")
+    token = new_token()
+    console.print(f"token for {name}: {token}")
+    console.print(f"add to NEXTBEST_API_TOKENS: {name}:{role}:{hash_token(token)}")
+
+
+@app.command()
+@_handled
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the JSON API on the embedded store (needs NEXTBEST_API_TOKENS)."""
+    import uvicorn
+
+    from nextbest.api import create_app
+
+    uvicorn.run(create_app(_config()), host=host, port=port, log_level="info")
+
+
 models_app = typer.Typer(
     help="Model versions: list, card, compare, promote, rollback.", no_args_is_help=True
 )

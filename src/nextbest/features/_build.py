@@ -198,7 +198,13 @@ def _run(store: Store, sql: str, params: dict[str, Any], fs: FeatureSet) -> pa.T
         raise
 
 
-def build_features(store: Store, fs: FeatureSet, dates: Sequence[dt.date]) -> pa.Table:
+def build_features(
+    store: Store,
+    fs: FeatureSet,
+    dates: Sequence[dt.date],
+    *,
+    relation_ids: Sequence[int] | None = None,
+) -> pa.Table:
     """Features for every customer on each of ``dates``, sorted by date and relation id.
 
     Example
@@ -209,8 +215,12 @@ def build_features(store: Store, fs: FeatureSet, dates: Sequence[dt.date]) -> pa
     """
     dates = sorted(set(dates))
     _check_dates(store, dates)
-    params = {"dates": dates, "fund": fs.market_fund}
-    return _run(store, _query(fs), params, fs)
+    params: dict[str, Any] = {"dates": dates, "fund": fs.market_fund}
+    if relation_ids is None:
+        return _run(store, _query(fs), params, fs)
+    # a few customers (a look-up): the same query, restricted early
+    params["ids"] = [int(i) for i in relation_ids]
+    return _run(store, _query(fs, population="s.relation_id IN (SELECT unnest($ids))"), params, fs)
 
 
 def training_dates(

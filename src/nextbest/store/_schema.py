@@ -143,6 +143,15 @@ CREATE TABLE IF NOT EXISTS exports (
     sha256 VARCHAR NOT NULL,
     exported_at TIMESTAMP NOT NULL
 );
+CREATE TABLE IF NOT EXISTS realtime_log (
+    decided_at TIMESTAMP NOT NULL,
+    relation_id BIGINT,
+    action VARCHAR NOT NULL,
+    champion_version VARCHAR NOT NULL,
+    champion_score DOUBLE NOT NULL,
+    shadow_version VARCHAR NOT NULL,
+    shadow_score DOUBLE NOT NULL
+);
 CREATE TABLE IF NOT EXISTS knob_changes (
     action VARCHAR NOT NULL,
     knob VARCHAR NOT NULL,

@@ -1,0 +1,260 @@
+"""The JSON API: runs, review, export, models, and real-time decisions.
+
+(No ``from __future__ import annotations`` here: FastAPI reads the route signatures, whose
+dependency aliases are local to ``create_app``.)
+
+Every route answers errors in one shape: ``{"error": {"code", "message", "status"}}``. The store
+is opened per request and closed after it, so a weekly CLI run can take the embedded database
+between requests.
+"""
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from nextbest.api._auth import Identity, identify, load_tokens
+from nextbest.config import Config
+from nextbest.decisioning import eligibility_trail
+from nextbest.errors import (
+    ConfigError,
+    NextbestError,
+    NotFoundError,
+    ReleaseBlockedError,
+    RunHaltedError,
+    RunStateError,
+)
+from nextbest.features import build_features, loaded_snapshot_dates, phrase, resolve_features
+from nextbest.models import champion_version, list_versions, load_model, reason_codes
+from nextbest.models import shadow_version as _shadow_version
+from nextbest.pipeline import decide_review, effective_config, export_run, list_runs, review
+from nextbest.store import Store, open_store
+
+_STATUS = {
+    NotFoundError: 404,
+    RunStateError: 409,
+    ReleaseBlockedError: 409,
+    RunHaltedError: 409,
+    ConfigError: 400,
+}
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message, "status": status}}
+    )
+
+
+class DecideRequest(BaseModel):
+    relation_id: int | None = Field(default=None, description="Decide from the latest snapshot.")
+    features: dict[str, float | None] | None = Field(
+        default=None, description="Or decide from these feature values."
+    )
+    action: str | None = Field(default=None, description="Default: the first action.")
+
+
+class ReviewRequest(BaseModel):
+    comment: str = ""
+
+
+def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> FastAPI:
+    """Make the application; refuses to start without real API tokens."""
+    tokens = load_tokens(os.environ if environ is None else environ)
+    app = FastAPI(
+        title="nextbest",
+        version="0.1.0",
+        description="Next-Best-Action engine: runs, review, export, decisions.",
+    )
+
+    @app.exception_handler(NextbestError)
+    async def _nextbest_error(request: Request, exc: NextbestError) -> JSONResponse:
+        status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+        return _error(status, exc.code, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
+        return _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return _error(422, "invalid_request", f"{where}: {first['msg']}")
+
+    def store() -> Iterator[Store]:
+        with open_store(config) as s:
+            yield s
+
+    def who(request: Request) -> Identity:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise HTTPException(401, "send 'Authorization: Bearer <token>'")
+        identity = identify(tokens, header[7:].strip())
+        if identity is None:
+            raise HTTPException(401, "unknown token")
+        return identity
+
+    def needs(role: str) -> Any:
+        def check(identity: Annotated[Identity, Depends(who)]) -> Identity:
+            if not identity.can(role):
+                raise HTTPException(403, f"this needs the {role} role; you are {identity.role}")
+            return identity
+
+        return check
+
+    Db = Annotated[Store, Depends(store)]
+    Viewer = Annotated[Identity, Depends(needs("viewer"))]
+    Operator = Annotated[Identity, Depends(needs("operator"))]
+
+    @app.get("/v1/runs")
+    def runs(db: Db, _: Viewer) -> list[dict[str, Any]]:
+        """The runs, newest first."""
+        return [
+            {**r, "snapshot_date": str(r["snapshot_date"]), "created_at": str(r["created_at"])}
+            for r in list_runs(db)
+        ]
+
+    @app.get("/v1/runs/{run_id}")
+    def run(run_id: str, db: Db, _: Viewer) -> dict[str, Any]:
+        """Counts, checks, a sample and the overlap with the previous run."""
+        r = review(db, run_id)
+        out: dict[str, Any] = json.loads(json.dumps(r, default=str))
+        return out
+
+    @app.get("/v1/runs/{run_id}/decisions")
+    def decisions(
+        run_id: str,
+        db: Db,
+        _: Viewer,
+        arm: Annotated[str | None, Query(pattern="^(treat|holdout|explore|none)$")] = None,
+        relation_id: int | None = None,
+        page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+        size: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> dict[str, Any]:
+        """One page of a run's decisions, searchable by arm and relation number."""
+        rid = review(db, run_id, sample=0)["run_id"]
+        where = "run_id = ? AND (? IS NULL OR arm = ?) AND (? IS NULL OR relation_id = ?)"
+        args: list[Any] = [rid, arm, arm, relation_id, relation_id]
+        total = int(db.scalar(f"SELECT count(*) FROM decisions WHERE {where}", args))
+        rows = db.arrow(
+            "SELECT relation_id, action, arm, score, rank, eligible, first_failed_rule, "
+            f"assignment_probability, reasons FROM decisions WHERE {where} "
+            "ORDER BY action, rank NULLS LAST, relation_id LIMIT ? OFFSET ?",
+            [*args, size, (page - 1) * size],
+        ).to_pylist()
+        return {"run_id": rid, "page": page, "size": size, "total": total, "items": rows}
+
+    @app.post("/v1/runs/{run_id}/approve")
+    def approve(run_id: str, body: ReviewRequest, db: Db, me: Operator) -> dict[str, str]:
+        """Approve a run pending review (operators only)."""
+        return {
+            "run_id": run_id,
+            "status": decide_review(db, run_id, approve=True, actor=me.name, comment=body.comment),
+        }
+
+    @app.post("/v1/runs/{run_id}/reject")
+    def reject(run_id: str, body: ReviewRequest, db: Db, me: Operator) -> dict[str, str]:
+        """Reject a run pending review (operators only)."""
+        return {
+            "run_id": run_id,
+            "status": decide_review(db, run_id, approve=False, actor=me.name, comment=body.comment),
+        }
+
+    @app.post("/v1/runs/{run_id}/export")
+    def export(run_id: str, db: Db, me: Operator) -> dict[str, Any]:
+        """Export an approved run (operators only; idempotent)."""
+        r = export_run(db, effective_config(db, config), run_id, actor=me.name)
+        return {
+            "run_id": r.run_id,
+            "rows": r.rows,
+            "already": r.already,
+            "csv_file": str(r.csv_file),
+            "parquet_file": str(r.parquet_file),
+        }
+
+    @app.get("/v1/models")
+    def models(db: Db, _: Viewer) -> list[dict[str, Any]]:
+        """Model versions with status and headline figures."""
+        return [
+            {
+                "version": v.version,
+                "action": v.action,
+                "kind": v.kind,
+                "status": v.status,
+                "train_first": str(v.train_first),
+                "train_last": str(v.train_last),
+                "pr_auc": v.metrics.get("pr_auc"),
+                "critical_findings": len(v.critical),
+            }
+            for v in list_versions(db)
+        ]
+
+    @app.post("/v1/decide")
+    def decide(body: DecideRequest, db: Db, _: Viewer) -> dict[str, Any]:
+        """The next best action for one customer now: score, reasons, eligibility trail. The
+        shadow model is scored too and logged, never returned."""
+        cfg = effective_config(db, config)
+        action = cfg.action(body.action) if body.action else cfg.actions[0]
+        if (body.relation_id is None) == (body.features is None):
+            raise HTTPException(422, "send either relation_id or features")
+        version = champion_version(db, action.name)
+        model = load_model(db, version.version)
+        trail: list[dict[str, Any]] = []
+        if body.relation_id is not None:
+            day = loaded_snapshot_dates(db)[-1]
+            fs = resolve_features(cfg.features)
+            table = build_features(db, fs, [day], relation_ids=[body.relation_id])
+            if table.num_rows == 0:
+                raise NotFoundError(f"relation {body.relation_id} has no snapshot on {day}")
+            values = {f: table[f][0].as_py() for f in model.features}
+            trail = [
+                {"rule": r, "passed": ok, "description": d}
+                for r, ok, d in eligibility_trail(db, action, day, body.relation_id)
+            ]
+        else:
+            assert body.features is not None
+            missing = [f for f in model.features if f not in body.features]
+            if missing:
+                raise HTTPException(422, f"features missing: {', '.join(missing)}")
+            values = {f: body.features[f] for f in model.features}
+        x = np.array([[np.nan if values[f] is None else float(values[f]) for f in model.features]])
+        score = float(model.score(x)[0])
+        texts, _leading = reason_codes(model, x, top=cfg.run.reasons_top)
+        eligible = all(t["passed"] for t in trail) if trail else None
+        shadow = _shadow_version(db, action.name)
+        if shadow is not None:
+            shadow_score = float(load_model(db, shadow.version).score(x)[0])
+            db.execute(
+                "INSERT INTO realtime_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+                [
+                    body.relation_id,
+                    action.name,
+                    version.version,
+                    score,
+                    shadow.version,
+                    shadow_score,
+                ],
+            )
+        return {
+            "action": action.name,
+            "model": version.version,
+            "score": score,
+            "threshold": action.threshold,
+            "recommended": bool(score >= action.threshold and eligible is not False),
+            "eligible": eligible,
+            "eligibility": trail,
+            "reasons": texts[0],
+            "features": {f: phrase(f, values[f]) for f in model.features},
+        }
+
+    return app
+
+
+__all__ = ["create_app"]
