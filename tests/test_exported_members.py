@@ -15,6 +15,7 @@ EXPECTED = {
         "FeatureSet",
         "build_features",
         "build_training_table",
+        "feature_set_for",
         "loaded_snapshot_dates",
         "phrase",
         "resolve_features",

@@ -30,7 +30,7 @@ from nextbest.errors import (
     RunHaltedError,
     RunStateError,
 )
-from nextbest.features import build_features, loaded_snapshot_dates, phrase, resolve_features
+from nextbest.features import build_features, feature_set_for, loaded_snapshot_dates, phrase
 from nextbest.models import champion_version, list_versions, load_model, reason_codes
 from nextbest.models import shadow_version as _shadow_version
 from nextbest.pipeline import decide_review, effective_config, export_run, list_runs, review
@@ -209,7 +209,7 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
         trail: list[dict[str, Any]] = []
         if body.relation_id is not None:
             day = loaded_snapshot_dates(db)[-1]
-            fs = resolve_features(cfg.features)
+            fs = feature_set_for(cfg.features, model.features)
             table = build_features(db, fs, [day], relation_ids=[body.relation_id])
             if table.num_rows == 0:
                 raise NotFoundError(f"relation {body.relation_id} has no snapshot on {day}")

@@ -71,6 +71,16 @@ def resolve_features(config: FeaturesConfig) -> FeatureSet:
     return FeatureSet(definitions=tuple(defs), market_fund=config.market_fund)
 
 
+def feature_set_for(config: FeaturesConfig, names: Sequence[str]) -> FeatureSet:
+    """The feature set that computes exactly ``names`` (e.g. a model's features), taking
+    custom definitions from the config."""
+    customs = [c for c in config.custom if c.name in names]
+    built_in = [n for n in names if n not in {c.name for c in customs}]
+    return resolve_features(
+        FeaturesConfig(enabled=built_in, custom=customs, market_fund=config.market_fund)
+    )
+
+
 def _query(
     fs: FeatureSet,
     *,

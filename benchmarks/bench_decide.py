@@ -1,0 +1,139 @@
+"""Real-time decision latency: POST /v1/decide on loopback against the in-process floor.
+
+Usage (after ``benchmarks/bench_weekly.py``, which leaves a 1M-customer store with a champion
+in ``bench-out/weekly.duckdb``)::
+
+    .venv/bin/python benchmarks/bench_decide.py [--store bench-out/weekly.duckdb] [--n 300]
+
+Starts ``nextbest serve`` (uvicorn) in a second process on 127.0.0.1, sends ``--n`` requests one
+after another and then with 8 concurrent clients, and prints p50/p99 latency and throughput,
+next to the in-process floor: the same feature look-up and scoring called directly. Loopback
+only; bounded in count. Synthetic bank only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx2 as httpx
+import numpy as np
+
+from nextbest.api import hash_token, new_token
+from nextbest.config import config_from_mapping
+from nextbest.features import build_features, feature_set_for, loaded_snapshot_dates
+from nextbest.models import champion_version, load_model
+from nextbest.store import Store
+
+
+def _pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, default=Path("bench-out/weekly.duckdb"))
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args(argv)
+    cfg_data = {
+        "store": {"path": str(args.store.resolve())},
+        "actions": [{"name": "invest-onboarding", "threshold": 0.02, "max_weekly": 20000}],
+    }
+    cfg = config_from_mapping(cfg_data)
+    with Store(args.store) as store:
+        day = loaded_snapshot_dates(store)[-1]
+        ids = [
+            r[0]
+            for r in store.fetchall(
+                "SELECT relation_id FROM snapshots WHERE snapshot_date = ? USING SAMPLE 400 ROWS",
+                [day],
+            )
+        ]
+        model = load_model(store, champion_version(store, "invest-onboarding").version)
+        fs = feature_set_for(cfg.features, model.features)
+        floor = []
+        for rid in ids[:100]:
+            t = time.perf_counter()
+            table = build_features(store, fs, [day], relation_ids=[rid])
+            x = np.array([[table[f][0].as_py() or np.nan for f in model.features]], dtype=float)
+            model.score(x)
+            floor.append(time.perf_counter() - t)
+        score_only = []
+        for _ in range(1000):
+            t = time.perf_counter()
+            model.score(x)
+            score_only.append(time.perf_counter() - t)
+    print(
+        f"in-process floor: feature look-up + score p50 {_pct(floor, 50):.1f} ms, "
+        f"p99 {_pct(floor, 99):.1f} ms; scoring alone p50 {_pct(score_only, 50) * 1000:.0f} µs"
+    )
+    token = new_token()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "nextbest.toml"
+        conf.write_text(
+            f'[store]\npath = "{args.store.resolve()}"\n'
+            '[[actions]]\nname = "invest-onboarding"\nthreshold = 0.02\n'
+            "max_weekly = 20000\n"
+        )
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "NEXTBEST_API_TOKENS": f"bench:viewer:{hash_token(token)}"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "nextbest", "-c", str(conf), "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            headers = {"Authorization": f"Bearer {token}"}
+            for _ in range(100):
+                try:
+                    httpx.get(f"{url}/openapi.json", timeout=1.0)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+                lat = []
+                t0 = time.perf_counter()
+                for i in range(args.n):
+                    t = time.perf_counter()
+                    r = client.post("/v1/decide", json={"relation_id": ids[i % len(ids)]})
+                    lat.append(time.perf_counter() - t)
+                    assert r.status_code == 200, r.text
+                seq = time.perf_counter() - t0
+
+            def one(i: int) -> float:
+                t = time.perf_counter()
+                with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+                    c.post("/v1/decide", json={"relation_id": ids[i % len(ids)]})
+                return time.perf_counter() - t
+
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(8) as pool:
+                conc = list(pool.map(one, range(args.n)))
+            par = time.perf_counter() - t0
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(
+        f"POST /v1/decide, one client: p50 {_pct(lat, 50):.1f} ms, p99 {_pct(lat, 99):.1f} ms, "
+        f"{args.n / seq:.0f} requests/s"
+    )
+    print(
+        f"POST /v1/decide, 8 clients: p50 {_pct(conc, 50):.1f} ms, p99 {_pct(conc, 99):.1f} ms, "
+        f"{args.n / par:.0f} requests/s (sequential median {statistics.median(lat) * 1000:.1f} ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
