@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck imports unit bench clean
+.PHONY: demo test lint typecheck imports unit browser bench screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/nextbest demo
 
-## lint, type-check, import-layer contracts and tests
-test: lint typecheck imports unit
+## lint, type-check, import-layer contracts and tests (browser tests use Debian's chromium)
+test: lint typecheck imports browser unit
+
+## Debian's Chromium for the console's browser tests (no browser download); without it those
+## tests are skipped and say so
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	  || echo "chromium could not be installed: the browser tests will be skipped"; }
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
@@ -39,6 +46,10 @@ unit: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_weekly.py
+
+## PNG screenshots of the console's main pages, into ./screenshots
+screenshots: $(VENV)/.installed-dev browser
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) nextbest-demo .pytest_cache .mypy_cache .ruff_cache

@@ -33,22 +33,30 @@ def main(argv: list[str] | None = None) -> None:
     X_train, y_train = train[:, :85], train[:, 85].astype(np.int8)
     X_eval = _read(args.folder / "ticeval2000.txt")
     y_eval = _read(args.folder / "tictgts2000.txt").ravel().astype(np.int8)
-    print(f"train {X_train.shape[0]:,} customers ({y_train.sum()} buyers); evaluate "
-          f"{X_eval.shape[0]:,} ({y_eval.sum()} buyers); random top-800 expectation "
-          f"{800 * y_eval.mean():.1f}; challenge winner 121")
+    print(
+        f"train {X_train.shape[0]:,} customers ({y_train.sum()} buyers); evaluate "
+        f"{X_eval.shape[0]:,} ({y_eval.sum()} buyers); random top-800 expectation "
+        f"{800 * y_eval.mean():.1f}; challenge winner 121"
+    )
     models = {
         "logistic (strongly regularised, C=0.01)": LogisticPropensity(C=0.01),
         "logistic (C=1)": LogisticPropensity(C=1.0),
         "LightGBM (200 trees, 15 leaves, 50 per leaf)": LightGBMPropensity(
-            n_estimators=200, learning_rate=0.03, num_leaves=15, min_child_samples=50,
-            reg_lambda=10.0),
+            n_estimators=200,
+            learning_rate=0.03,
+            num_leaves=15,
+            min_child_samples=50,
+            reg_lambda=10.0,
+        ),
     }
     for name, model in models.items():
         score = model.fit(X_train, y_train).decision_function(X_eval)
         top = np.argsort(-score, kind="stable")[:800]
         hits = int(y_eval[top].sum())
-        print(f"{name:<46} top-800 buyers {hits:>4}  lift {lift_at(y_eval, score, 800):.2f}  "
-              f"PR-AUC {pr_auc(y_eval, score):.3f}  ROC-AUC {roc_auc(y_eval, score):.3f}")
+        print(
+            f"{name:<46} top-800 buyers {hits:>4}  lift {lift_at(y_eval, score, 800):.2f}  "
+            f"PR-AUC {pr_auc(y_eval, score):.3f}  ROC-AUC {roc_auc(y_eval, score):.3f}"
+        )
 
 
 if __name__ == "__main__":

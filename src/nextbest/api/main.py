@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from nextbest.api._auth import Identity, identify, load_tokens
@@ -78,7 +78,9 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
         return _error(status, exc.code, str(exc))
 
     @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if 300 <= exc.status_code < 400 and exc.headers and "Location" in exc.headers:
+            return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed"}
         return _error(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail))
 
@@ -253,6 +255,14 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
             "reasons": texts[0],
             "features": {f: phrase(f, values[f]) for f in model.features},
         }
+
+    from nextbest.api.console import console_router
+
+    app.include_router(console_router(config, tokens, os.environ if environ is None else environ))
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console", status_code=303)
 
     return app
 
