@@ -153,3 +153,91 @@ def test_models_route(client: TestClient) -> None:
     """The model list shows the champion."""
     models = client.get("/v1/models", headers=_h("viewer")).json()
     assert [m["status"] for m in models] == ["champion"]
+
+
+def test_waits_for_a_weekly_run_in_another_process(client: TestClient, tmp_path: Path) -> None:
+    """While another process (a weekly CLI job) holds the embedded store, a request waits for
+    it instead of failing, then answers normally."""
+    import subprocess
+    import sys
+    import time
+
+    store_path = tmp_path / "demo" / "nextbest.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from nextbest.store import Store; "
+            f"s = Store({str(store_path)!r}); print('held', flush=True); time.sleep(2); s.close()",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == b"held"
+    t0 = time.perf_counter()
+    response = client.get("/v1/runs", headers=_h("viewer"))
+    waited = time.perf_counter() - t0
+    holder.wait(timeout=30)
+    holder.stdout.close()
+    assert response.status_code == 200
+    assert waited > 0.5
+
+
+def test_admin_routes(client: TestClient) -> None:
+    """Only admins change knobs and promote models; changes are logged and validated."""
+    body = {"action": "invest-onboarding", "knob": "max_weekly", "value": "600", "reason": "budget"}
+    _error(client.post("/v1/knobs", json=body, headers=_h("operator")), 403, "forbidden")
+    changed = client.post("/v1/knobs", json=body, headers=_h("admin")).json()
+    assert (changed["old"], changed["new"]) == (800, 600)
+    knobs = client.get("/v1/knobs", headers=_h("viewer")).json()
+    assert knobs["values"]["invest-onboarding"]["max_weekly"] == 600
+    assert knobs["log"][0]["by"] == "admin-user"
+    bad = dict(body, value="-5")
+    _error(client.post("/v1/knobs", json=bad, headers=_h("admin")), 400, "config_error")
+    version = client.get("/v1/models", headers=_h("viewer")).json()[0]["version"]
+    promo = {"to": "shadow", "reason": "watch"}
+    _error(
+        client.post(f"/v1/models/{version}/promote", json=promo, headers=_h("operator")),
+        403,
+        "forbidden",
+    )
+    _error(
+        client.post("/v1/actions/invest-onboarding/rollback", json={}, headers=_h("admin")),
+        404,
+        "not_found",
+    )
+
+
+def test_console_pages_and_csrf(client: TestClient) -> None:
+    """The console: login redirects, pages render for a viewer, a state change needs the
+    role and a valid CSRF token, and an admin's knob change lands in the log."""
+    assert client.get("/console", follow_redirects=False).headers["location"] == "/console/login"
+    bad = client.post("/console/login", data={"token": "nope"})
+    assert "unknown token" in bad.text
+    client.post("/console/login", data={"token": TOKENS["viewer"]})
+    for path in ("/console", "/console/runs/latest", "/console/models", "/console/knobs"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "cdn" not in page.text.lower()
+    run = client.get("/console/runs/latest").text
+    assert 'id="approve"' not in run  # a viewer sees no approve button
+    forged = client.post("/console/runs/latest/approve", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    client.post("/console/logout")
+    client.post("/console/login", data={"token": TOKENS["admin"]})
+    knobs = client.get("/console/knobs").text
+    csrf = knobs.split('name="csrf" value="')[1].split('"')[0]
+    done = client.post(
+        "/console/knobs",
+        data={
+            "csrf": csrf,
+            "action": "invest-onboarding",
+            "knob": "cooldown_weeks",
+            "value": "10",
+            "reason": "fewer mails",
+        },
+    )
+    assert "invest-onboarding.cooldown_weeks: 8 → 10" in done.text
+    assert "fewer mails" in done.text
+    csv = client.get("/console/runs/latest/decisions.csv")
+    assert csv.text.startswith('"relation_id","action","arm"')

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,13 +21,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from nextbest.api._auth import Identity, identify
 from nextbest.config import Config
+from nextbest.errors import NextbestError
+from nextbest.models import list_versions
 from nextbest.pipeline import (
+    KNOBS,
+    action_enabled,
     decide_review,
     effective_config,
     explain_customer,
     export_run,
+    knob_log,
     list_runs,
+    promote,
     review,
+    set_knob,
 )
 from nextbest.store import Store, open_store
 
@@ -215,6 +223,71 @@ def console_router(
         return page(
             request, "customer.html", who, info=info, contacts=contacts, relation_id=relation_id
         )
+
+    @router.get("/models")
+    def models_page(request: Request, db: Db, who: Me, message: str = "") -> HTMLResponse:
+        return page(request, "models.html", who, versions=list_versions(db), message=message)
+
+    @router.post("/models/promote")
+    def models_promote(
+        request: Request,
+        db: Db,
+        csrf: Annotated[str, Form()],
+        version: Annotated[str, Form()],
+        to: Annotated[str, Form()],
+        reason: Annotated[str, Form()],
+        override: Annotated[str, Form()] = "",
+    ) -> Response:
+        who = checked(request, csrf, "admin")
+        try:
+            v, _ = promote(
+                db, config, version, to=to, actor=who.name, reason=reason, override=override or None
+            )
+            message = f"{v.version} is now {v.status}"
+        except NextbestError as exc:
+            message = str(exc)
+        return RedirectResponse(f"/console/models?message={quote(message)}", status_code=303)
+
+    @router.get("/knobs")
+    def knobs_page(request: Request, db: Db, who: Me, message: str = "") -> HTMLResponse:
+        eff = effective_config(db, config)
+        knobs = {
+            a.name: {
+                k: (action_enabled(db, a.name) if k == "enabled" else getattr(a, k)) for k in KNOBS
+            }
+            for a in eff.actions
+        }
+        return page(
+            request,
+            "knobs.html",
+            who,
+            knobs=knobs,
+            descriptions=KNOBS,
+            log=knob_log(db),
+            message=message,
+        )
+
+    @router.post("/knobs")
+    def knobs_set(
+        request: Request,
+        db: Db,
+        csrf: Annotated[str, Form()],
+        action: Annotated[str, Form()],
+        knob: Annotated[str, Form()],
+        value: Annotated[str, Form()],
+        reason: Annotated[str, Form()],
+    ) -> Response:
+        who = checked(request, csrf, "admin")
+        try:
+            old, new, warning = set_knob(
+                db, config, action, knob, value, actor=who.name, reason=reason
+            )
+            message = f"{action}.{knob}: {old} → {new}" + (
+                f". Warning: {warning}" if warning else ""
+            )
+        except NextbestError as exc:
+            message = str(exc)
+        return RedirectResponse(f"/console/knobs?message={quote(message)}", status_code=303)
 
     @router.get("/static/plotly.js")
     def plotly_js() -> Response:

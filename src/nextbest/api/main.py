@@ -29,11 +29,23 @@ from nextbest.errors import (
     ReleaseBlockedError,
     RunHaltedError,
     RunStateError,
+    StoreError,
 )
 from nextbest.features import build_features, feature_set_for, loaded_snapshot_dates, phrase
-from nextbest.models import champion_version, list_versions, load_model, reason_codes
+from nextbest.models import champion_version, list_versions, load_model, reason_codes, rollback
 from nextbest.models import shadow_version as _shadow_version
-from nextbest.pipeline import decide_review, effective_config, export_run, list_runs, review
+from nextbest.pipeline import (
+    KNOBS,
+    action_enabled,
+    decide_review,
+    effective_config,
+    export_run,
+    knob_log,
+    list_runs,
+    promote,
+    review,
+    set_knob,
+)
 from nextbest.store import Store, open_store
 
 _STATUS = {
@@ -42,6 +54,7 @@ _STATUS = {
     ReleaseBlockedError: 409,
     RunHaltedError: 409,
     ConfigError: 400,
+    StoreError: 503,
 }
 
 
@@ -61,6 +74,19 @@ class DecideRequest(BaseModel):
 
 class ReviewRequest(BaseModel):
     comment: str = ""
+
+
+class KnobRequest(BaseModel):
+    action: str
+    knob: str
+    value: str = Field(description="JSON value, e.g. 0.04, 800, false")
+    reason: str = Field(min_length=1)
+
+
+class PromoteRequest(BaseModel):
+    to: str = Field(pattern="^(shadow|champion)$")
+    reason: str = Field(min_length=1)
+    override: str | None = None
 
 
 def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> FastAPI:
@@ -91,7 +117,8 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
         return _error(422, "invalid_request", f"{where}: {first['msg']}")
 
     def store() -> Iterator[Store]:
-        with open_store(config) as s:
+        # a weekly run in another process may hold the file: wait up to 10 s, then 503
+        with open_store(config, wait_seconds=10.0) as s:
             yield s
 
     def who(request: Request) -> Identity:
@@ -114,6 +141,7 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
     Db = Annotated[Store, Depends(store)]
     Viewer = Annotated[Identity, Depends(needs("viewer"))]
     Operator = Annotated[Identity, Depends(needs("operator"))]
+    Admin = Annotated[Identity, Depends(needs("admin"))]
 
     @app.get("/v1/runs")
     def runs(db: Db, _: Viewer) -> list[dict[str, Any]]:
@@ -197,6 +225,56 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
             }
             for v in list_versions(db)
         ]
+
+    @app.get("/v1/knobs")
+    def knobs(db: Db, _: Viewer) -> dict[str, Any]:
+        """Current knob values per action, and the change log."""
+        eff = effective_config(db, config)
+        values = {
+            a.name: {
+                k: (action_enabled(db, a.name) if k == "enabled" else getattr(a, k)) for k in KNOBS
+            }
+            for a in eff.actions
+        }
+        return {"values": values, "log": json.loads(json.dumps(knob_log(db), default=str))}
+
+    @app.post("/v1/knobs")
+    def change_knob(body: KnobRequest, db: Db, me: Admin) -> dict[str, Any]:
+        """Change one knob (admins only); logged with who, old → new and why."""
+        old, new, warning = set_knob(
+            db, config, body.action, body.knob, body.value, actor=me.name, reason=body.reason
+        )
+        return {
+            "action": body.action,
+            "knob": body.knob,
+            "old": old,
+            "new": new,
+            "warning": warning,
+        }
+
+    @app.post("/v1/models/{version}/promote")
+    def promote_model(version: str, body: PromoteRequest, db: Db, me: Admin) -> dict[str, Any]:
+        """Promote a version through the release gate (admins only)."""
+        v, lines = promote(
+            db,
+            config,
+            version,
+            to=body.to,
+            actor=me.name,
+            reason=body.reason,
+            override=body.override,
+        )
+        return {
+            "version": v.version,
+            "status": v.status,
+            "release_table": [vars(line) for line in lines],
+        }
+
+    @app.post("/v1/actions/{action}/rollback")
+    def rollback_action(action: str, body: ReviewRequest, db: Db, me: Admin) -> dict[str, Any]:
+        """Bring back the previous champion of an action (admins only)."""
+        v = rollback(db, action, actor=me.name, reason=body.comment or "rollback")
+        return {"version": v.version, "status": v.status}
 
     @app.post("/v1/decide")
     def decide(body: DecideRequest, db: Db, _: Viewer) -> dict[str, Any]:

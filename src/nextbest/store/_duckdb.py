@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +42,7 @@ class Store:
         memory_limit: str | None = None,
         threads: int | None = None,
         read_only: bool = False,
+        wait_seconds: float = 0.0,
     ) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -50,13 +52,25 @@ class Store:
             config["memory_limit"] = memory_limit
         if threads:
             config["threads"] = threads
-        try:
-            self._con = duckdb.connect(self.path, read_only=read_only, config=config)
-        except duckdb.Error as exc:
-            raise StoreError(
-                f"cannot open the store at {self.path}: {exc}. Check [store] path in the "
-                "config, and that no other process holds the file open for writing."
-            ) from None
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                self._con = duckdb.connect(self.path, read_only=read_only, config=config)
+                break
+            except duckdb.Error as exc:
+                # another process (a weekly run, the console) holds the file: wait a little
+                if "lock" in str(exc).lower() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                busy = "lock" in str(exc).lower()
+                raise StoreError(
+                    f"cannot open the store at {self.path}: {str(exc).splitlines()[0]}. "
+                    + (
+                        "Another nextbest process is using it; try again when it has finished."
+                        if busy
+                        else "Check [store] path in the config."
+                    )
+                ) from None
         self._lock = threading.RLock()
         self._in_tx = False
         if not read_only:
@@ -158,8 +172,9 @@ def is_database_error(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.Error)
 
 
-def open_store(config: Config, *, read_only: bool = False) -> Store:
-    """Open the store the config points at (created on first use)."""
+def open_store(config: Config, *, read_only: bool = False, wait_seconds: float = 30.0) -> Store:
+    """Open the store the config points at (created on first use), waiting up to
+    ``wait_seconds`` while another process holds it."""
     path: str | Path = config.store.path
     if str(path) != ":memory:":
         path = config.resolve(path)
@@ -168,4 +183,5 @@ def open_store(config: Config, *, read_only: bool = False) -> Store:
         memory_limit=config.store.memory_limit,
         threads=config.store.threads,
         read_only=read_only,
+        wait_seconds=wait_seconds,
     )
