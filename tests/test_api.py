@@ -215,7 +215,14 @@ def test_console_pages_and_csrf(client: TestClient) -> None:
     bad = client.post("/console/login", data={"token": "nope"})
     assert "unknown token" in bad.text
     client.post("/console/login", data={"token": TOKENS["viewer"]})
-    for path in ("/console", "/console/runs/latest", "/console/models", "/console/knobs"):
+    for path in (
+        "/console",
+        "/console/runs/latest",
+        "/console/models",
+        "/console/knobs",
+        "/console/evaluation",
+        "/console/alerts",
+    ):
         page = client.get(path)
         assert page.status_code == 200, path
         assert "cdn" not in page.text.lower()

@@ -289,6 +289,29 @@ def console_router(
             message = str(exc)
         return RedirectResponse(f"/console/knobs?message={quote(message)}", status_code=303)
 
+    @router.get("/evaluation")
+    def evaluation_page(request: Request, db: Db, who: Me) -> HTMLResponse:
+        from nextbest.evaluation import evaluate_runs, selection_by_group
+
+        results = evaluate_runs(db, effective_config(db, config))
+        run_ids = [
+            r[0]
+            for r in db.fetchall(
+                "SELECT run_id FROM runs WHERE status NOT IN ('halted', 'skipped') "
+                "ORDER BY snapshot_date DESC LIMIT 12"
+            )
+        ]
+        groups = selection_by_group(db, run_ids) if run_ids else []
+        return page(request, "evaluation.html", who, results=results, groups=groups)
+
+    @router.get("/alerts")
+    def alerts_page(request: Request, db: Db, who: Me) -> HTMLResponse:
+        alerts = db.fetchall(
+            "SELECT run_id, snapshot_date, created_at, halted_reason FROM runs "
+            "WHERE status = 'halted' ORDER BY created_at DESC"
+        )
+        return page(request, "alerts.html", who, alerts=alerts)
+
     @router.get("/static/plotly.js")
     def plotly_js() -> Response:
         from plotly.offline import get_plotlyjs

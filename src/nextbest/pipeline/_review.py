@@ -110,5 +110,25 @@ def explain_customer(store: Store, config: Config, run_id: str, relation_id: int
             f", rank {row['rank']}" if row["rank"] else ""
         )
         out[f"{action.name}: reasons"] = texts[0]
-    out["features"] = "; ".join(f"{phrase(k, v)}" for k, v in values.items())
+
+    def percentile(name: str, value: Any) -> str:
+        if value is None:
+            return ""
+        col = feats[name].to_numpy(zero_copy_only=False).astype(np.float64)
+        col = col[~np.isnan(col)]
+        return f" (higher than {np.mean(col < float(value)):.0%} of customers)" if len(col) else ""
+
+    out["features"] = (
+        "; ".join(
+            f"{phrase(k, v)}{percentile(k, v)}"
+            for k, v in values.items()
+            if not any(d.name == k and d.market_wide for d in fs.definitions)
+        )
+        + "; "
+        + "; ".join(
+            phrase(k, v)
+            for k, v in values.items()
+            if any(d.name == k and d.market_wide for d in fs.definitions)
+        )
+    )
     return out
