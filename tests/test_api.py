@@ -246,5 +246,12 @@ def test_console_pages_and_csrf(client: TestClient) -> None:
     )
     assert "invest-onboarding.cooldown_weeks: 8 → 10" in done.text
     assert "fewer mails" in done.text
+    models = client.get("/console/models").text
+    csrf = models.split('name="csrf" value="')[1].split('"')[0]
+    back = client.post(
+        "/console/models/rollback",
+        data={"csrf": csrf, "action": "invest-onboarding", "reason": "test"},
+    )
+    assert "no earlier champion to roll back to" in back.text
     csv = client.get("/console/runs/latest/decisions.csv")
     assert csv.text.startswith('"relation_id","action","arm"')

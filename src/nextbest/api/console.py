@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from nextbest.api._auth import Identity, identify
 from nextbest.config import Config
 from nextbest.errors import NextbestError
-from nextbest.models import list_versions
+from nextbest.models import list_versions, rollback
 from nextbest.pipeline import (
     KNOBS,
     action_enabled,
@@ -33,6 +33,7 @@ from nextbest.pipeline import (
     knob_log,
     list_runs,
     promote,
+    release_table,
     review,
     set_knob,
 )
@@ -225,8 +226,47 @@ def console_router(
         )
 
     @router.get("/models")
-    def models_page(request: Request, db: Db, who: Me, message: str = "") -> HTMLResponse:
-        return page(request, "models.html", who, versions=list_versions(db), message=message)
+    def models_page(
+        request: Request,
+        db: Db,
+        who: Me,
+        message: str = "",
+        candidate: str = "",
+        champion: str = "",
+    ) -> HTMLResponse:
+        lines: list[Any] = []
+        if candidate and champion and candidate != champion:
+            try:
+                lines = release_table(db, effective_config(db, config), candidate, champion)
+            except NextbestError as exc:
+                message = str(exc)
+        return page(
+            request,
+            "models.html",
+            who,
+            versions=list_versions(db),
+            message=message,
+            lines=lines,
+            candidate=candidate,
+            champion=champion,
+            actions=[a.name for a in config.actions],
+        )
+
+    @router.post("/models/rollback")
+    def models_rollback(
+        request: Request,
+        db: Db,
+        csrf: Annotated[str, Form()],
+        action: Annotated[str, Form()],
+        reason: Annotated[str, Form()],
+    ) -> Response:
+        who = checked(request, csrf, "admin")
+        try:
+            v = rollback(db, action, actor=who.name, reason=reason)
+            message = f"{v.version} is champion again"
+        except NextbestError as exc:
+            message = str(exc)
+        return RedirectResponse(f"/console/models?message={quote(message)}", status_code=303)
 
     @router.post("/models/promote")
     def models_promote(
