@@ -29,7 +29,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(built: Path, tmp_path: Path) -> Iterator[TestClient]:
     root = tmp_path / "demo"
     shutil.copytree(built, root)
-    app = create_app(load_config(root / "nextbest.toml"), environ=ENV)
+    app = create_app(load_config(root / "nextbest.toml"), environ=ENV, cache_seconds=0.0)
     with TestClient(app) as c:
         yield c
 
@@ -255,3 +255,47 @@ def test_console_pages_and_csrf(client: TestClient) -> None:
     assert "no earlier champion to roll back to" in back.text
     csv = client.get("/console/runs/latest/decisions.csv")
     assert csv.text.startswith('"relation_id","action","arm"')
+
+
+def test_shadow_is_logged_never_returned(client: TestClient) -> None:
+    """With a shadow promoted, a decision returns the champion only and the shadow's score
+    lands in the real-time log."""
+    from nextbest.models import LogisticPropensity, PropensityModel, register_model
+    from nextbest.store import Store
+
+    version = client.get("/v1/models", headers=_h("viewer")).json()[0]["version"]
+    store_path = client.app.state.store_path  # type: ignore[attr-defined]
+    est = LogisticPropensity.from_dict(
+        {
+            "kind": "logistic",
+            "params": {"C": 1.0, "max_iter": 100},
+            "medians": [0.0] * 6,
+            "mean": [0.0] * 6,
+            "scale": [1.0] * 6,
+            "coef": [0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+            "intercept": -3.0,
+        }
+    )
+    features = ["age", "balance", "balance_trend", "engagement", "tenure_years", "market_trend"]
+    shadow = PropensityModel(
+        "invest-onboarding", features, est, metadata={"train_dates": ["2024-06-02"], "metrics": {}}
+    )
+    with Store(store_path) as db:
+        v = register_model(db, shadow)
+    promoted = client.post(
+        f"/v1/models/{v.version}/promote",
+        json={"to": "shadow", "reason": "watch"},
+        headers=_h("admin"),
+    )
+    assert promoted.json()["status"] == "shadow"
+    rid = client.get("/v1/runs/latest/decisions?arm=treat&size=1", headers=_h("viewer")).json()[
+        "items"
+    ][0]["relation_id"]
+    out = client.post("/v1/decide", json={"relation_id": rid}, headers=_h("viewer")).json()
+    assert out["model"] == version
+    assert "shadow" not in str(out)
+    client.get("/v1/runs", headers=_h("viewer"))  # any later request
+    client.post("/v1/decide", json={"relation_id": rid}, headers=_h("viewer"))  # reload flushes
+    with Store(store_path) as db:
+        logged = db.fetchall("SELECT relation_id, shadow_version FROM realtime_log")
+    assert (rid, v.version) in logged

@@ -13,15 +13,14 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from nextbest.api._auth import Identity, identify, load_tokens
+from nextbest.api._serving import ServingCache
 from nextbest.config import Config
-from nextbest.decisioning import eligibility_trail
 from nextbest.errors import (
     ConfigError,
     NextbestError,
@@ -31,9 +30,7 @@ from nextbest.errors import (
     RunStateError,
     StoreError,
 )
-from nextbest.features import build_features, feature_set_for, loaded_snapshot_dates, phrase
-from nextbest.models import champion_version, list_versions, load_model, reason_codes, rollback
-from nextbest.models import shadow_version as _shadow_version
+from nextbest.models import list_versions, rollback
 from nextbest.pipeline import (
     KNOBS,
     action_enabled,
@@ -89,8 +86,11 @@ class PromoteRequest(BaseModel):
     override: str | None = None
 
 
-def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> FastAPI:
-    """Make the application; refuses to start without real API tokens."""
+def create_app(
+    config: Config, *, environ: Mapping[str, str] | None = None, cache_seconds: float = 60.0
+) -> FastAPI:
+    """Make the application; refuses to start without real API tokens. Real-time decisions
+    use the latest week held in memory, reloaded when older than ``cache_seconds``."""
     tokens = load_tokens(os.environ if environ is None else environ)
     app = FastAPI(
         title="nextbest",
@@ -276,63 +276,22 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> F
         v = rollback(db, action, actor=me.name, reason=body.comment or "rollback")
         return {"version": v.version, "status": v.status}
 
+    serving = ServingCache(config, max_age=cache_seconds)
+    app.state.store_path = str(config.resolve(config.store.path))
+
     @app.post("/v1/decide")
-    def decide(body: DecideRequest, db: Db, _: Viewer) -> dict[str, Any]:
-        """The next best action for one customer now: score, reasons, eligibility trail. The
-        shadow model is scored too and logged, never returned."""
-        cfg = effective_config(db, config)
-        action = cfg.action(body.action) if body.action else cfg.actions[0]
+    def decide(body: DecideRequest, _: Viewer) -> dict[str, Any]:
+        """The next best action for one customer now: score, reasons, eligibility trail, from
+        the latest week held in memory (reloaded every minute). The shadow model is scored too
+        and logged, never returned."""
         if (body.relation_id is None) == (body.features is None):
             raise HTTPException(422, "send either relation_id or features")
-        version = champion_version(db, action.name)
-        model = load_model(db, version.version)
-        trail: list[dict[str, Any]] = []
-        if body.relation_id is not None:
-            day = loaded_snapshot_dates(db)[-1]
-            fs = feature_set_for(cfg.features, model.features)
-            table = build_features(db, fs, [day], relation_ids=[body.relation_id])
-            if table.num_rows == 0:
-                raise NotFoundError(f"relation {body.relation_id} has no snapshot on {day}")
-            values = {f: table[f][0].as_py() for f in model.features}
-            trail = [
-                {"rule": r, "passed": ok, "description": d}
-                for r, ok, d in eligibility_trail(db, action, day, body.relation_id)
-            ]
-        else:
-            assert body.features is not None
-            missing = [f for f in model.features if f not in body.features]
-            if missing:
-                raise HTTPException(422, f"features missing: {', '.join(missing)}")
-            values = {f: body.features[f] for f in model.features}
-        x = np.array([[np.nan if values[f] is None else float(values[f]) for f in model.features]])
-        score = float(model.score(x)[0])
-        texts, _leading = reason_codes(model, x, top=cfg.run.reasons_top)
-        eligible = all(t["passed"] for t in trail) if trail else None
-        shadow = _shadow_version(db, action.name)
-        if shadow is not None:
-            shadow_score = float(load_model(db, shadow.version).score(x)[0])
-            db.execute(
-                "INSERT INTO realtime_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
-                [
-                    body.relation_id,
-                    action.name,
-                    version.version,
-                    score,
-                    shadow.version,
-                    shadow_score,
-                ],
+        try:
+            return serving.decide(
+                action=body.action, relation_id=body.relation_id, features=body.features
             )
-        return {
-            "action": action.name,
-            "model": version.version,
-            "score": score,
-            "threshold": action.threshold,
-            "recommended": bool(score >= action.threshold and eligible is not False),
-            "eligible": eligible,
-            "eligibility": trail,
-            "reasons": texts[0],
-            "features": {f: phrase(f, values[f]) for f in model.features},
-        }
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
 
     from nextbest.api.console import console_router
 
