@@ -42,10 +42,11 @@ imports: $(VENV)/.installed-dev
 unit: $(VENV)/.installed-dev
 	$(BIN)/pytest -q
 
-## figures for docs/benchmarks.md (1M customers x 78 weeks; about six minutes)
+## figures for docs/benchmarks.md and docs/api.md (1M customers x 78 weeks; about eight minutes)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_weekly.py
+	$(BIN)/python benchmarks/bench_decide.py
 
 ## PNG screenshots of the console's main pages, into ./screenshots
 screenshots: $(VENV)/.installed-dev browser

@@ -113,7 +113,7 @@ def _price_asof(prices: pd.Series, day: dt.date, lag: int, tolerance: int = 38) 
 def pandas_features(
     snap_dir: Path, prices: pd.Series, day: dt.date, *, non_investors: bool = False
 ) -> pd.DataFrame:
-    """The seven built-in features for one date, in plain pandas."""
+    """The built-in features for one date, in plain pandas."""
     cur = pd.read_parquet(snap_dir / f"snapshot_{day.isoformat()}.parquet")
     if non_investors:
         cur = cur[~cur["is_investor"]]
@@ -141,6 +141,10 @@ def pandas_features(
     p0 = _price_asof(prices, day, 0)
     out["fund_return_1w"] = p0 / _price_asof(prices, day, 7) - 1
     out["fund_return_4w"] = p0 / _price_asof(prices, day, 28) - 1
+    r4 = out["fund_return_4w"].iloc[0] if len(out) else float("nan")
+    out["market_trend"] = (
+        float("nan") if np.isnan(r4) else 1.0 if r4 > 0.03 else -1.0 if r4 < -0.03 else 0.0
+    )
     return out.sort_values("relation_id", ignore_index=True)
 
 
