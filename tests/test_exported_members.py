@@ -133,6 +133,8 @@ EXPECTED = {
     "nextbest.decisioning": {
         "BUILTIN_RULES",
         "ArmAssignment",
+        "Selection",
+        "select",
         "assign_arms",
         "eligibility",
         "eligibility_sql",
@@ -165,6 +167,7 @@ EXPECTED = {
         "calibration_table",
         "champion_version",
         "evaluate_scores",
+        "feature_matrix",
         "lift_at",
         "lift_curve",
         "list_versions",

@@ -651,18 +651,12 @@ def leakage(
     cfg = _config()
     from nextbest.models import LeakageSettings
 
-    lk = cfg.leakage
     findings, info = hunt_file(
         file,
         time_column=time_column,
         target=target,
         features=[f.strip() for f in features.split(",")] if features else None,
-        settings=LeakageSettings(
-            feature_auc_ceiling=lk.feature_auc_ceiling,
-            model_auc_ceiling=lk.model_auc_ceiling,
-            gap_warning=lk.gap_warning,
-            gap_critical=lk.gap_critical,
-        ),
+        settings=LeakageSettings.from_config(cfg.leakage),
     )
     console.print(
         f"{file}: {info['rows']:,} rows on {info['dates']} dates; features "

@@ -77,12 +77,7 @@ class ServingCache:
                         eligibility_sql(action, trail=True),
                         {"day": self.day, "action": action.name},
                     )
-                    X = np.column_stack(
-                        [
-                            feats[f].to_numpy(zero_copy_only=False).astype(np.float64)
-                            for f in model.features
-                        ]
-                    )
+                    X = model.matrix(feats)
                     rules = {
                         name: trail[f"pass_{name}"].to_numpy(zero_copy_only=False).astype(bool)
                         for name in rule_descriptions(action)

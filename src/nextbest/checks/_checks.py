@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from nextbest.config import ChecksConfig
 from nextbest.store import Store
 
 VERDICTS = ("pass", "warn", "halt")
@@ -35,15 +36,8 @@ class Check:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class CheckLimits:
-    row_change_warn: float = 0.10
-    row_change_halt: float = 0.25
-    psi_warn: float = 0.10
-    psi_halt: float = 0.25
-    runaway_factor: float = 2.0
-    concentration_warn: float = 0.35
-    concentration_halt: float = 0.60
+#: the limits of the checks are the validated ``[checks]`` settings themselves
+CheckLimits = ChecksConfig
 
 
 def freshness(store: Store, day: dt.date) -> Check:

@@ -1,6 +1,6 @@
 """Eligibility, selection, volume bounds and randomised arms — pure functions over tables."""
 
-from nextbest.decisioning._arms import ArmAssignment, assign_arms
+from nextbest.decisioning._arms import ArmAssignment, Selection, assign_arms, select
 from nextbest.decisioning._eligibility import (
     BUILTIN_RULES,
     eligibility,
@@ -12,9 +12,11 @@ from nextbest.decisioning._eligibility import (
 __all__ = [
     "BUILTIN_RULES",
     "ArmAssignment",
+    "Selection",
     "assign_arms",
     "eligibility",
     "eligibility_sql",
     "eligibility_trail",
     "rule_descriptions",
+    "select",
 ]

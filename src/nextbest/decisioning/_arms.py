@@ -37,24 +37,28 @@ def _round(x: float) -> int:
     return int(np.floor(x + 0.5))
 
 
-def assign_arms(
+@dataclass(frozen=True)
+class Selection:
+    rank: npt.NDArray[np.int64]  # 1 = highest score among the eligible; 0 = not ranked
+    selected: npt.NDArray[np.bool_]
+    n_candidates: int  # eligible at or above the threshold, before the weekly maximum
+
+
+def select(
     relation_id: npt.NDArray[np.int64],
     eligible: npt.NDArray[np.bool_],
     score: npt.NDArray[np.float64],
     *,
     threshold: float,
     max_weekly: int,
-    holdout_fraction: float,
-    exploration_size: int,
-    seed: int,
-    key: str,
-) -> ArmAssignment:
-    """Rank, select and draw the arms; see the module docstring for the definitions.
+) -> Selection:
+    """Rank the eligible by score (ties by relation id) and select those at or above the
+    threshold, at most ``max_weekly`` — the policy without its random arms (also what a shadow
+    model, a what-if or a release comparison would select).
 
-    >>> a = assign_arms(np.array([1, 2, 3, 4]), np.array([True, True, True, False]),
-    ...                 np.array([0.9, 0.2, 0.6, np.nan]), threshold=0.5, max_weekly=10,
-    ...                 holdout_fraction=0.5, exploration_size=1, seed=0, key="x")
-    >>> a.selected.tolist(), a.rank.tolist()
+    >>> s = select(np.array([1, 2, 3, 4]), np.array([True, True, True, False]),
+    ...            np.array([0.9, 0.2, 0.6, np.nan]), threshold=0.5, max_weekly=10)
+    >>> s.selected.tolist(), s.rank.tolist()
     ([True, False, True, False], [1, 3, 2, 0])
     """
     n = len(relation_id)
@@ -68,8 +72,35 @@ def assign_arms(
     order = idx[np.lexsort((relation_id[idx], -score[idx]))]
     rank[order] = np.arange(1, len(order) + 1)
     candidates = eligible & (score >= threshold)
-    n_candidates = int(candidates.sum())
-    selected = candidates & (rank <= max_weekly)
+    return Selection(
+        rank=rank, selected=candidates & (rank <= max_weekly), n_candidates=int(candidates.sum())
+    )
+
+
+def assign_arms(
+    relation_id: npt.NDArray[np.int64],
+    eligible: npt.NDArray[np.bool_],
+    score: npt.NDArray[np.float64],
+    *,
+    threshold: float,
+    max_weekly: int,
+    holdout_fraction: float,
+    exploration_size: int,
+    seed: int,
+    key: str,
+) -> ArmAssignment:
+    """Select (see :func:`select`) and draw the arms; see the module docstring.
+
+    >>> a = assign_arms(np.array([1, 2, 3, 4]), np.array([True, True, True, False]),
+    ...                 np.array([0.9, 0.2, 0.6, np.nan]), threshold=0.5, max_weekly=10,
+    ...                 holdout_fraction=0.5, exploration_size=1, seed=0, key="x")
+    >>> a.selected.tolist(), a.rank.tolist()
+    ([True, False, True, False], [1, 3, 2, 0])
+    """
+    chosen = select(relation_id, eligible, score, threshold=threshold, max_weekly=max_weekly)
+    n = len(relation_id)
+    eligible = eligible & ~np.isnan(score)
+    rank, selected, n_candidates = chosen.rank, chosen.selected, chosen.n_candidates
 
     rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
     arm = np.full(n, "none", dtype="<U7")

@@ -19,7 +19,7 @@ from nextbest.models._metrics import (
     pr_auc,
     roc_auc,
 )
-from nextbest.models._propensity import PropensityModel
+from nextbest.models._propensity import PropensityModel, feature_matrix
 from nextbest.models._reasons import reason_codes
 from nextbest.models._registry import (
     STATUSES,
@@ -59,6 +59,7 @@ __all__ = [
     "calibration_table",
     "champion_version",
     "evaluate_scores",
+    "feature_matrix",
     "find_time_keys",
     "get_version",
     "has_critical",

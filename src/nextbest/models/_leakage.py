@@ -30,7 +30,9 @@ import numpy.typing as npt
 import pyarrow as pa
 from sklearn.metrics import roc_auc_score
 
+from nextbest.config import LeakageConfig
 from nextbest.models._estimators import LightGBMPropensity
+from nextbest.models._propensity import feature_matrix
 from nextbest.store import Store
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
@@ -65,6 +67,16 @@ class LeakageSettings:
     gap_critical: float = 0.08
     max_rows: int = 200_000
     seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: LeakageConfig) -> LeakageSettings:
+        """The ``[leakage]`` settings, with the defaults for the rest."""
+        return cls(
+            feature_auc_ceiling=config.feature_auc_ceiling,
+            model_auc_ceiling=config.model_auc_ceiling,
+            gap_warning=config.gap_warning,
+            gap_critical=config.gap_critical,
+        )
 
 
 def _q(name: str) -> str:
@@ -308,9 +320,7 @@ def hunt_table(
     """All table-level checks (time keys, random-vs-time gap, too good), most severe first."""
     settings = settings or LeakageSettings()
     findings = find_time_keys(store, table, time_column=time_column, features=features)
-    X = np.column_stack(
-        [table[f].to_numpy(zero_copy_only=False).astype(np.float64) for f in features]
-    )
+    X = feature_matrix(table, features)
     y = table[target].to_numpy(zero_copy_only=False).astype(np.int8)
     dates = table[time_column].to_numpy(zero_copy_only=False)
     findings += too_good(X, y, features, settings=settings)

@@ -14,11 +14,19 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 from sklearn.linear_model import LogisticRegression
 
+from nextbest.errors import NotFoundError
 from nextbest.models._estimators import Estimator, _sigmoid, estimator_from_dict
 
 Matrix = npt.NDArray[np.float64]
+
+
+def feature_matrix(table: pa.Table, names: list[str]) -> Matrix:
+    """The columns ``names`` of an Arrow table as a float matrix (missing values as NaN)."""
+    cols = [table[f].to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for f in names]
+    return np.column_stack(cols) if cols else np.empty((table.num_rows, 0))
 
 
 @dataclass
@@ -47,6 +55,16 @@ class PropensityModel:
         lr = LogisticRegression(C=1e6, max_iter=1000).fit(z, y_arr)
         self.calibration = (float(lr.coef_[0][0]), float(lr.intercept_[0]))
         return self
+
+    def matrix(self, table: pa.Table) -> Matrix:
+        """This model's features from a feature table, in the model's order."""
+        missing = [f for f in self.features if f not in table.column_names]
+        if missing:
+            raise NotFoundError(
+                f"model for {self.action} needs features {missing} that [features] does not "
+                "enable; enable them or retrain"
+            )
+        return feature_matrix(table, self.features)
 
     def score(self, X: Any) -> Matrix:
         """Calibrated probability of the target outcome within the label window."""

@@ -21,7 +21,7 @@ from nextbest.config import ActionConfig
 from nextbest.errors import NotFoundError
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
 from nextbest.models._metrics import brier, calibration_table, lift_at, lift_curve, pr_auc, roc_auc
-from nextbest.models._propensity import PropensityModel
+from nextbest.models._propensity import PropensityModel, feature_matrix
 
 
 @dataclass(frozen=True)
@@ -69,13 +69,6 @@ def time_split(
     return TimeSplit(
         train=train, calibration=calibration, evaluation=evaluation, gap_weeks=gap_weeks
     )
-
-
-def _matrix(table: pa.Table, features: list[str]) -> npt.NDArray[np.float64]:
-    cols = [
-        table[f].to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for f in features
-    ]
-    return np.column_stack(cols) if cols else np.empty((table.num_rows, 0))
 
 
 def _rows(table: pa.Table, dates: list[dt.date]) -> pa.Table:
@@ -205,7 +198,7 @@ def train_action(
     parts = {
         name: _rows(table, getattr(split, name)) for name in ("train", "calibration", "evaluation")
     }
-    X = {k: _matrix(v, features) for k, v in parts.items()}
+    X = {k: feature_matrix(v, features) for k, v in parts.items()}
     y = {k: v["converted"].to_numpy().astype(np.int8) for k, v in parts.items()}
     eval_dates = parts["evaluation"]["snapshot_date"].to_numpy(zero_copy_only=False)
     metrics: dict[str, dict[str, Any]] = {}

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import assign_arms, eligibility
+from nextbest.decisioning import assign_arms, eligibility, select
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
@@ -33,7 +33,7 @@ from nextbest.features import (
     resolve_features,
     training_dates,
 )
-from nextbest.models import PropensityModel, make_estimator
+from nextbest.models import PropensityModel, feature_matrix, make_estimator
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -110,12 +110,6 @@ def _outcomes(
     return np.isin(ids, converted).astype(np.int8)
 
 
-def _matrix(model: PropensityModel, features: pa.Table) -> np.ndarray[Any, Any]:
-    return np.column_stack(
-        [features[f].to_numpy(zero_copy_only=False).astype(np.float64) for f in model.features]
-    )
-
-
 def _replay_split(
     dates: list[dt.date], gap_weeks: int
 ) -> tuple[list[dt.date], list[dt.date]] | None:
@@ -139,10 +133,7 @@ def _fit_for_replay(
 
     def xy(dates: list[dt.date]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         t = table.filter(pc.is_in(table["snapshot_date"], value_set=pa.array(dates, pa.date32())))
-        X = np.column_stack(
-            [t[f].to_numpy(zero_copy_only=False).astype(np.float64) for f in features]
-        )
-        return X, t["converted"].to_numpy().astype(np.int8)
+        return feature_matrix(t, features), t["converted"].to_numpy().astype(np.int8)
 
     X, y = xy(split[0])
     est = make_estimator(action, action.model.kind, features).fit(X, y)
@@ -265,7 +256,7 @@ def _replay_week(
     elig = eligibility(store, action, week)
     ids = elig["relation_id"].to_numpy()
     ok = elig["eligible"].to_numpy(zero_copy_only=False)
-    X = _matrix(model, fs_features)
+    X = model.matrix(fs_features)
     score = np.full(len(ids), np.nan)
     score[ok] = model.score(X[ok])
     arms = assign_arms(
@@ -306,18 +297,8 @@ def _replay_week(
         shifted[:, model.features.index(w.feature)] += w.shift
         s2 = np.full(len(ids), np.nan)
         s2[ok] = model.score(shifted[ok])
-        shifted_arms = assign_arms(
-            ids,
-            ok,
-            s2,
-            threshold=action.threshold,
-            max_weekly=action.max_weekly,
-            holdout_fraction=0.0,
-            exploration_size=0,
-            seed=0,
-            key="whatif",
-        )
-        whatif[f"{w.feature}{w.shift:+g}"] = int(shifted_arms.selected.sum())
+        shifted_sel = select(ids, ok, s2, threshold=action.threshold, max_weekly=action.max_weekly)
+        whatif[f"{w.feature}{w.shift:+g}"] = int(shifted_sel.selected.sum())
     complete = week + dt.timedelta(weeks=action.label_weeks) <= horizon
     y = _outcomes(store, week, action.label_weeks, ids)
     sel, rest = arms.selected, ok & ~arms.selected

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from nextbest.config import Config
-from nextbest.decisioning import assign_arms, eligibility
+from nextbest.decisioning import eligibility, select
 from nextbest.errors import NotFoundError, ReleaseBlockedError, SourceFileError, did_you_mean
 from nextbest.features import (
     build_features,
@@ -167,18 +166,14 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
     table = build_training_table(store, fs, recent, label_weeks=action.label_weeks)
     y = table["converted"].to_numpy().astype(np.int8)
 
-    def matrix(model: PropensityModel, t: pa.Table) -> np.ndarray[Any, Any]:
-        return np.column_stack(
-            [t[f].to_numpy(zero_copy_only=False).astype(np.float64) for f in model.features]
-        )
-
-    s_cand, s_champ = cand.score(matrix(cand, table)), champ.score(matrix(champ, table))
+    x_cand, x_champ = cand.matrix(table), champ.matrix(table)
+    s_cand, s_champ = cand.score(x_cand), champ.score(x_champ)
     pa_cand, pa_champ = pr_auc(y, s_cand), pr_auc(y, s_champ)
     e_cand, e_champ = _ece(y, s_cand), _ece(y, s_champ)
     rng = np.random.default_rng(0)
     sample = rng.choice(table.num_rows, size=min(5000, table.num_rows), replace=False)
-    imp_c = _importance(cand, matrix(cand, table)[sample])
-    imp_h = _importance(champ, matrix(champ, table)[sample])
+    imp_c = _importance(cand, x_cand[sample])
+    imp_h = _importance(champ, x_champ[sample])
     common = [f for f in cand.features if f in champ.features]
     rho = (
         _spearman([imp_c[f] for f in common], [imp_h[f] for f in common])
@@ -193,18 +188,10 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
     chosen = []
     for model in (cand, champ):
         score = np.full(len(ids), np.nan)
-        score[ok] = model.score(matrix(model, feats)[ok])
+        score[ok] = model.score(model.matrix(feats)[ok])
         chosen.append(
-            assign_arms(
-                ids,
-                ok,
-                score,
-                threshold=action.threshold,
-                max_weekly=action.max_weekly,
-                holdout_fraction=0.0,
-                exploration_size=0,
-                seed=0,
-                key="compare",
+            select(
+                ids, ok, score, threshold=action.threshold, max_weekly=action.max_weekly
             ).selected
         )
     either = chosen[0] | chosen[1]

@@ -82,13 +82,7 @@ def leakage_findings(
     from nextbest.features import FeatureSet
 
     assert isinstance(fs, FeatureSet)
-    lk = config.leakage
-    settings = LeakageSettings(
-        feature_auc_ceiling=lk.feature_auc_ceiling,
-        model_auc_ceiling=lk.model_auc_ceiling,
-        gap_warning=lk.gap_warning,
-        gap_critical=lk.gap_critical,
-    )
+    settings = LeakageSettings.from_config(config.leakage)
     findings = hunt_table(
         store,
         table,

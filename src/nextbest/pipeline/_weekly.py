@@ -19,7 +19,6 @@ import pyarrow.parquet as pq
 
 from nextbest.checks import (
     Check,
-    CheckLimits,
     concentration,
     contract,
     drift,
@@ -32,7 +31,7 @@ from nextbest.checks import (
     volume,
 )
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import assign_arms, eligibility
+from nextbest.decisioning import assign_arms, eligibility, select
 from nextbest.errors import NotFoundError, RunHaltedError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
@@ -140,7 +139,7 @@ def _decide_action(
     if not np.array_equal(ids, features["relation_id"].to_numpy()):
         raise NotFoundError(f"features and eligibility disagree on the customers of {day}")
     eligible = elig["eligible"].to_numpy(zero_copy_only=False)
-    X_all = X_all_for(model, features)
+    X_all = model.matrix(features)
     t = time.perf_counter()
     score = np.full(len(ids), np.nan)
     score[eligible] = model.score(X_all[eligible])
@@ -175,19 +174,10 @@ def _decide_action(
     shadow_selected = np.zeros(len(ids), dtype=bool)
     if shadow is not None:
         t = time.perf_counter()
-        shadow_score[eligible] = shadow.score(X_all_for(shadow, features)[eligible])
-        shadow_arms = assign_arms(
-            ids,
-            eligible,
-            shadow_score,
-            threshold=action.threshold,
-            max_weekly=action.max_weekly,
-            holdout_fraction=0.0,
-            exploration_size=0,
-            seed=seed,
-            key=f"{action.name}:{day.isoformat()}:shadow",
-        )
-        shadow_selected = shadow_arms.selected
+        shadow_score[eligible] = shadow.score(shadow.matrix(features)[eligible])
+        shadow_selected = select(
+            ids, eligible, shadow_score, threshold=action.threshold, max_weekly=action.max_weekly
+        ).selected
         timings[f"{action.name}:shadow"] = time.perf_counter() - t
     n = len(ids)
     table = pa.table(
@@ -245,40 +235,9 @@ def _decide_action(
     )
 
 
-def X_all_for(  # noqa: N802 - X is the matrix, as in scikit-learn
-    model: PropensityModel, features: pa.Table
-) -> np.ndarray[Any, Any]:
-    """The model's feature matrix, in the model's feature order."""
-    missing = [f for f in model.features if f not in features.column_names]
-    if missing:
-        raise NotFoundError(
-            f"model for {model.action} needs features {missing} that [features] does not "
-            "enable; enable them or retrain"
-        )
-    return np.column_stack(
-        [
-            features[f].to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
-            for f in model.features
-        ]
-    )
-
-
 def _runs_dir(config: Config) -> Path:
     store_path = config.resolve(config.store.path)
     return store_path.parent / "runs"
-
-
-def _limits(config: Config) -> CheckLimits:
-    c = config.checks
-    return CheckLimits(
-        row_change_warn=c.row_change_warn,
-        row_change_halt=c.row_change_halt,
-        psi_warn=c.psi_warn,
-        psi_halt=c.psi_halt,
-        runaway_factor=c.runaway_factor,
-        concentration_warn=c.concentration_warn,
-        concentration_halt=c.concentration_halt,
-    )
 
 
 def _groups(store: Store, day: dt.date) -> dict[str, np.ndarray[Any, Any]]:
@@ -398,7 +357,7 @@ def run_week(
         raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
     day = day or dates[-1]
     seed = config.run.seed if seed is None else seed
-    limits = _limits(config)
+    limits = config.checks
     overriding = bool(override and override.strip())
     run_id = _next_run_id(store, day)
     checks = [freshness(store, day)]
