@@ -406,8 +406,9 @@ def write_backtest_report(
     import html
 
     import plotly.graph_objects as go
-    from plotly.offline import get_plotlyjs
     from plotly.subplots import make_subplots
+
+    from nextbest.pipeline._report import write_html_page
 
     weeks = [w.week for w in result.weeks]
     fig = make_subplots(
@@ -502,15 +503,12 @@ def write_backtest_report(
         f"<h2>Worst weeks</h2><ul>{worst}</ul><h2>Expectations</h2><ul>{exp or '<li>none</li>'}"
         "</ul>" + fig.to_html(full_html=False, include_plotlyjs=False)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>nextbest backtest</title>"
-        f"<script>{get_plotlyjs()}</script><style>body{{font-family:system-ui,sans-serif;"
-        f"max-width:1150px;margin:2rem auto}}</style></head><body>{body}</body></html>",
-        encoding="utf-8",
+    write_html_page(
+        path,
+        title="nextbest backtest",
+        body=body,
+        css="body{font-family:system-ui,sans-serif;max-width:1150px;margin:2rem auto}",
     )
-    tmp.replace(path)
     rows = result.rows()
     csv_path = path.with_suffix(".csv")
     with csv_path.open("w", newline="", encoding="utf-8") as fh:

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
-
-def _div(fig: go.Figure) -> str:
-    fig.update_layout(
-        height=360, template="plotly_white", margin={"l": 50, "r": 20, "t": 50, "b": 45}
-    )
-    return str(fig.to_html(full_html=False, include_plotlyjs=False))
+from nextbest.pipeline._report import figure_div, write_html_page
 
 
 def write_evaluation_report(
@@ -144,16 +137,11 @@ def write_evaluation_report(
         "<h1>nextbest — what the runs achieved</h1>"
         "<p>Intervals: Wilson for rates, Newcombe for differences of rates, bootstrap for "
         "amounts; selection rates use the audit-only table for gender.</p>"
-        + "".join(_div(f) for f in figs)
+        + "".join(figure_div(f, height=360) for f in figs)
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{html.escape('nextbest evaluation')}</title><script>{get_plotlyjs()}</script>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto}"
-        "</style></head><body>" + body + "</body></html>",
-        encoding="utf-8",
+    return write_html_page(
+        path,
+        title="nextbest evaluation",
+        body=body,
+        css="body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto}",
     )
-    tmp.replace(path)
-    return path

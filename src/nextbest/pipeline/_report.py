@@ -14,11 +14,26 @@ from nextbest.pipeline._train import TrainedAction
 from nextbest.pipeline._weekly import ActionOutcome, RunResult
 
 
-def _div(fig: go.Figure) -> str:
+def figure_div(fig: go.Figure, *, height: int = 340) -> str:
+    """One chart as an HTML fragment in the house layout (Plotly itself comes with the page)."""
     fig.update_layout(
-        margin={"l": 50, "r": 20, "t": 50, "b": 45}, height=340, template="plotly_white"
+        margin={"l": 50, "r": 20, "t": 50, "b": 45}, height=height, template="plotly_white"
     )
     return str(fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False}))
+
+
+def write_html_page(path: Path, *, title: str, body: str, css: str) -> Path:
+    """A self-contained page with Plotly inlined (opens offline), written atomically."""
+    doc = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title><style>{css}</style>"
+        f"<script>{get_plotlyjs()}</script></head><body>{body}</body></html>"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(doc, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
 
 def _score_distribution(outcome: ActionOutcome, action: ActionConfig) -> go.Figure:
@@ -181,15 +196,7 @@ def write_report(
             )
             parts.append(_metrics_table(t))
             figs += [_calibration(t.result.metrics[action.model.kind]), _lift(t.result.metrics)]
-        parts.append("<div class=grid>" + "".join(_div(f) for f in figs) + "</div>")
-    body = "\n".join(parts)
-    doc = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>nextbest run {html.escape(run.run_id)}</title><style>{_CSS}</style>"
-        f"<script>{get_plotlyjs()}</script></head><body>{body}</body></html>"
+        parts.append("<div class=grid>" + "".join(figure_div(f) for f in figs) + "</div>")
+    return write_html_page(
+        path, title=f"nextbest run {run.run_id}", body="\n".join(parts), css=_CSS
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(doc, encoding="utf-8")
-    tmp.replace(path)
-    return path
