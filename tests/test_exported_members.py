@@ -84,6 +84,7 @@ EXPECTED = {
         "TrainedAction",
         "config_hash",
         "explain_customer",
+        "explain_customers",
         "list_runs",
         "oracle_probabilities",
         "run_demo",

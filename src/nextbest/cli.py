@@ -55,6 +55,7 @@ from nextbest.pipeline import (
     due_week,
     effective_config,
     explain_customer,
+    explain_customers,
     export_run,
     hunt_file,
     knob_log,
@@ -763,10 +764,12 @@ def review_cmd(
     cfg = _config()
     with open_store(cfg) as store:
         r = review(store, run_id, sample=sample)
-        details = [
-            explain_customer(store, effective_config(store, cfg), r["run_id"], s["relation_id"])
-            for s in r["sample"]
-        ]
+        details = explain_customers(
+            store,
+            effective_config(store, cfg),
+            r["run_id"],
+            [s["relation_id"] for s in r["sample"]],
+        )
     console.print(
         f"[bold]Run {r['run_id']}[/] for {r['snapshot_date']}: status [bold]{r['status']}[/]",
         highlight=False,

@@ -76,50 +76,48 @@ def never_selected(store: Store, run_ids: list[str]) -> dict[str, Any]:
     profile against the base, the first rule that kept them out most often, and for the
     eligible ones the score band they stayed in."""
     n_runs = len(run_ids)
-    row = store.fetchone(
+    # one pass over the period's decisions: a row per customer, read by the three figures below
+    store.execute(
         """
-        WITH per AS (
-            SELECT relation_id, count(*) AS runs, bool_or(selected) AS ever,
-                   mode(first_failed_rule) AS usual_rule, max(score) AS best_score
-            FROM decisions WHERE run_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY relation_id)
-        SELECT count(*) FILTER (WHERE runs = ? AND NOT ever),
-               count(*) FILTER (WHERE runs = ?)
-        FROM per
+        CREATE OR REPLACE TEMP TABLE _per_customer AS
+        SELECT relation_id, count(*) AS runs, bool_or(selected) AS ever,
+               mode(first_failed_rule) AS usual_rule, max(score) AS best_score,
+               max(snapshot_date) AS day
+        FROM decisions WHERE run_id IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY relation_id
         """,
-        [run_ids, n_runs, n_runs],
+        [run_ids],
     )
+    try:
+        row = store.fetchone(
+            "SELECT count(*) FILTER (WHERE runs = ? AND NOT ever), "
+            "count(*) FILTER (WHERE runs = ?) FROM _per_customer",
+            [n_runs, n_runs],
+        )
+        rules = store.fetchall(
+            """
+            SELECT coalesce(usual_rule, CASE
+                       WHEN best_score < 0.01 THEN 'eligible, score below 0.01'
+                       WHEN best_score < 0.02 THEN 'eligible, score 0.01-0.02'
+                       ELSE 'eligible, score 0.02 or more' END) AS reason, count(*)
+            FROM _per_customer WHERE runs = ? AND NOT ever GROUP BY reason ORDER BY 2 DESC
+            """,
+            [n_runs],
+        )
+        profile = store.fetchall(
+            """
+            SELECT NOT p.ever AS never, avg(s.age), median(s.total_balance),
+                   avg(s.app_installed::INT), avg(s.optin_investing::INT)
+            FROM _per_customer p
+            JOIN snapshots s ON s.relation_id = p.relation_id AND s.snapshot_date = p.day
+            WHERE p.runs = ? GROUP BY ALL ORDER BY 1
+            """,
+            [n_runs],
+        )
+    finally:
+        store.execute("DROP TABLE IF EXISTS _per_customer")
     assert row is not None
     never, base = int(row[0]), int(row[1])
-    rules = store.fetchall(
-        """
-        WITH per AS (
-            SELECT relation_id, count(*) AS runs, bool_or(selected) AS ever,
-                   mode(first_failed_rule) AS usual_rule, max(score) AS best_score
-            FROM decisions WHERE run_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY relation_id)
-        SELECT coalesce(usual_rule, CASE
-                   WHEN best_score < 0.01 THEN 'eligible, score below 0.01'
-                   WHEN best_score < 0.02 THEN 'eligible, score 0.01-0.02'
-                   ELSE 'eligible, score 0.02 or more' END) AS reason, count(*)
-        FROM per WHERE runs = ? AND NOT ever GROUP BY reason ORDER BY 2 DESC
-        """,
-        [run_ids, n_runs],
-    )
-    profile = store.fetchall(
-        """
-        WITH per AS (
-            SELECT relation_id, count(*) AS runs, bool_or(selected) AS ever,
-                   max(snapshot_date) AS day
-            FROM decisions WHERE run_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY relation_id)
-        SELECT NOT p.ever AS never, avg(s.age), median(s.total_balance),
-               avg(s.app_installed::INT), avg(s.optin_investing::INT)
-        FROM per p JOIN snapshots s ON s.relation_id = p.relation_id AND s.snapshot_date = p.day
-        WHERE p.runs = ? GROUP BY ALL ORDER BY 1
-        """,
-        [run_ids, n_runs],
-    )
     keys = ("mean age", "median balance", "app share", "opted-in share")
     return {
         "runs": n_runs,

@@ -25,7 +25,7 @@ from nextbest.pipeline._operate import (
 )
 from nextbest.pipeline._outcomes import simulate_outcomes
 from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
-from nextbest.pipeline._review import explain_customer, list_runs, run_summary
+from nextbest.pipeline._review import explain_customer, explain_customers, list_runs, run_summary
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
 from nextbest.pipeline._weekly import (
     ActionOutcome,
@@ -52,6 +52,7 @@ __all__ = [
     "due_week",
     "effective_config",
     "explain_customer",
+    "explain_customers",
     "export_run",
     "hunt_file",
     "knob_log",

@@ -44,18 +44,11 @@ KNOBS: dict[str, str] = {
 
 
 def _run(store: Store, run_id: str) -> tuple[str, dt.date, str]:
-    if run_id == "latest":
-        row = store.fetchone(
-            "SELECT run_id, snapshot_date, status FROM runs ORDER BY created_at DESC, run_id DESC"
-        )
-    else:
-        row = store.fetchone(
-            "SELECT run_id, snapshot_date, status FROM runs WHERE run_id = ?", [run_id]
-        )
-    if row is None:
-        known = [r[0] for r in store.fetchall("SELECT run_id FROM runs")]
-        raise NotFoundError(f"no run '{run_id}';{did_you_mean(run_id, known)}")
-    return str(row[0]), row[1], str(row[2])
+    """(run id, snapshot date, status) of a run id or 'latest'."""
+    from nextbest.pipeline._review import _run_row
+
+    row = _run_row(store, run_id)
+    return str(row["run_id"]), row["snapshot_date"], str(row["status"])
 
 
 def _event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
@@ -344,14 +337,13 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
     from nextbest.models import set_status
     from nextbest.pipeline._weekly import run_week
 
+    run_id, _, _ = _run(store, run_id)
     row = store.fetchone(
         "SELECT snapshot_date, seed, config_json, models, decision_sha256, status FROM runs "
         "WHERE run_id = ?",
         [run_id],
     )
-    if row is None:
-        known = [r[0] for r in store.fetchall("SELECT run_id FROM runs")]
-        raise NotFoundError(f"no run '{run_id}';{did_you_mean(run_id, known)}")
+    assert row is not None
     day, seed, config_json, models, sha, status = row
     if status in ("halted", "skipped") or not config_json:
         raise RunStateError(f"run {run_id} is {status}: there is no decision file to replay")

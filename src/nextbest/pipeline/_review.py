@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from nextbest.config import Config
 from nextbest.decisioning import eligibility_trail
 from nextbest.errors import NotFoundError, did_you_mean
-from nextbest.features import build_features, phrase, resolve_features
+from nextbest.features import FeatureSet, build_features, phrase, resolve_features
 from nextbest.models import load_model, reason_codes
 from nextbest.store import Store
 
@@ -75,7 +76,29 @@ def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any
 def explain_customer(store: Store, config: Config, run_id: str, relation_id: int) -> dict[str, Any]:
     """Why this customer got their arm: eligibility trail, score, rank, reasons (computed on
     demand for any customer, also those the run did not explain), and features."""
+    (out,) = explain_customers(store, config, run_id, [relation_id])
+    return out
+
+
+def explain_customers(
+    store: Store, config: Config, run_id: str, relation_ids: list[int]
+) -> list[dict[str, Any]]:
+    """:func:`explain_customer` for several customers of one run, building the week's
+    features (which the percentiles need for everyone) once."""
     run = _run_row(store, run_id)
+    fs = resolve_features(config.features)
+    feats = build_features(store, fs, [run["snapshot_date"]])
+    return [_explain(store, config, run, fs, feats, rid) for rid in relation_ids]
+
+
+def _explain(
+    store: Store,
+    config: Config,
+    run: dict[str, Any],
+    fs: FeatureSet,
+    feats: pa.Table,
+    relation_id: int,
+) -> dict[str, Any]:
     rows = store.arrow(
         "SELECT * FROM decisions WHERE run_id = ? AND relation_id = ? ORDER BY action",
         [run["run_id"], relation_id],
@@ -85,8 +108,6 @@ def explain_customer(store: Store, config: Config, run_id: str, relation_id: int
             f"relation {relation_id} has no decision in run {run['run_id']} (no snapshot on "
             f"{run['snapshot_date']})"
         )
-    fs = resolve_features(config.features)
-    feats = build_features(store, fs, [run["snapshot_date"]])
     idx = int(np.searchsorted(feats["relation_id"].to_numpy(), relation_id))
     values = {name: feats[name][idx].as_py() for name in fs.names}
     out: dict[str, Any] = {"run": run["run_id"], "relation": relation_id}
