@@ -14,11 +14,7 @@ only; bounded in count. Synthetic bank only.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +24,7 @@ import httpx2 as httpx
 import numpy as np
 
 from nextbest.api import hash_token, new_token
+from nextbest.api._local import serve_in_background
 from nextbest.api._serving import ServingCache
 from nextbest.config import config_from_mapping
 from nextbest.features import loaded_snapshot_dates
@@ -87,25 +84,9 @@ def main(argv: list[str] | None = None) -> None:
             '[[actions]]\nname = "invest-onboarding"\nthreshold = 0.02\n'
             "max_weekly = 20000\n"
         )
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "NEXTBEST_API_TOKENS": f"bench:viewer:{hash_token(token)}"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "nextbest", "-c", str(conf), "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
+        tokens = f"bench:viewer:{hash_token(token)}"
+        with serve_in_background(conf, api_tokens=tokens) as url:
             headers = {"Authorization": f"Bearer {token}"}
-            for _ in range(100):
-                try:
-                    httpx.get(f"{url}/openapi.json", timeout=1.0)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
                 lat = []
                 t0 = time.perf_counter()
@@ -129,9 +110,6 @@ def main(argv: list[str] | None = None) -> None:
             with ThreadPoolExecutor(8) as pool:
                 conc = [x for part in pool.map(worker, range(8)) for x in part]
             par = time.perf_counter() - t0
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print(
         f"POST /v1/decide, one client: p50 {_pct(lat, 50):.1f} ms, p99 {_pct(lat, 99):.1f} ms, "
         f"{args.n / seq:.0f} requests/s"

@@ -8,19 +8,15 @@ login, dashboard, run and customer pages.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx2 as httpx
 from playwright.sync_api import sync_playwright
 
 from nextbest.api import hash_token, new_token
+from nextbest.api._local import serve_in_background
 from nextbest.pipeline import run_demo
 
 FLAGS = [
@@ -46,53 +42,27 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "demo"
         run_demo(root, n_customers=3000, n_weeks=78, seed=3)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "NEXTBEST_API_TOKENS": f"demo:operator:{hash_token(token)}"}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nextbest",
-                "-c",
-                str(root / "nextbest.toml"),
-                "serve",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(150):
-                try:
-                    httpx.get(f"{url}/console/login", timeout=1.0)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.goto(f"{url}/console/login")
-                page.screenshot(path=str(args.out / "login.png"))
-                page.fill("#token", token)
-                page.click("#login")
-                page.wait_for_selector("#runs")
-                page.wait_for_timeout(800)
-                page.screenshot(path=str(args.out / "dashboard.png"), full_page=True)
-                page.click("#runs a")
-                page.wait_for_selector("#decisions")
-                page.screenshot(path=str(args.out / "run.png"), full_page=True)
-                page.click("#decisions tr:nth-child(2) a")
-                page.wait_for_selector("#why")
-                page.screenshot(path=str(args.out / "customer.png"), full_page=True)
-                browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        tokens = f"demo:operator:{hash_token(token)}"
+        with (
+            serve_in_background(root / "nextbest.toml", api_tokens=tokens) as url,
+            sync_playwright() as p,
+        ):
+            browser = p.chromium.launch(executable_path=chromium, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{url}/console/login")
+            page.screenshot(path=str(args.out / "login.png"))
+            page.fill("#token", token)
+            page.click("#login")
+            page.wait_for_selector("#runs")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(args.out / "dashboard.png"), full_page=True)
+            page.click("#runs a")
+            page.wait_for_selector("#decisions")
+            page.screenshot(path=str(args.out / "run.png"), full_page=True)
+            page.click("#decisions tr:nth-child(2) a")
+            page.wait_for_selector("#why")
+            page.screenshot(path=str(args.out / "customer.png"), full_page=True)
+            browser.close()
     print(f"screenshots in {args.out}: login, dashboard, run, customer")
 
 

@@ -6,18 +6,13 @@ these tests are skipped with the reason, never faked.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx2 as httpx
 import pytest
 
 from nextbest.api import hash_token
+from nextbest.api._local import serve_in_background
 from nextbest.pipeline import run_demo
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -39,42 +34,9 @@ VIEWER = "vw-" + "m" * 30
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("console") / "demo"
     run_demo(root, n_customers=1500, n_weeks=78, seed=3)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "NEXTBEST_API_TOKENS": (
-            f"olga:operator:{hash_token(OPERATOR)},victor:viewer:{hash_token(VIEWER)}"
-        ),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nextbest",
-            "-c",
-            str(root / "nextbest.toml"),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                httpx.get(f"{url}/console/login", timeout=1.0)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    tokens = f"olga:operator:{hash_token(OPERATOR)},victor:viewer:{hash_token(VIEWER)}"
+    with serve_in_background(root / "nextbest.toml", api_tokens=tokens) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 @pytest.fixture
