@@ -426,6 +426,12 @@ class AlertsConfig(_Model):
         default="starttls", description="'starttls', 'ssl' (implicit TLS) or 'none'."
     )
     timeout_seconds: float = Field(default=20.0, gt=0, description="SMTP timeout.")
+    attempts: int = Field(
+        default=3, ge=1, le=10, description="Tries per alert before it is recorded as failed."
+    )
+    retry_seconds: float = Field(
+        default=5.0, ge=0, le=300, description="Wait before the second try; doubles each time."
+    )
 
     @field_validator("recipients")
     @classmethod
