@@ -56,6 +56,8 @@ EXPECTED = {
     },
     "nextbest.pipeline": {
         "KNOBS",
+        "notify_halt",
+        "undelivered_alerts",
         "ExportResult",
         "action_enabled",
         "decide_review",

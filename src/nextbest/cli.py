@@ -131,6 +131,14 @@ def _handled(func: Callable[P, R]) -> Callable[P, R]:
             code = 3 if isinstance(exc, RunHaltedError) else 2
             message = escape(str(exc))  # messages name settings like [sources.snapshots]
             err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            if isinstance(exc, RunHaltedError) and exc.alert_failure:
+                # the halt stands; the operator must hear of it some other way
+                err_console.print(
+                    f"[bold yellow]warning:[/] the halt alert was not delivered: "
+                    f"{escape(exc.alert_failure)}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             raise typer.Exit(code) from None
 
     return wrapper

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "AlertError",
     "ConfigError",
     "DataContractError",
     "NextbestError",
@@ -62,9 +63,25 @@ class ReleaseBlockedError(NextbestError):
 
 
 class RunHaltedError(NextbestError):
-    """A weekly run stopped on a failed check; the run is recorded as halted, nothing is sent."""
+    """A weekly run stopped on a failed check; the run is recorded as halted, nothing is sent.
+
+    ``run_id`` names the halted run; ``alert_failure`` is the one-line reason the halt alert
+    could not be sent (also recorded on the run as an ``alert_failed`` event), or None."""
 
     code = "run_halted"
+
+    def __init__(
+        self, message: str, *, run_id: str | None = None, alert_failure: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.alert_failure = alert_failure
+
+
+class AlertError(NextbestError):
+    """An alert could not be delivered after every attempt; the message names the server."""
+
+    code = "alert_failed"
 
 
 class RunStateError(NextbestError):

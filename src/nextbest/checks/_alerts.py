@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 
 from nextbest.checks._checks import Check
 from nextbest.config import AlertsConfig
-from nextbest.errors import ConfigError
+from nextbest.errors import AlertError
 
 
 def halt_message(*, run_id: str, day: str, action: str, checks: list[Check]) -> tuple[str, str]:
@@ -45,8 +46,15 @@ def send_alert(
     body: str,
     *,
     environ: Mapping[str, str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """Send to the configured recipients; False when no recipients are configured."""
+    """Send to the configured recipients; False when no recipients are configured.
+
+    Connection errors and temporary (``4xx``) refusals are retried up to ``cfg.attempts``
+    times, waiting ``cfg.retry_seconds`` before the second try and twice as long before each
+    further one; a permanent (``5xx``) refusal is not retried. When every try fails,
+    :class:`AlertError` says why in one line, without the credentials.
+    """
     if not cfg.recipients:
         return False
     env = os.environ if environ is None else environ
@@ -56,26 +64,62 @@ def send_alert(
     msg["Subject"] = subject
     msg.set_content(body)
     user, password = env.get("NEXTBEST_SMTP_USER"), env.get("NEXTBEST_SMTP_PASSWORD")
-    try:
-        if cfg.security == "ssl":
-            server: smtplib.SMTP = smtplib.SMTP_SSL(
-                cfg.smtp_host,
-                cfg.smtp_port,
-                timeout=cfg.timeout_seconds,
-                context=ssl.create_default_context(),
-            )
-        else:
-            server = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds)
-        with server:
-            if cfg.security == "starttls":
-                server.starttls(context=ssl.create_default_context())
-            if user and password:
-                server.login(user, password)
-            server.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise ConfigError(
-            f"could not send the alert through {cfg.smtp_host}:{cfg.smtp_port} ({exc}); check "
-            "[alerts] smtp_host, smtp_port and security, and NEXTBEST_SMTP_USER / "
-            "NEXTBEST_SMTP_PASSWORD"
-        ) from None
-    return True
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            _deliver(cfg, msg, user, password)
+            return True
+        except (OSError, smtplib.SMTPException) as exc:
+            if tries >= cfg.attempts or not _transient(exc):
+                reason = _first_line(exc, secrets=[s for s in (user, password) if s])
+                raise AlertError(
+                    f"could not send the alert through {cfg.smtp_host}:{cfg.smtp_port} after "
+                    f"{tries} attempt{'s' if tries > 1 else ''} ({reason}); check [alerts] "
+                    "smtp_host, smtp_port and security, and NEXTBEST_SMTP_USER / "
+                    "NEXTBEST_SMTP_PASSWORD"
+                ) from None
+        sleep(cfg.retry_seconds * 2 ** (tries - 1))
+
+
+def _deliver(cfg: AlertsConfig, msg: EmailMessage, user: str | None, password: str | None) -> None:
+    if cfg.security == "ssl":
+        server: smtplib.SMTP = smtplib.SMTP_SSL(
+            cfg.smtp_host,
+            cfg.smtp_port,
+            timeout=cfg.timeout_seconds,
+            context=ssl.create_default_context(),
+        )
+    else:
+        server = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.timeout_seconds)
+    with server:
+        if cfg.security == "starttls":
+            server.starttls(context=ssl.create_default_context())
+        if user and password:
+            server.login(user, password)
+        server.send_message(msg)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: the connection failed, or the server said "later" (4xx)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, (OSError, smtplib.SMTPServerDisconnected))
+
+
+def _first_line(exc: BaseException, *, secrets: list[str]) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, refused = next(iter(exc.recipients.values()))
+        text = f"{code} {refused.decode(errors='replace')}"
+    elif isinstance(exc, smtplib.SMTPResponseException):
+        said = exc.smtp_error
+        said = said.decode(errors="replace") if isinstance(said, bytes) else str(said)
+        text = f"{exc.smtp_code} {said}"
+    else:
+        text = str(exc) or type(exc).__name__
+    line = (text.strip().splitlines() or [type(exc).__name__])[0]
+    for secret in secrets:
+        line = line.replace(secret, "***")
+    return line

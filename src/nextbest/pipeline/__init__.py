@@ -1,5 +1,6 @@
 """Wiring the steps into jobs: training, the weekly run, the demo."""
 
+from nextbest.pipeline._alerting import notify_halt, undelivered_alerts
 from nextbest.pipeline._backtest import (
     BacktestResult,
     BacktestWeek,
@@ -58,6 +59,7 @@ __all__ = [
     "knob_log",
     "list_runs",
     "market_series",
+    "notify_halt",
     "oracle_probabilities",
     "promote",
     "record_skipped",
@@ -71,6 +73,7 @@ __all__ = [
     "set_knob",
     "simulate_outcomes",
     "train_models",
+    "undelivered_alerts",
     "write_backtest_report",
     "write_config",
     "write_decision_file",

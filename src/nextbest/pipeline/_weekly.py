@@ -23,11 +23,9 @@ from nextbest.checks import (
     contract,
     drift,
     freshness,
-    halt_message,
     market_regime,
     market_state,
     row_count,
-    send_alert,
     volume,
 )
 from nextbest.config import ActionConfig, Config
@@ -41,6 +39,7 @@ from nextbest.models import (
     reason_codes,
     shadow_version,
 )
+from nextbest.pipeline._alerting import notify_halt
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -270,7 +269,8 @@ def _record_halt(
     checks: list[Check],
     models: dict[str, str],
     alert: bool,
-) -> None:
+) -> str | None:
+    """Record the halted run, then alert; returns why the alert was not delivered, or None."""
     failed = [c for c in checks if c.verdict == "halt"]
     reason = "; ".join(f"{c.name}: {c.message}" for c in failed)
     with store.transaction():
@@ -294,13 +294,8 @@ def _record_halt(
             [run_id, reason],
         )
     if alert:
-        subject, body = halt_message(
-            run_id=run_id,
-            day=day.isoformat(),
-            action=", ".join(a.name for a in config.actions),
-            checks=checks,
-        )
-        send_alert(config.alerts, subject, body)
+        return notify_halt(store, config, run_id=run_id, day=day, checks=checks)
+    return None
 
 
 def _halt(
@@ -316,11 +311,15 @@ def _halt(
     when: str,
 ) -> None:
     """Record the halted run, send the alert, and stop with a one-line reason."""
-    _record_halt(
+    alert_failure = _record_halt(
         store, config, run_id=run_id, day=day, seed=seed, checks=checks, models=models, alert=alert
     )
     failed = ", ".join(c.name for c in checks if c.verdict == "halt")
-    raise RunHaltedError(f"run {run_id} halted {when} ({failed}); see 'nextbest review {run_id}'")
+    raise RunHaltedError(
+        f"run {run_id} halted {when} ({failed}); see 'nextbest review {run_id}'",
+        run_id=run_id,
+        alert_failure=alert_failure,
+    )
 
 
 def _insert_checks(store: Store, run_id: str, checks: list[Check]) -> None:
@@ -363,10 +362,14 @@ def run_week(
     checks = [freshness(store, day)]
     if checks[0].verdict == "halt":
         # nothing to decide on: a late week is never overridden
-        _record_halt(
+        alert_failure = _record_halt(
             store, config, run_id=run_id, day=day, seed=seed, checks=checks, models={}, alert=alert
         )
-        raise RunHaltedError(f"run {run_id} halted (freshness): {checks[0].message}")
+        raise RunHaltedError(
+            f"run {run_id} halted (freshness): {checks[0].message}",
+            run_id=run_id,
+            alert_failure=alert_failure,
+        )
     checks += [contract(store, day), row_count(store, day, limits)]
     fs = resolve_features(config.features)
     features = build_features(store, fs, [day])
