@@ -57,6 +57,7 @@ EXPECTED = {
     "nextbest.pipeline": {
         "KNOBS",
         "notify_halt",
+        "parse_knob",
         "undelivered_alerts",
         "ExportResult",
         "action_enabled",

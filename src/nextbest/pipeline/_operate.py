@@ -19,6 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -259,11 +261,72 @@ def action_enabled(store: Store, action: str) -> bool:
     return value is None or json.loads(value) is True
 
 
+_COUNT_KNOBS = frozenset({"min_weekly", "max_weekly", "exploration_size", "cooldown_weeks"})
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = frozenset({"nan", "inf", "infinity"})
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 20 else text[:20] + "…")
+
+
+def parse_knob(knob: str, value: str | bool | int | float) -> bool | int | float:
+    """The typed value of a knob from its JSON text (``0.04``, ``800``, ``false``) or from an
+    already decoded JSON scalar, refusing what only looks right: a boolean for a number, a
+    number for ``enabled``, a quoted string, NaN or infinity, a fraction for a count.
+    Counts written as a whole float (``800.0``, ``1e3``) are taken as the integer."""
+    kind = (
+        "true or false"
+        if knob == "enabled"
+        else "a whole number"
+        if knob in _COUNT_KNOBS
+        else "a number"
+    )
+    parsed: object = value
+    if isinstance(value, str):
+        text = value.strip()
+        if text in ("true", "false"):
+            parsed = text == "true"
+        elif _NUMBER.fullmatch(text):
+            parsed = json.loads(text)
+        elif text.startswith('"'):
+            raise ConfigError(
+                f"knob {knob} must be {kind}, not a string: write it without quotes "
+                f"(got {_shown(text)})"
+            )
+        elif knob != "enabled" and text.lower().lstrip("+-") in _NON_FINITE:
+            raise ConfigError(f"knob {knob} must be a finite number, got {_shown(text)}")
+        else:
+            raise ConfigError(f"knob {knob} must be {kind}, got {_shown(text)}")
+    shown = json.dumps(parsed) if isinstance(parsed, bool | int | float) else repr(parsed)
+    if knob == "enabled":
+        if not isinstance(parsed, bool):
+            raise ConfigError(f"knob enabled must be true or false, got {shown}")
+        return parsed
+    if isinstance(parsed, bool) or not isinstance(parsed, int | float):
+        raise ConfigError(f"knob {knob} must be {kind}, got {shown}")
+    if not math.isfinite(parsed):
+        raise ConfigError(f"knob {knob} must be a finite number, got {_shown(str(parsed))}")
+    if knob in _COUNT_KNOBS:
+        if parsed != int(parsed):
+            raise ConfigError(f"knob {knob} must be a whole number, got {shown}")
+        return int(parsed)
+    return float(parsed)
+
+
 def set_knob(
-    store: Store, config: Config, action: str, knob: str, value: str, *, actor: str, reason: str
+    store: Store,
+    config: Config,
+    action: str,
+    knob: str,
+    value: str | bool | int | float,
+    *,
+    actor: str,
+    reason: str,
 ) -> tuple[Any, Any, str | None]:
-    """Change one knob; returns (old, new, warning). The new value is validated by the config
-    model, so a bad value is refused with the setting named."""
+    """Change one knob; returns (old, new, warning). The value is typed strictly by
+    :func:`parse_knob`, then validated by the config model (so a value out of range is
+    refused with the setting named), and logged as the validated config applies it."""
     if knob not in KNOBS:
         raise ConfigError(
             f"unknown knob '{knob}';{did_you_mean(knob, KNOBS)} Knobs: {', '.join(KNOBS)}"
@@ -272,21 +335,18 @@ def set_knob(
         raise ConfigError("a knob change needs who makes it (--by) and why (--reason)")
     cfg = effective_config(store, config)
     act = cfg.action(action)
-    try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
-        parsed = value
+    parsed = parse_knob(knob, value)
     if knob == "enabled":
-        if not isinstance(parsed, bool):
-            raise ConfigError(f"knob 'enabled' must be true or false, got {value!r}")
         old: Any = action_enabled(store, action)
+        new: Any = parsed
     else:
         old = getattr(act, knob)
         data = json.loads(cfg.model_dump_json(exclude={"source_path"}))
         for a in data["actions"]:
             if a["name"] == action:
                 a[knob] = parsed
-        config_from_mapping(data, origin=f"knob {action}.{knob}")  # validates, or raises
+        validated = config_from_mapping(data, origin=f"knob {action}.{knob}")  # or raises
+        new = getattr(validated.action(action), knob)
     warning = None
     last = store.scalar(
         "SELECT max(changed_at) FROM knob_changes WHERE action = ? AND knob <> 'enabled'",
@@ -301,9 +361,9 @@ def set_knob(
             )
     store.execute(
         "INSERT INTO knob_changes VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [action, knob, json.dumps(old), json.dumps(parsed), actor, reason],
+        [action, knob, json.dumps(old), json.dumps(new), actor, reason],
     )
-    return old, parsed, warning
+    return old, new, warning
 
 
 def knob_log(store: Store) -> list[dict[str, Any]]:
