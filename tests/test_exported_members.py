@@ -57,6 +57,10 @@ EXPECTED = {
     "nextbest.pipeline": {
         "KNOBS",
         "notify_halt",
+        "open_project",
+        "Project",
+        "run_config",
+        "RUN_SETTINGS",
         "parse_knob",
         "undelivered_alerts",
         "ExportResult",

@@ -9,13 +9,14 @@ up to its end) is marked incomplete.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from nextbest.config import Config
+from nextbest.config import ActionConfig, Config, config_from_mapping
 from nextbest.evaluation._stats import (
     Estimate,
     bootstrap_mean_diff,
@@ -122,14 +123,35 @@ def _evaluate(rows: dict[str, np.ndarray[Any, Any]], thresholds: list[float]) ->
     }
 
 
+def _recorded_actions(
+    store: Store, run_ids: list[str], config: Config
+) -> dict[str, dict[str, ActionConfig]]:
+    """Per run, its actions as the run's recorded config had them (threshold and band as they
+    were then); ``config``'s actions for a run that recorded none."""
+    out: dict[str, dict[str, ActionConfig]] = {}
+    for rid in run_ids:
+        text = store.scalar("SELECT config_json FROM runs WHERE run_id = ?", [rid])
+        cfg = (
+            config_from_mapping(json.loads(text), origin=f"the config recorded by run {rid}")
+            if text and text != "{}"
+            else config
+        )
+        out[rid] = {a.name: a for a in cfg.actions}
+    return out
+
+
 def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[RunEvaluation]:
-    """Per exported run and action (and pooled over all of them, as run ``pooled``)."""
+    """Per exported run and action (and pooled over all of them, as run ``pooled``). Each run
+    is measured against the threshold it was decided with (its recorded config); the pooled
+    figures against ``config``'s."""
     runs = store.fetchall(
         "SELECT run_id, snapshot_date FROM runs WHERE status = 'exported' ORDER BY snapshot_date"
     )
     if not runs:
         return []
-    label_weeks = {a.name: a.label_weeks for a in config.actions}
+    recorded = _recorded_actions(store, [r[0] for r in runs], config)
+    label_weeks = {a.name: a.label_weeks for acts in recorded.values() for a in acts.values()}
+    label_weeks.update({a.name: a.label_weeks for a in config.actions})
     table = _outcomes(store, [r[0] for r in runs], label_weeks)
     last_outcome = store.scalar("SELECT max(conversion_date) FROM conversions")
     days = dict(runs)
@@ -137,7 +159,7 @@ def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[
     out: list[RunEvaluation] = []
     groups: list[tuple[str, str, np.ndarray[Any, Any]]] = []
     for rid, _ in runs:
-        for action in config.actions:
+        for action in recorded[rid].values():
             mask = (cols["run_id"] == rid) & (cols["action"] == action.name)
             if mask.any():
                 groups.append((rid, action.name, mask))
@@ -147,7 +169,7 @@ def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[
     import datetime as dt
 
     for rid, action_name, mask in groups:
-        action = config.action(action_name)
+        action = config.action(action_name) if rid == "pooled" else recorded[rid][action_name]
         thr = action.threshold
         res = _evaluate(
             {k: v[mask] for k, v in cols.items()}, [thr * f for f in (0.5, 0.75, 1.0, 1.5, 2.0)]
@@ -219,19 +241,24 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
     and calibration (mean score against realised conversion), measured on the eligible
     customers who were *not* mailed (holdout and none), so the mail's effect does not flatter
     it; with a warning when PR-AUC falls below 70% of the model's own evaluation or the mean
-    score is off the realised rate by more than a factor of two."""
+    score is off the realised rate by more than a factor of two. The weekly bucket is the
+    ``max_weekly`` each run was decided with (its recorded config)."""
     import datetime as dt
 
     from nextbest.models import lift_at, pr_auc
 
     last = store.scalar("SELECT max(conversion_date) FROM conversions")
     out: list[dict[str, Any]] = []
-    for action in config.actions:
-        runs = store.fetchall(
-            "SELECT run_id, snapshot_date, models FROM runs WHERE status NOT IN "
-            "('halted', 'skipped') ORDER BY snapshot_date",
-        )
+    runs = store.fetchall(
+        "SELECT run_id, snapshot_date, models FROM runs WHERE status NOT IN "
+        "('halted', 'skipped') ORDER BY snapshot_date",
+    )
+    recorded = _recorded_actions(store, [r[0] for r in runs], config)
+    for today in config.actions:
         for rid, day, models in runs:
+            action = recorded[rid].get(today.name)
+            if action is None:
+                continue
             if last is None or day + dt.timedelta(weeks=action.label_weeks - 1) > last:
                 continue
             t = store.arrow(
@@ -250,8 +277,6 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
             s = t["score"].to_numpy(zero_copy_only=False).astype(np.float64)
             if len(y) < 50 or y.sum() == 0:
                 continue
-            import json
-
             version = json.loads(models).get(action.name)
             trained = store.scalar(
                 "SELECT metrics FROM model_versions WHERE version = ?", [version]

@@ -26,8 +26,15 @@ from nextbest.pipeline._operate import (
     set_knob,
 )
 from nextbest.pipeline._outcomes import simulate_outcomes
-from nextbest.pipeline._project import CONFIG_TEMPLATE, write_config
-from nextbest.pipeline._review import explain_customer, explain_customers, list_runs, run_summary
+from nextbest.pipeline._project import CONFIG_TEMPLATE, Project, open_project, write_config
+from nextbest.pipeline._review import (
+    RUN_SETTINGS,
+    explain_customer,
+    explain_customers,
+    list_runs,
+    run_config,
+    run_summary,
+)
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
 from nextbest.pipeline._weekly import (
     ActionOutcome,
@@ -40,11 +47,13 @@ from nextbest.pipeline._weekly import (
 __all__ = [
     "CONFIG_TEMPLATE",
     "KNOBS",
+    "RUN_SETTINGS",
     "ActionOutcome",
     "BacktestResult",
     "BacktestWeek",
     "DemoResult",
     "ExportResult",
+    "Project",
     "ReleaseLine",
     "RunResult",
     "TrainedAction",
@@ -61,6 +70,7 @@ __all__ = [
     "list_runs",
     "market_series",
     "notify_halt",
+    "open_project",
     "oracle_probabilities",
     "parse_knob",
     "promote",
@@ -69,6 +79,7 @@ __all__ = [
     "replay",
     "review",
     "run_backtest",
+    "run_config",
     "run_demo",
     "run_summary",
     "run_week",

@@ -1,10 +1,49 @@
-"""Project folders: the commented config file a new project starts from."""
+"""Projects: the commented config file a new project starts from, and the one way to open a
+project — its store and its effective config (the TOML with the operator's knobs applied)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from nextbest.config import Config
 from nextbest.errors import ConfigError
+from nextbest.pipeline._operate import effective_config
+from nextbest.pipeline._review import run_config
+from nextbest.store import Store, open_store
+
+
+@dataclass(frozen=True)
+class Project:
+    """An open project: ``store``, and ``config``, the TOML with the knobs applied — what the
+    next run uses. Anything about a past run reads :meth:`run_config` instead."""
+
+    store: Store
+    config: Config
+
+    def run_config(self, run_id: str) -> Config:
+        """The config run ``run_id`` was decided with (see :func:`run_config`), with this
+        project's file location so that relative paths resolve as they do here."""
+        recorded = run_config(self.store, run_id)
+        return recorded.model_copy(update={"source_path": self.config.source_path})
+
+
+@contextmanager
+def open_project(
+    config: Config, *, read_only: bool = False, wait_seconds: float = 30.0
+) -> Iterator[Project]:
+    """Open the store of ``config`` and apply the operator's knobs to it, so that no caller
+    can act on the TOML alone.
+
+    >>> with open_project(load_config("nextbest.toml")) as project:  # doctest: +SKIP
+    ...     project.config.action("invest-onboarding").threshold
+    0.04
+    """
+    with open_store(config, read_only=read_only, wait_seconds=wait_seconds) as store:
+        yield Project(store=store, config=effective_config(store, config))
+
 
 CONFIG_TEMPLATE = """\
 # nextbest project configuration. Every setting is described in docs/configuration.md.

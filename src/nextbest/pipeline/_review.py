@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from nextbest.config import Config
+from nextbest.config import Config, config_from_mapping
 from nextbest.decisioning import eligibility_trail
-from nextbest.errors import NotFoundError, did_you_mean
+from nextbest.errors import NotFoundError, RunStateError, did_you_mean
 from nextbest.features import FeatureSet, build_features, phrase, resolve_features
 from nextbest.models import load_model, reason_codes
 from nextbest.store import Store
@@ -58,9 +59,40 @@ def _run_row(store: Store, run_id: str) -> dict[str, Any]:
     return out
 
 
-def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
-    """Counts per action and a seeded random sample of the selected, for a four-eyes check."""
+#: the per-action settings a run is reviewed against: the operator's knobs as the run used them
+RUN_SETTINGS = (
+    "threshold",
+    "min_weekly",
+    "max_weekly",
+    "holdout_fraction",
+    "exploration_size",
+    "cooldown_weeks",
+)
+
+
+def run_config(store: Store, run_id: str) -> Config:
+    """The config run ``run_id`` (or 'latest') was decided with — the TOML and the knobs as they
+    were then — from the run's record, not today's. Its relative paths are as written; use
+    :meth:`Project.run_config` to resolve them against the project."""
     run = _run_row(store, run_id)
+    text = store.scalar("SELECT config_json FROM runs WHERE run_id = ?", [run["run_id"]])
+    if not text or text == "{}":
+        raise RunStateError(f"run {run['run_id']} is {run['status']}: it has no config recorded")
+    return config_from_mapping(
+        json.loads(text), origin=f"the config recorded by run {run['run_id']}"
+    )
+
+
+def _settings(config: Config) -> dict[str, dict[str, Any]]:
+    return {a.name: {k: getattr(a, k) for k in RUN_SETTINGS} for a in config.actions}
+
+
+def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
+    """Counts per action, the settings the run used (``settings``: per action its threshold,
+    weekly band and arm sizes from the run's recorded config), and a seeded random sample of
+    the selected, for a four-eyes check."""
+    run = _run_row(store, run_id)
+    run["settings"] = _settings(run_config(store, run["run_id"])) if run["counts"] else {}
     selected = store.fetchall(
         "SELECT relation_id, action, arm, score, rank, reasons FROM decisions "
         "WHERE run_id = ? AND selected ORDER BY action, relation_id",
@@ -75,7 +107,9 @@ def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any
 
 def explain_customer(store: Store, config: Config, run_id: str, relation_id: int) -> dict[str, Any]:
     """Why this customer got their arm: eligibility trail, score, rank, reasons (computed on
-    demand for any customer, also those the run did not explain), and features."""
+    demand for any customer, also those the run did not explain), and features — against the
+    settings the run was decided with (its recorded config; ``config`` only for a run that
+    recorded none)."""
     (out,) = explain_customers(store, config, run_id, [relation_id])
     return out
 
@@ -86,6 +120,9 @@ def explain_customers(
     """:func:`explain_customer` for several customers of one run, building the week's
     features (which the percentiles need for everyone) once."""
     run = _run_row(store, run_id)
+    # a run without a recorded config has no decisions either; _explain says so
+    with contextlib.suppress(RunStateError):
+        config = run_config(store, run["run_id"])
     fs = resolve_features(config.features)
     feats = build_features(store, fs, [run["snapshot_date"]])
     return [_explain(store, config, run, fs, feats, rid) for rid in relation_ids]
