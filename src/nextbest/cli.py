@@ -53,7 +53,6 @@ from nextbest.pipeline import (
     action_enabled,
     decide_review,
     due_week,
-    effective_config,
     explain_customer,
     explain_customers,
     export_run,
@@ -61,6 +60,7 @@ from nextbest.pipeline import (
     knob_log,
     list_runs,
     market_series,
+    open_project,
     promote,
     record_skipped,
     release_table,
@@ -76,7 +76,7 @@ from nextbest.pipeline import (
     write_config,
 )
 from nextbest.simulate import simulate_bank
-from nextbest.store import open_store
+from nextbest.store import Store
 
 app = typer.Typer(
     name="nextbest",
@@ -146,6 +146,14 @@ def _handled(func: Callable[P, R]) -> Callable[P, R]:
 
 def _config(path: Path | None = None) -> Config:
     return load_config(path or STATE.config_path)
+
+
+@contextmanager
+def _project() -> Iterator[tuple[Store, Config]]:
+    """The store and the effective config (the TOML with the operator's knobs) — every command
+    that reads the store opens the project this way, so none can act on the TOML alone."""
+    with open_project(_config()) as project:
+        yield project.store, project.config
 
 
 @contextmanager
@@ -350,7 +358,7 @@ def ingest(
     names = sources or configured_sources(cfg)
     if not names:
         raise NotFoundError("the config has no [sources.*] sections; see 'nextbest init'")
-    with open_store(cfg) as store, _progress() as progress:
+    with _project() as (store, cfg), _progress() as progress:
         reports: list[LoadReport] = []
         for name in names:
             done: list[LoadReport] = []
@@ -385,8 +393,7 @@ def ingest(
 @_handled
 def status() -> None:
     """What is loaded: batches, rows, partitions, contract issues."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         summary = ingest_summary(store)
         issues = contract_issues(store)
     table = Table(title="Loaded data", title_justify="left")
@@ -411,8 +418,7 @@ def quarantine(
     limit: Annotated[int, typer.Option(min=1)] = 50,
 ) -> None:
     """Rows that failed their contract, with the rule and the value."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         if rows:
             for r in quarantine_rows(store, table=table_name, limit=limit):
                 console.print(
@@ -530,8 +536,7 @@ def _print_run(run: RunResult) -> None:
 @_handled
 def train() -> None:
     """Train every action's model on a time split and register it."""
-    cfg = _config()
-    with open_store(cfg) as store, _progress() as progress:
+    with _project() as (store, cfg), _progress() as progress:
         trained = train_models(store, cfg, progress=progress)
     _print_training(trained)
 
@@ -551,11 +556,9 @@ def run_cmd(
 ) -> None:
     """Check the inputs, decide one week for every action, check the list; the run waits for
     review. Exit 3 with a one-line reason when a check halts it; an e-mail goes out."""
-    cfg = _config()
     if override and by == "system":
         raise typer.BadParameter("an override needs the name of who takes it: --by NAME")
-    with open_store(cfg) as store:
-        eff = effective_config(store, cfg)
+    with _project() as (store, eff):
         if week is not None and week != "auto":
             raise typer.BadParameter(f"--week takes 'auto', got {week!r}")
         day = None if date in (None, "latest") else _parse_date(str(date), "--date")
@@ -584,8 +587,7 @@ def run_cmd(
 @_handled
 def runs() -> None:
     """The runs, newest first."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         rows = list_runs(store)
     table = Table(title="Runs", title_justify="left")
     for col in ("run", "snapshot date", "status", "created", "selected"):
@@ -611,8 +613,7 @@ def show(
     sample: Annotated[int, typer.Option(help="Random selected customers to show.")] = 10,
 ) -> None:
     """A run's counts and a random sample of the selected, or why one customer got their arm."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         if customer is not None:
             info = explain_customer(store, cfg, run_id, customer)
             for key, value in info.items():
@@ -686,11 +687,10 @@ def backtest(
 ) -> None:
     """Replay history week by week with models trained on what was known then; writes a
     report with the weekly plots. Exits 1 when a configured expectation fails."""
-    cfg = _config()
     from nextbest.features import resolve_features
     from nextbest.models import list_versions, record_backtest
 
-    with open_store(cfg) as store, _progress() as progress:
+    with _project() as (store, cfg), _progress() as progress:
         result = run_backtest(
             store,
             cfg,
@@ -769,12 +769,11 @@ def review_cmd(
 ) -> None:
     """Everything to check before approving: counts, volume vs band, checks, a sample with
     features and reasons, the overlap with last week."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         r = review(store, run_id, sample=sample)
         details = explain_customers(
             store,
-            effective_config(store, cfg),
+            cfg,
             r["run_id"],
             [s["relation_id"] for s in r["sample"]],
         )
@@ -783,9 +782,10 @@ def review_cmd(
         highlight=False,
     )
     for action, counts in r.get("counts", {}).items():
-        a = cfg.action(action)
+        a = r["settings"][action]  # what the run was decided with, not today's knobs
+        band = f"{a['min_weekly']}–{a['max_weekly']}"
         console.print(
-            f"  {action}: {counts['selected']:,} selected (band {a.min_weekly}–{a.max_weekly}), "
+            f"  {action}: {counts['selected']:,} selected (band {band}), "
             f"treat {counts['treat']:,}, holdout {counts['holdout']:,}, explore "
             f"{counts['explore']:,}; {counts['eligible']:,} eligible of {counts['customers']:,}",
             highlight=False,
@@ -829,8 +829,7 @@ def approve(
     comment: Annotated[str, typer.Option(help="What you checked.")] = "",
 ) -> None:
     """Approve a run after review (four eyes)."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         status = decide_review(store, run_id, approve=True, actor=by, comment=comment)
     console.print(f"{run_id}: {status}")
 
@@ -843,8 +842,7 @@ def reject(
     comment: Annotated[str, typer.Option(help="Why.")] = "",
 ) -> None:
     """Reject a run; it is never exported."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         status = decide_review(store, run_id, approve=False, actor=by, comment=comment)
     console.print(f"{run_id}: {status}")
 
@@ -856,8 +854,7 @@ def export_cmd(
     by: Annotated[str, typer.Option(help="Your name (recorded).")] = "system",
 ) -> None:
     """Write the hand-off file for the e-mail tool (approved runs only; idempotent)."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         result = export_run(store, cfg, run_id, actor=by)
     if result.already:
         console.print(
@@ -875,8 +872,7 @@ def export_cmd(
 def replay_cmd(run_id: Annotated[str, typer.Argument()]) -> None:
     """Recompute a past run from its recorded inputs, config, models and seed and verify the
     decision file is byte-identical (exit 1 when it is not)."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         same, recorded, now = replay(store, run_id)
     if same:
         console.print(f"{run_id}: byte-identical (sha256 {recorded[:16]}…)")
@@ -893,9 +889,7 @@ app.add_typer(knobs_app, name="knobs")
 @_handled
 def knobs_show() -> None:
     """Current knob values per action and the change log."""
-    cfg = _config()
-    with open_store(cfg) as store:
-        eff = effective_config(store, cfg)
+    with _project() as (store, eff):
         log = knob_log(store)
         enabled = {a.name: action_enabled(store, a.name) for a in eff.actions}
     from nextbest.pipeline import KNOBS
@@ -927,8 +921,7 @@ def knobs_set(
         raise typer.BadParameter(f"expected ACTION.KNOB=VALUE, got {setting!r}")
     key, value = setting.split("=", 1)
     action, knob = key.rsplit(".", 1)
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         old, new, warning = set_knob(store, cfg, action, knob, value, actor=by, reason=reason)
     console.print(f"{action}.{knob}: {old} → {new}")
     if warning:
@@ -949,7 +942,7 @@ def simulate_outcomes_cmd(
     bank = cfg.resolve(cfg.sources.snapshots.path).parent if cfg.sources.snapshots else None
     if bank is None:
         raise NotFoundError("no [sources.snapshots] in the config: where is the bank?")
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         n = simulate_outcomes(store, cfg, bank, run_id, seed=seed)
     console.print(f"{run_id}: {n:,} conversions drawn and ingested")
 
@@ -967,8 +960,7 @@ def evaluate(
 
     from nextbest.evaluation import evaluate_runs, power_plan
 
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         results = evaluate_runs(store, cfg)
         plans = power_plan(store, cfg, uplift=uplift)
     if not results:
@@ -1018,7 +1010,7 @@ def evaluate(
         if r.run_id != "pooled":
             from nextbest.evaluation import email_funnel
 
-            with open_store(cfg) as store:
+            with _project() as (store, cfg):
                 funnel = email_funnel(store, r.run_id)
             for f in funnel:
                 if f["sent"]:
@@ -1061,7 +1053,7 @@ def evaluate(
             f"({p['holdout_needed']:,} held out)",
             highlight=False,
         )
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         from nextbest.evaluation import model_health
 
         health = model_health(store, cfg)
@@ -1097,7 +1089,7 @@ def evaluate(
     from nextbest.evaluation import selection_by_group
     from nextbest.pipeline._evaluation_report import write_evaluation_report
 
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         recent = [r.run_id for r in results if r.run_id != "pooled"]
         groups = selection_by_group(store, recent)
     report = write_evaluation_report(out.with_name("report.html"), results, health, groups)
@@ -1177,8 +1169,7 @@ def fairness(
     from nextbest.evaluation import never_selected, proxy_check, selection_by_group
     from nextbest.features import resolve_features
 
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         run_ids = [
             r[0]
             for r in store.fetchall(
@@ -1285,8 +1276,7 @@ app.add_typer(models_app, name="models")
 @_handled
 def models_list(action: Annotated[str | None, typer.Option()] = None) -> None:
     """Versions with status, training window and headline figures."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         versions = list_versions(store, action)
     table = Table(title="Model versions", title_justify="left")
     for col in ("version", "status", "kind", "trained on", "PR-AUC", "lift", "critical"):
@@ -1308,8 +1298,7 @@ def models_list(action: Annotated[str | None, typer.Option()] = None) -> None:
 @_handled
 def models_show(version: Annotated[str, typer.Argument()]) -> None:
     """The model card, findings, backtest summary and history of a version."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         v = get_version(store, version)
         events = [e for e in model_events(store, v.action) if e["version"] == version]
     console.print(v.card or "(no model card)", highlight=False, markup=False)
@@ -1329,8 +1318,7 @@ def models_compare(
     candidate: Annotated[str, typer.Argument()], champion: Annotated[str, typer.Argument()]
 ) -> None:
     """The release table: both models on the same recent weeks, each line pass or fail."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         lines = release_table(store, cfg, candidate, champion)
     _print_release(lines, candidate, champion)
 
@@ -1368,8 +1356,7 @@ def models_promote(
     """Promote a version to shadow or champion, through the release gate."""
     if to not in ("shadow", "champion"):
         raise typer.BadParameter(f"--to must be shadow or champion, got {to!r}")
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         v, lines = promote(store, cfg, version, to=to, actor=by, reason=reason, override=override)
     if lines:
         _print_release(lines, version, "previous champion")
@@ -1384,8 +1371,7 @@ def models_rollback(
     reason: Annotated[str, typer.Option(help="Why (recorded).")],
 ) -> None:
     """Retire the champion of an action and bring back the one before it."""
-    cfg = _config()
-    with open_store(cfg) as store:
+    with _project() as (store, _):
         v = rollback(store, action, actor=by, reason=reason)
     console.print(f"{v.version} is champion again.")
 
@@ -1407,7 +1393,7 @@ def features(
         for d in fs.describe():
             console.print(f"[bold]{d['name']}[/] ({d['unit']}): {d['description']}", soft_wrap=True)
         return
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         dates = loaded_snapshot_dates(store)
         if not dates:
             raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
@@ -1429,7 +1415,7 @@ def training_table(
     """Features plus labels on snapshot dates sampled across history."""
     cfg = _config()
     fs = resolve_features(cfg.features)
-    with open_store(cfg) as store:
+    with _project() as (store, cfg):
         dates = training_dates(store, cfg.training)
         table = build_training_table(
             store,
