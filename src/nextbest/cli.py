@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
+import string
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from nextbest.config import Config, load_config
 from nextbest.errors import NextbestError, NotFoundError, RunHaltedError
@@ -85,10 +88,54 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts
+# the sequences that clear the screen or recolour text, CR overwrites a line), DEL, the C1
+# controls (CSI among them) and the bidirectional overrides that reorder what is shown.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """``text`` without the characters a terminal would act on (newline and tab stay)."""
+    return _CONTROLS.sub("", text)
+
+
+class _InertConsole(Console):
+    """Prints every string as it is: no Rich markup and no emoji codes are interpreted, and
+    control characters are removed (in table cells and titles too). Whatever a user typed —
+    a comment, a name, a reason, a run id, a file name — can therefore be printed with a plain
+    f-string. Styling comes only from :func:`styled`, whose template is ours."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(inert(text), **kwargs)
+
+
+class _PlainFields(string.Formatter):
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return escape(inert(format(value, format_spec)))
+
+
+_PLAIN_FIELDS = _PlainFields()
+
+
+def styled(template: str, *values: object) -> Text:
+    """Rich markup from our own ``template``; its ``{}`` fields are filled with ``values`` as
+    plain text (formatted, control characters removed, markup escaped).
+
+    >>> styled("[bold]Run {}[/]: {:,} selected", "[red]r1", 1200).plain
+    'Run [red]r1: 1,200 selected'
+    """
+    return Text.from_markup(_PLAIN_FIELDS.format(template, *values), emoji=False)
+
+
 # Output that goes to a log file or a pipe (cron, CI, orchestrators) gets wide lines rather than
 # the 80 columns Rich assumes when there is no terminal.
-console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
+console = _InertConsole() if sys.stdout.isatty() else _InertConsole(width=160)
+err_console = (
+    _InertConsole(stderr=True) if sys.stderr.isatty() else _InertConsole(stderr=True, width=160)
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -129,14 +176,15 @@ def _handled(func: Callable[P, R]) -> Callable[P, R]:
             if STATE.verbose:
                 raise
             code = 3 if isinstance(exc, RunHaltedError) else 2
-            message = escape(str(exc))  # messages name settings like [sources.snapshots]
-            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            # messages name settings like [sources.snapshots] and echo what the user typed
+            err_console.print(styled("[bold red]error:[/] {}", exc), soft_wrap=True)
             if isinstance(exc, RunHaltedError) and exc.alert_failure:
                 # the halt stands; the operator must hear of it some other way
                 err_console.print(
-                    f"[bold yellow]warning:[/] the halt alert was not delivered: "
-                    f"{escape(exc.alert_failure)}",
-                    highlight=False,
+                    styled(
+                        "[bold yellow]warning:[/] the halt alert was not delivered: {}",
+                        exc.alert_failure,
+                    ),
                     soft_wrap=True,
                 )
             raise typer.Exit(code) from None
@@ -159,7 +207,7 @@ def _project() -> Iterator[tuple[Store, Config]]:
 @contextmanager
 def _progress() -> Iterator[Callable[[str, int, int], None]]:
     bars = Progress(
-        TextColumn("{task.description:<34}"),
+        TextColumn("{task.description:<34}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -212,9 +260,16 @@ def demo(
 def _print_demo(result: DemoResult) -> None:
     m = result.manifest
     console.print(
-        f"\n[bold]Synthetic bank[/]: {m.n_customers:,} customers × {m.n_weeks} weekly snapshots "
-        f"({m.snapshot_dates[0]} … {m.snapshot_dates[-1]}), market crash from {m.crash_start}, "
-        f"{m.n_conversions:,} customers started investing."
+        styled(
+            "\n[bold]Synthetic bank[/]: {:,} customers × {} weekly snapshots ({} … {}), market "
+            "crash from {}, {:,} customers started investing.",
+            m.n_customers,
+            m.n_weeks,
+            m.snapshot_dates[0],
+            m.snapshot_dates[-1],
+            m.crash_start,
+            m.n_conversions,
+        )
     )
     loaded = [r for r in result.reports if r.status == "loaded"]
     unchanged = len(result.reports) - len(loaded)
@@ -238,12 +293,15 @@ def _print_demo(result: DemoResult) -> None:
     issues = [i for r in result.reports for i in r.issues]
     for issue in issues:
         colour = "red" if issue.severity == "error" else "yellow"
-        console.print(f"  [{colour}]{issue.severity}[/] {issue.message}", highlight=False)
+        console.print(styled(f"  [{colour}]{{}}[/] {{}}", issue.severity, issue.message))
     late = m.faults.get("late_week")
     if late:
         console.print(
-            f"  [yellow]note[/] the warehouse did not deliver the week of {late} "
-            "(it waits in bank/late/); features for later weeks fall back to the week before."
+            styled(
+                "  [yellow]note[/] the warehouse did not deliver the week of {} (it waits in "
+                "bank/late/); features for later weeks fall back to the week before.",
+                late,
+            )
         )
     feats = Table(
         title=f"Features for {result.latest_date} ({result.n_scored:,} customers)",
@@ -267,19 +325,20 @@ def _print_demo(result: DemoResult) -> None:
     _print_training(result.trained)
     c = f"nextbest -c {result.config_path}"
     if result.halted:
-        console.print(f"\n[bold red]The weekly run halted:[/] {result.halted}", highlight=False)
+        console.print(styled("\n[bold red]The weekly run halted:[/] {}", result.halted))
         console.print(f"  See the checks with: {c} review latest")
         return
     if result.run is None:
         for v in result.blocked:
             console.print(
-                f"\n[bold red]No weekly run:[/] {v.version} has critical leakage findings and "
-                "waits as a candidate. Review it with\n"
-                f"  {c} models show {v.version}\n"
-                "and fix the features, or promote it with a written reason:\n"
-                f"  {c} models promote {v.version} --to champion --by NAME --reason '…' "
-                "--override '…'",
-                highlight=False,
+                styled(
+                    "\n[bold red]No weekly run:[/] {0} has critical leakage findings and waits "
+                    "as a candidate. Review it with\n  {1} models show {0}\nand fix the "
+                    "features, or promote it with a written reason:\n  {1} models promote {0} "
+                    "--to champion --by NAME --reason '…' --override '…'",
+                    v.version,
+                    c,
+                )
             )
         return
     _print_run(result.run)
@@ -498,16 +557,25 @@ def _print_findings(findings: list[Finding]) -> None:
         console.print("  leakage hunt: no findings.")
     for f in findings:
         console.print(
-            f"  [{colours[f.severity]}]{f.severity}[/] {f.check}: {f.evidence}\n"
-            f"      remedy: {f.remedy}",
-            highlight=False,
+            styled(
+                f"  [{colours[f.severity]}]{{}}[/] {{}}: {{}}\n      remedy: {{}}",
+                f.severity,
+                f.check,
+                f.evidence,
+                f.remedy,
+            )
         )
 
 
 def _print_run(run: RunResult) -> None:
     console.print(
-        f"\n[bold]Run {run.run_id}[/] for {run.snapshot_date}: status "
-        f"[bold]{run.status}[/] — nothing is sent before a person approves it."
+        styled(
+            "\n[bold]Run {}[/] for {}: status [bold]{}[/] — nothing is sent before a person "
+            "approves it.",
+            run.run_id,
+            run.snapshot_date,
+            run.status,
+        )
     )
     for o in run.outcomes:
         c = o.counts
@@ -519,7 +587,7 @@ def _print_run(run: RunResult) -> None:
             highlight=False,
         )
         for flag in o.flags:
-            console.print(f"  [yellow]flag[/] {flag}", highlight=False)
+            console.print(styled("  [yellow]flag[/] {}", flag))
         stops = ", ".join(f"{r} {n:,}" for r, n in o.ineligible_by_rule.items())
         console.print(f"  first rule that stopped the ineligible: {stops}", highlight=False)
         if o.top_reasons:
@@ -617,13 +685,16 @@ def show(
         if customer is not None:
             info = explain_customer(store, cfg, run_id, customer)
             for key, value in info.items():
-                console.print(f"[bold]{key}[/]: {value}", highlight=False, soft_wrap=True)
+                console.print(styled("[bold]{}[/]: {}", key, value), soft_wrap=True)
             return
         summary = run_summary(store, run_id, sample=sample)
     console.print(
-        f"[bold]Run {summary['run_id']}[/] for {summary['snapshot_date']}: "
-        f"status {summary['status']}",
-        highlight=False,
+        styled(
+            "[bold]Run {}[/] for {}: status {}",
+            summary["run_id"],
+            summary["snapshot_date"],
+            summary["status"],
+        )
     )
     for action, counts in summary["counts"].items():
         console.print(
@@ -751,9 +822,11 @@ def backtest(
     for e in result.expectations:
         mark = "[green]✓[/]" if e["passed"] else "[red]✗[/]"
         console.print(
-            f"  {mark} {e['expect']}"
-            + (f": {'; '.join(e['violations'])}" if e["violations"] else ""),
-            highlight=False,
+            styled(
+                f"  {mark} {{}}{{}}",
+                e["expect"],
+                f": {'; '.join(e['violations'])}" if e["violations"] else "",
+            )
         )
         failed |= not e["passed"]
     console.print(f"report: {out} (weeks as CSV beside it)")
@@ -778,8 +851,12 @@ def review_cmd(
             [s["relation_id"] for s in r["sample"]],
         )
     console.print(
-        f"[bold]Run {r['run_id']}[/] for {r['snapshot_date']}: status [bold]{r['status']}[/]",
-        highlight=False,
+        styled(
+            "[bold]Run {}[/] for {}: status [bold]{}[/]",
+            r["run_id"],
+            r["snapshot_date"],
+            r["status"],
+        )
     )
     for action, counts in r.get("counts", {}).items():
         a = r["settings"][action]  # what the run was decided with, not today's knobs
@@ -797,7 +874,7 @@ def review_cmd(
     for c in r["checks"]:
         table.add_row(
             c["name"],
-            f"[{colours[c['verdict']]}]{c['verdict']}[/]",
+            styled(f"[{colours[c['verdict']]}]{{}}[/]", c["verdict"]),
             "" if c["figure"] is None else f"{c['figure']:.4g}",
             c["limit"],
             c["message"],
@@ -810,11 +887,15 @@ def review_cmd(
         )
     for d in details:
         console.print(
-            f"  [bold]{d['relation']}[/] "
-            + " | ".join(
-                f"{k.split(': ')[-1]}: {v}" for k, v in d.items() if k not in ("run", "relation")
+            styled(
+                "  [bold]{}[/] {}",
+                d["relation"],
+                " | ".join(
+                    f"{k.split(': ')[-1]}: {v}"
+                    for k, v in d.items()
+                    if k not in ("run", "relation")
+                ),
             ),
-            highlight=False,
             soft_wrap=True,
         )
     for event, actor, comment, at in r["events"]:
@@ -877,7 +958,9 @@ def replay_cmd(run_id: Annotated[str, typer.Argument()]) -> None:
     if same:
         console.print(f"{run_id}: byte-identical (sha256 {recorded[:16]}…)")
         return
-    console.print(f"{run_id}: [red]differs[/]: recorded {recorded[:16]}…, replayed {now[:16]}…")
+    console.print(
+        styled("{}: [red]differs[/]: recorded {}…, replayed {}…", run_id, recorded[:16], now[:16])
+    )
     raise typer.Exit(1)
 
 
@@ -895,7 +978,7 @@ def knobs_show() -> None:
     from nextbest.pipeline import KNOBS
 
     for a in eff.actions:
-        console.print(f"[bold]{a.name}[/]")
+        console.print(styled("[bold]{}[/]", a.name))
         for knob, what in KNOBS.items():
             value = enabled[a.name] if knob == "enabled" else getattr(a, knob)
             console.print(f"  {knob} = {value}   ({what})", highlight=False)
@@ -925,7 +1008,7 @@ def knobs_set(
         old, new, warning = set_knob(store, cfg, action, knob, value, actor=by, reason=reason)
     console.print(f"{action}.{knob}: {old} → {new}")
     if warning:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(styled("[yellow]warning:[/] {}", warning))
 
 
 @app.command("simulate-outcomes")
@@ -984,7 +1067,7 @@ def evaluate(
 
     for r in results:
         state = "" if r.complete else " (window still open: incomplete)"
-        console.print(f"\n[bold]{r.run_id}[/] {r.action}{state}", highlight=False)
+        console.print(styled("\n[bold]{}[/] {}{}", r.run_id, r.action, state))
         for a in r.arms.values():
             console.print(
                 f"  {a.arm:<8} {a.customers:>7,} customers, {a.conversions:>5,} "
@@ -1066,7 +1149,7 @@ def evaluate(
             highlight=False,
         )
         for w in h["warnings"]:
-            console.print(f"  [yellow]warning[/] {w}", highlight=False)
+            console.print(styled("  [yellow]warning[/] {}", w))
         rows.append(
             {
                 "run": h["run"],
@@ -1184,9 +1267,13 @@ def fairness(
         never = never_selected(store, run_ids)
         proxies = proxy_check(store, run_ids[0], resolve_features(cfg.features).names)
     console.print(
-        f"[bold]Never selected[/] over {never['runs']} run(s): {never['never_selected']:,} of "
-        f"{never['customers_in_every_run']:,} customers ({never['share']:.1%})",
-        highlight=False,
+        styled(
+            "[bold]Never selected[/] over {} run(s): {:,} of {:,} customers ({:.1%})",
+            never["runs"],
+            never["never_selected"],
+            never["customers_in_every_run"],
+            never["share"],
+        )
     )
     for w in never["why"][:6]:
         console.print(f"  {w['reason']}: {w['customers']:,}", highlight=False)
@@ -1337,7 +1424,7 @@ def _print_release(lines: list[Any], candidate: str, champion: str) -> None:
             f"{line.champion:.4f}",
             f"{line.figure:+.4f}",
             line.threshold,
-            "[green]pass[/]" if line.passed else "[red]fail[/]",
+            styled("[green]pass[/]" if line.passed else "[red]fail[/]"),
         )
     console.print(table)
 
@@ -1391,7 +1478,10 @@ def features(
     fs = resolve_features(cfg.features)
     if describe:
         for d in fs.describe():
-            console.print(f"[bold]{d['name']}[/] ({d['unit']}): {d['description']}", soft_wrap=True)
+            console.print(
+                styled("[bold]{}[/] ({}): {}", d["name"], d["unit"], d["description"]),
+                soft_wrap=True,
+            )
         return
     with _project() as (store, cfg):
         dates = loaded_snapshot_dates(store)
