@@ -75,6 +75,7 @@ from nextbest.pipeline import (
     run_week,
     set_knob,
     train_models,
+    undelivered_alerts,
     write_backtest_report,
     write_config,
 )
@@ -654,9 +655,10 @@ def run_cmd(
 @app.command()
 @_handled
 def runs() -> None:
-    """The runs, newest first."""
+    """The runs, newest first, and any halt whose alert was never delivered."""
     with _project() as (store, _):
         rows = list_runs(store)
+        undelivered = undelivered_alerts(store)
     table = Table(title="Runs", title_justify="left")
     for col in ("run", "snapshot date", "status", "created", "selected"):
         table.add_column(col, no_wrap=True)
@@ -671,6 +673,19 @@ def runs() -> None:
             r["models"],
         )
     console.print(table)
+    for a in undelivered:
+        console.print(
+            styled(
+                "[bold yellow]warning:[/] the halt alert of run {} ({}) was not delivered "
+                "({} failed alert(s); the latest, {}: {})",
+                a["run_id"],
+                a["status"],
+                a["failures"],
+                str(a["failed_at"])[:19],
+                a["error"],
+            ),
+            soft_wrap=True,
+        )
 
 
 @app.command()

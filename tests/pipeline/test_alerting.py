@@ -98,3 +98,9 @@ def test_cli_exits_3_with_a_warning_when_the_alert_fails(tmp_path: Path) -> None
         f"warning: the halt alert was not delivered: could not send the alert through "
         f"127.0.0.1:{port} after 2 attempts"
     )
+    listed = CliRunner().invoke(app, ["-c", str(cfg.source_path), "runs"])
+    assert listed.exit_code == 0, listed.output
+    assert (
+        f"warning: the halt alert of run {LATE.isoformat()}-r1 (halted) was not delivered "
+        "(1 failed alert(s); the latest, "
+    ) in listed.output
