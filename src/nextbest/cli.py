@@ -874,8 +874,8 @@ def review_cmd(
         )
     )
     for action, counts in r.get("counts", {}).items():
-        a = r["settings"][action]  # what the run was decided with, not today's knobs
-        band = f"{a['min_weekly']}–{a['max_weekly']}"
+        a = r["settings"].get(action)  # what the run was decided with, not today's knobs
+        band = f"{a['min_weekly']}–{a['max_weekly']}" if a else "not recorded"
         console.print(
             f"  {action}: {counts['selected']:,} selected (band {band}), "
             f"treat {counts['treat']:,}, holdout {counts['holdout']:,}, explore "

@@ -430,7 +430,7 @@ class AlertsConfig(_Model):
         default=3, ge=1, le=10, description="Tries per alert before it is recorded as failed."
     )
     retry_seconds: float = Field(
-        default=5.0, ge=0, le=300, description="Wait before the second try; doubles each time."
+        default=2.0, ge=0, le=300, description="Wait before the second try; doubles each time."
     )
 
     @field_validator("recipients")

@@ -83,7 +83,13 @@ def run_config(store: Store, run_id: str) -> Config:
     )
 
 
-def _settings(config: Config) -> dict[str, dict[str, Any]]:
+def _settings(store: Store, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    if not run["counts"]:
+        return {}  # halted or skipped: nothing was decided against these settings
+    try:
+        config = run_config(store, run["run_id"])
+    except RunStateError:
+        return {}  # a run from before configs were recorded
     return {a.name: {k: getattr(a, k) for k in RUN_SETTINGS} for a in config.actions}
 
 
@@ -92,7 +98,7 @@ def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any
     weekly band and arm sizes from the run's recorded config), and a seeded random sample of
     the selected, for a four-eyes check."""
     run = _run_row(store, run_id)
-    run["settings"] = _settings(run_config(store, run["run_id"])) if run["counts"] else {}
+    run["settings"] = _settings(store, run)
     selected = store.fetchall(
         "SELECT relation_id, action, arm, score, rank, reasons FROM decisions "
         "WHERE run_id = ? AND selected ORDER BY action, relation_id",
