@@ -88,3 +88,12 @@ def test_typed_text_is_printed_inert(tmp_path: Path) -> None:
     out = _cli(cfg, "knobs", "show").output
     assert "by [red]ana: [link=http://x]why[/link]" in out
     assert "\r" not in out
+
+
+def test_inert_removes_what_a_terminal_acts_on() -> None:
+    """ESC, CR, BEL, DEL, the C1 CSI and a right-to-left override go; tab, newline and ordinary
+    text (accents, ✓, brackets) stay."""
+    from nextbest.cli import inert, styled
+
+    assert inert("a\x1b[31mb\rc\x07d\x7fe\x9bf\u202eg\th\ni é ✓ [x]") == "a[31mbcdefg\th\ni é ✓ [x]"
+    assert styled("[bold]{}[/] {:,}", "[red]r1\x1b", 1200).plain == "[red]r1 1,200"
