@@ -34,6 +34,7 @@ def _set(store: Store, path: Path, knob: str, value: str | float) -> tuple[objec
         ("enabled", "1", "enabled must be true or false, got 1"),
         ("enabled", '"false"', "enabled must be true or false, not a string"),
         ("threshold", "[" * 100_000 + "]" * 100_000, "threshold must be a number, got '\\[\\[\\["),
+        ("max_weekly", "9" * 5000, "max_weekly must be a whole number, got '9999"),
         ("threshold", True, "threshold must be a number, got true"),
         ("max_weekly", 3.5, "max_weekly must be a whole number, got 3.5"),
     ],

@@ -287,7 +287,7 @@ def parse_knob(knob: str, value: str | bool | int | float) -> bool | int | float
         text = value.strip()
         if text in ("true", "false"):
             parsed = text == "true"
-        elif _NUMBER.fullmatch(text):
+        elif len(text) <= 40 and _NUMBER.fullmatch(text):
             parsed = json.loads(text)
         elif text.startswith('"'):
             raise ConfigError(
