@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from nextbest._scalar_sql import FEATURE_COLUMNS, RULE_COLUMNS, SNAPSHOT_COLUMNS, scalar_sql
+from nextbest._scalar_sql import (
+    FEATURE_COLUMNS,
+    RULE_COLUMNS,
+    SCALAR_FUNCTIONS,
+    SNAPSHOT_COLUMNS,
+    scalar_sql,
+)
 from nextbest.config import SENSITIVE_ATTRIBUTES, config_from_mapping
 from nextbest.errors import ConfigError
 from nextbest.features import FEATURES
@@ -143,3 +149,11 @@ def test_columns_are_the_documented_snapshot_columns() -> None:
     for allowed in (FEATURE_COLUMNS, RULE_COLUMNS):
         assert not set(allowed) & SENSITIVE_ATTRIBUTES
         assert not set(allowed) & audit_columns
+
+
+def test_grammar_is_documented() -> None:
+    """docs/configuration.md names every allowed function and column."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    section = docs.split("## SQL in the config", 1)[1].split("\n## ", 1)[0]
+    for name in (*SCALAR_FUNCTIONS, *FEATURE_COLUMNS):
+        assert f"`{name}`" in section, name
