@@ -11,6 +11,7 @@ EXPECTED = {
     "nextbest.store": {
         "AUDIT_TABLES",
         "DATA_TABLES",
+        "REDACTED",
         "SCHEMA_VERSION",
         "Store",
         "audit_path_for",

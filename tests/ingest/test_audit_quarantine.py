@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 from nextbest.cli import app
 from nextbest.config import config_from_mapping
 from nextbest.ingest import ingest_source, quarantine_rows, quarantine_summary
-from nextbest.ingest._load import REDACTED
-from nextbest.store import open_store
+from nextbest.store import REDACTED, open_store
 
 AUDIT_CSV = """relation_id,gender,postcode_area
 101,F,PC-1001

@@ -11,7 +11,7 @@ import pytest
 
 from nextbest.errors import ConfigError, StoreError
 from nextbest.features import FEATURES, FeatureDefinition, FeatureSet, build_features
-from nextbest.store import Store, audit_path_for
+from nextbest.store import REDACTED, Store, audit_path_for
 
 D = dt.date(2025, 3, 2)
 
@@ -118,12 +118,23 @@ def _legacy_store(path: Path) -> None:
         "SELECT i, 'F', 'PC-MARKER-' || i, 1 FROM range(1, 501) t(i)"
     )
     con.execute("CREATE SEQUENCE batch_seq START 1; SELECT nextval('batch_seq')")
+    con.execute(
+        "CREATE TABLE quarantine (batch_id BIGINT NOT NULL, table_name VARCHAR NOT NULL, "
+        "source_file VARCHAR NOT NULL, source_row BIGINT NOT NULL, column_name VARCHAR NOT NULL, "
+        "rule VARCHAR NOT NULL, value VARCHAR, record VARCHAR NOT NULL)"
+    )
+    con.execute(
+        "INSERT INTO quarantine VALUES (1, 'audit.sensitive_attributes', 'a.csv', 3, 'gender', "
+        "'allowed: not one of F/M/X', 'PC-MARKER-Q', '{\"postcode_area\": \"PC-MARKER-Q\"}')"
+    )
     con.close()
+    path.chmod(0o644)
 
 
 def test_legacy_audit_table_is_moved_on_open(tmp_path: Path) -> None:
     """Opening a store that still holds ``audit.sensitive_attributes`` moves its rows to the
-    audit database, drops it, and rewrites the file so the values are gone from its bytes."""
+    audit database, drops it, redacts the audit rows in quarantine, and rewrites the file
+    (private now) so the values are gone from its bytes."""
     path = tmp_path / "old.duckdb"
     _legacy_store(path)
     assert b"PC-MARKER-" in path.read_bytes()
@@ -133,6 +144,7 @@ def test_legacy_audit_table_is_moved_on_open(tmp_path: Path) -> None:
         with store.audit():
             assert store.scalar("SELECT count(*) FROM audit.sensitive_attributes") == 500
         assert store.scalar("SELECT nextval('batch_seq')") == 2  # sequences survive the rewrite
+        assert store.fetchall("SELECT value, record FROM quarantine") == [(REDACTED, REDACTED)]
     assert b"PC-MARKER-" not in path.read_bytes()
     assert not (tmp_path / "old.duckdb.rewrite").exists()
     assert _private(path) and _private(audit_path_for(path))
@@ -150,3 +162,18 @@ def test_read_only_legacy_store_says_how_to_move_the_audit_table(tmp_path: Path)
         store.audit(),
     ):
         pass
+
+
+def test_world_readable_store_is_tightened_on_open(tmp_path: Path) -> None:
+    """A store file left readable by others (an earlier version) is made private when opened
+    read-write."""
+    path = tmp_path / "bank.duckdb"
+    with Store(path):
+        pass
+    path.chmod(0o644)
+    with Store(path, read_only=True):
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644  # a read-only open changes nothing
+    with Store(path):
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -21,13 +21,10 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import ColumnContract, Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
-from nextbest.store import Store
+from nextbest.store import REDACTED, Store
 
 #: a file with more than this share of rows quarantined is an error, not a warning
 QUARANTINE_ERROR_SHARE = 0.05
-
-#: what quarantine holds instead of the value and the record of an audit-only row
-REDACTED = "[redacted: audit-only]"
 
 
 @dataclass(frozen=True)

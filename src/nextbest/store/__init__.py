@@ -3,11 +3,12 @@
 from nextbest.store._audit import audit_path_for
 from nextbest.store._duckdb import Store, is_database_error, open_store
 from nextbest.store._private import private_files
-from nextbest.store._schema import AUDIT_TABLES, DATA_TABLES, SCHEMA_VERSION
+from nextbest.store._schema import AUDIT_TABLES, DATA_TABLES, REDACTED, SCHEMA_VERSION
 
 __all__ = [
     "AUDIT_TABLES",
     "DATA_TABLES",
+    "REDACTED",
     "SCHEMA_VERSION",
     "Store",
     "audit_path_for",

@@ -5,9 +5,10 @@ all, so no query text can reach it. :meth:`nextbest.store.Store.audit` attaches 
 for the audit ingest and the fairness queries, and detaches it after.
 
 Stores made before the audit database existed held ``audit.sensitive_attributes`` in their own
-file. Opening one read-write moves those rows to the audit database, drops the table and then
-rewrites the store into a fresh file, because a dropped table's pages stay in the file (free,
-but readable) until they happen to be reused.
+file (and the values of quarantined audit rows). Opening one read-write moves those rows to the
+audit database, drops the table, redacts the quarantine and then rewrites the store into a fresh
+file, because a dropped table's pages stay in the file (free, but readable) until they happen
+to be reused.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 import duckdb
 
 from nextbest.errors import StoreError
-from nextbest.store._private import make_private
-from nextbest.store._schema import AUDIT_TABLES, audit_ddl
+from nextbest.store._private import make_private, tighten
+from nextbest.store._schema import AUDIT_TABLES, REDACTED, audit_ddl
 
 #: the name the audit database is attached under, inside ``Store.audit`` only
 AUDIT_CATALOG = "audit"
@@ -79,6 +80,7 @@ def attach_audit(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool)
     if created:
         make_private(path)
     if not read_only:
+        tighten(path)
         con.execute(audit_ddl(AUDIT_CATALOG))
 
 
@@ -122,6 +124,12 @@ def move_legacy_audit(con: duckdb.DuckDBPyConnection, audit_path: Path) -> None:
     for table in sorted(legacy):
         con.execute(f"DROP TABLE {main}.{table}")
     con.execute(f"DROP SCHEMA {main}.audit")
+    # earlier versions also copied the sensitive values of quarantined audit rows
+    con.execute(
+        "UPDATE quarantine SET value = ?, record = ? "
+        "WHERE table_name IN (SELECT unnest(?::VARCHAR[]))",
+        [REDACTED, REDACTED, list(AUDIT_TABLES)],
+    )
     con.execute("INSERT OR REPLACE INTO meta VALUES (?, 'true')", [_REWRITE_PENDING])
     con.execute("COMMIT")
 

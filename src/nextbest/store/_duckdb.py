@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -32,7 +33,7 @@ from nextbest.store._audit import (
     move_legacy_audit,
     rewrite_if_pending,
 )
-from nextbest.store._private import make_private, private_folder
+from nextbest.store._private import private_folder, tighten
 from nextbest.store._schema import SCHEMA_VERSION, ddl
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -62,16 +63,15 @@ class Store:
         wait_seconds: float = 0.0,
     ) -> None:
         self.path = str(path)
-        self._audit_dir: str | None = None
-        created = False
+        self._cleanup: weakref.finalize[Any, Any] | None = None
         if self.path == ":memory:":
             # an in-memory store keeps its audit data in a private temporary file, so that it
             # too is out of reach of the connection except inside audit()
-            self._audit_dir = tempfile.mkdtemp(prefix="nextbest-audit-")
-            self.audit_path = Path(self._audit_dir) / "audit.duckdb"
+            audit_dir = tempfile.mkdtemp(prefix="nextbest-audit-")
+            self._cleanup = weakref.finalize(self, shutil.rmtree, audit_dir, ignore_errors=True)
+            self.audit_path = Path(audit_dir) / "audit.duckdb"
         else:
             private_folder(Path(self.path).parent)
-            created = not Path(self.path).exists()
             self.audit_path = audit_path_for(self.path)
         config: dict[str, str | bool | int | float | list[str]] = {}
         if memory_limit:
@@ -80,8 +80,8 @@ class Store:
             config["threads"] = threads
         self._config = config
         self._connect(read_only=read_only, wait_seconds=wait_seconds)
-        if created:
-            make_private(Path(self.path))
+        if self.path != ":memory:" and not read_only:
+            tighten(Path(self.path))
         self.read_only = read_only
         self._lock = threading.RLock()
         self._in_tx = False
@@ -123,9 +123,8 @@ class Store:
         self._remove_audit_dir()
 
     def _remove_audit_dir(self) -> None:
-        if self._audit_dir is not None:
-            shutil.rmtree(self._audit_dir, ignore_errors=True)
-            self._audit_dir = None
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __enter__(self) -> Store:
         return self

@@ -4,7 +4,8 @@ The store, its write-ahead log, the audit database, decision files, exports, rep
 can hold customer data. Rather than remember a mode at every ``open``, each entry point (the
 CLI's ``main``, the API's app factory) calls :func:`private_files` once, so that every file the
 process creates is 0600 and every folder 0700; the store and audit files are also ``chmod``-ed
-when they are created, which holds even for a caller that skipped the entry point.
+when they are created (and tightened when opened read-write), which holds even for a caller that
+skipped the entry point.
 """
 
 from __future__ import annotations
@@ -34,6 +35,17 @@ def private_files() -> int:
 def make_private(path: Path) -> None:
     """``chmod`` a file nextbest just created to 0600 (a folder to 0700)."""
     path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+def tighten(path: Path) -> None:
+    """Take group and other bits off a file nextbest owns (e.g. a store created by an earlier
+    version); a file owned by someone else is left alone."""
+    try:
+        info = path.stat()
+        if info.st_mode & PRIVATE_UMASK and info.st_uid == os.getuid():
+            make_private(path)
+    except OSError:
+        pass
 
 
 def private_folder(path: Path) -> None:

@@ -54,6 +54,9 @@ DATA_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 #: data tables that live in the audit database, never in the store's own file
 AUDIT_TABLES: tuple[str, ...] = tuple(t for t in DATA_TABLES if t.startswith("audit."))
 
+#: what quarantine holds instead of the value and the record of a row of an audit table
+REDACTED = "[redacted: audit-only]"
+
 _META = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
