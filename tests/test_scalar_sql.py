@@ -157,3 +157,23 @@ def test_grammar_is_documented() -> None:
     section = docs.split("## SQL in the config", 1)[1].split("\n## ", 1)[0]
     for name in (*SCALAR_FUNCTIONS, *FEATURE_COLUMNS):
         assert f"`{name}`" in section, name
+
+
+def test_nextbest_refuses_the_config_in_one_line(tmp_path: Path) -> None:
+    """The command stops before doing anything, with one line naming the feature and the
+    offending part (exit 2)."""
+    from typer.testing import CliRunner
+
+    from nextbest.cli import app
+
+    toml = tmp_path / "nextbest.toml"
+    toml.write_text(
+        f'[[features.custom]]\nname = "sneaky"\nsql = "{POSTCODE_ATTACK}"\ndescription = "x"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["-c", str(toml), "status"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "custom feature 'sneaky': a subquery `(SELECT CAST(COLUMNS" in lines[0]
+    assert not (tmp_path / "nextbest-data").exists()
