@@ -6,6 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+import sqlglot
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
 
 from nextbest._scalar_sql import (
     FEATURE_COLUMNS,
@@ -177,3 +181,80 @@ def test_nextbest_refuses_the_config_in_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1, result.output
     assert "custom feature 'sneaky': a subquery `(SELECT CAST(COLUMNS" in lines[0]
     assert not (tmp_path / "nextbest-data").exists()
+
+
+_TOKENS = [
+    "age",
+    "total_balance",
+    "gender",
+    "s",
+    "base",
+    ".",
+    "*",
+    "(",
+    ")",
+    ",",
+    "+",
+    "-",
+    "/",
+    "=",
+    ">=",
+    "AND",
+    "OR",
+    "NOT",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "ELSE",
+    "END",
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "audit.sensitive_attributes",
+    "1",
+    "2.5",
+    "'F'",
+    "NULL",
+    "coalesce",
+    "least",
+    "struct_extract",
+    "COLUMNS",
+    "read_csv",
+    "getenv",
+    "OVER",
+    "sum",
+    "IN",
+    ";",
+    "--",
+    "/*",
+    "*/",
+    "->",
+    "x",
+    "CAST",
+    "AS",
+    "INT",
+    "IS",
+    "UNION",
+    "EXISTS",
+    "lambda",
+    ":",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=12))
+def test_whatever_passes_is_a_scalar_over_allowed_columns(tokens: list[str]) -> None:
+    """For any text, the grammar either refuses it with a ConfigError or returns SQL whose
+    tree holds no query, table, star, unknown function, window or aggregate, reads only
+    allowed columns, and passes the grammar again unchanged."""
+    try:
+        out = scalar_sql(" ".join(tokens), columns=FEATURE_COLUMNS, what="f", table="base")
+    except ConfigError:
+        return
+    tree = sqlglot.parse_one(out, dialect="duckdb")
+    forbidden = (exp.Query, exp.Subquery, exp.Table, exp.Star, exp.Anonymous, exp.Window)
+    assert tree.find(*forbidden, exp.AggFunc, exp.Lambda, exp.Columns) is None, out
+    assert {c.name for c in tree.find_all(exp.Column)} <= set(FEATURE_COLUMNS)
+    assert {c.table for c in tree.find_all(exp.Column)} <= {"base"}
+    again = scalar_sql(out.replace('"base".', ""), columns=FEATURE_COLUMNS, what="f", table="base")
+    assert again == out
