@@ -177,3 +177,17 @@ def test_world_readable_store_is_tightened_on_open(tmp_path: Path) -> None:
     with Store(path):
         pass
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_connection_is_free_after_open_and_audit(tmp_path: Path) -> None:
+    """Opening the store and leaving ``audit()`` leave no half-read result behind: the next
+    statement may be anything, e.g. registering an Arrow table."""
+    import pyarrow as pa
+
+    for path in (":memory:", tmp_path / "bank.duckdb"):
+        with Store(path) as store:
+            store.register("t", pa.table({"a": [1]}))
+            store.unregister("t")
+            with store.audit():
+                store.register("t", pa.table({"a": [1]}))
+            store.unregister("t")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -39,6 +40,13 @@ def audit_path_for(store_path: str | Path) -> Path:
     return path.with_name(f"{path.stem}.audit.duckdb")
 
 
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
+    """The first value of the first row, reading the result to its end (DuckDB keeps a
+    half-read result open and refuses the connection's next statement)."""
+    rows = con.execute(sql, params).fetchall()
+    return rows[0][0] if rows else None
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -49,11 +57,13 @@ def _ident(name: str) -> str:
 
 def has_legacy_audit(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the store's own file still has the ``audit`` schema of an earlier version."""
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_schemas() "
-        "WHERE database_name = current_database() AND schema_name = 'audit'"
-    ).fetchone()
-    return bool(row and row[0])
+    return bool(
+        _one(
+            con,
+            "SELECT count(*) FROM duckdb_schemas() "
+            "WHERE database_name = current_database() AND schema_name = 'audit'",
+        )
+    )
 
 
 def attach_audit(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
@@ -93,9 +103,7 @@ def move_legacy_audit(con: duckdb.DuckDBPyConnection, audit_path: Path) -> None:
     the schema, marking the store for its rewrite (:func:`rewrite_if_pending`)."""
     if not has_legacy_audit(con):
         return
-    db = con.execute("SELECT current_database()").fetchone()
-    assert db is not None
-    main = _ident(str(db[0]))
+    main = _ident(str(_one(con, "SELECT current_database()")))
     legacy = {
         f"audit.{r[0]}"
         for r in con.execute(
@@ -137,17 +145,15 @@ def move_legacy_audit(con: duckdb.DuckDBPyConnection, audit_path: Path) -> None:
 def rewrite_if_pending(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """Copy the store into a fresh file when it once held the audit table, so the dropped
     table's pages are gone; returns True when the caller must reconnect to ``path``."""
-    row = con.execute("SELECT count(*) FROM meta WHERE key = ?", [_REWRITE_PENDING]).fetchone()
-    if not (row and row[0]):
+    if not _one(con, "SELECT count(*) FROM meta WHERE key = ?", [_REWRITE_PENDING]):
         return False
-    db = con.execute("SELECT current_database()").fetchone()
-    assert db is not None
+    db = _one(con, "SELECT current_database()")
     fresh = path.with_name(path.name + ".rewrite")
     fresh.unlink(missing_ok=True)
     con.execute(f"ATTACH {_literal(str(fresh))} AS _rewrite")
     make_private(fresh)
     try:
-        con.execute(f"COPY FROM DATABASE {_ident(str(db[0]))} TO _rewrite")
+        con.execute(f"COPY FROM DATABASE {_ident(str(db))} TO _rewrite")
         con.execute("DELETE FROM _rewrite.meta WHERE key = ?", [_REWRITE_PENDING])
     finally:
         con.execute("DETACH _rewrite")
