@@ -241,8 +241,9 @@ def _check_node(node: exp.Expr, columns: Collection[str], what: str) -> None:
         if node.this in _CAST_TYPES:
             return
         raise ConfigError(f"{what}: CAST to `{_text(node)}` is not allowed; {_GRAMMAR}")
-    literal = isinstance(node.this, exp.Literal) and not node.this.is_string
-    if isinstance(node, exp.DataTypeParam) and isinstance(parent, exp.DataType) and literal:
+    # the precision and scale of DECIMAL(p, s)
+    precision = isinstance(node, exp.DataTypeParam) and isinstance(parent, exp.DataType)
+    if precision and isinstance(node.this, exp.Literal) and not node.this.is_string:
         return
     if isinstance(node, _ALLOWED) and not isinstance(node, exp.Anonymous):
         return
