@@ -11,7 +11,7 @@ import pytest
 from nextbest.config import Config, config_from_mapping
 from nextbest.ingest import configured_sources, ingest_source
 from nextbest.simulate import BankManifest, simulate_bank
-from nextbest.store import Store, open_store
+from nextbest.store import Store, audit_path_for, open_store
 
 N_CUSTOMERS = 1_000
 N_WEEKS = 36
@@ -58,8 +58,10 @@ def loaded_db(bank_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def loaded_store(loaded_db: Path, tmp_path: Path) -> Iterator[Store]:
-    """A private, writable copy of the loaded store."""
+    """A private, writable copy of the loaded store (and its audit database)."""
     copy = tmp_path / "bank.duckdb"
     shutil.copy(loaded_db, copy)
+    if audit_path_for(loaded_db).exists():
+        shutil.copy(audit_path_for(loaded_db), audit_path_for(copy))
     with Store(copy) as store:
         yield store

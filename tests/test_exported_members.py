@@ -8,7 +8,17 @@ import pytest
 
 EXPECTED = {
     "nextbest.api": {"ROLES", "Identity", "create_app", "hash_token", "new_token"},
-    "nextbest.store": {"DATA_TABLES", "SCHEMA_VERSION", "Store", "is_database_error", "open_store"},
+    "nextbest.store": {
+        "AUDIT_TABLES",
+        "DATA_TABLES",
+        "REDACTED",
+        "SCHEMA_VERSION",
+        "Store",
+        "audit_path_for",
+        "is_database_error",
+        "open_store",
+        "private_files",
+    },
     "nextbest.features": {
         "FEATURES",
         "FeatureDefinition",

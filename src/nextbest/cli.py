@@ -80,7 +80,7 @@ from nextbest.pipeline import (
     write_config,
 )
 from nextbest.simulate import simulate_bank
-from nextbest.store import Store
+from nextbest.store import Store, private_files
 
 app = typer.Typer(
     name="nextbest",
@@ -1551,4 +1551,7 @@ def _write_table(table: Any, out: Path) -> None:
 
 def main() -> None:
     """Entry point of the ``nextbest`` command."""
+    # everything this process writes (store, audit database, decision files, exports,
+    # reports) is readable by its owner only
+    private_files()
     app()

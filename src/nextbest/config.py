@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from nextbest._scalar_sql import FEATURE_COLUMNS, RULE_COLUMNS, scalar_sql, sensitive_message
 from nextbest.errors import ConfigError
 
 __all__ = [
@@ -80,7 +81,6 @@ DEFAULT_FEATURES: tuple[str, ...] = (
 )
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class _Model(BaseModel):
@@ -156,7 +156,11 @@ class SourcesConfig(_Model):
 
 
 class CustomFeature(_Model):
-    """A feature defined by a SQL expression over the snapshot columns at date D."""
+    """A feature defined by a SQL expression over the snapshot columns at date D.
+
+    The SQL must be one scalar expression over the columns of the feature base (see
+    docs/configuration.md); it is parsed at load and refused otherwise.
+    """
 
     name: str
     sql: str = Field(description="SQL expression over the current snapshot row, e.g. 'n_accounts'")
@@ -172,13 +176,26 @@ class CustomFeature(_Model):
             )
         return value
 
+    @model_validator(mode="after")
+    def _scalar(self) -> CustomFeature:
+        if self.name.lower() in SENSITIVE_ATTRIBUTES:
+            raise ValueError(sensitive_message(self.name, "[[features.custom]] name"))
+        try:
+            self.checked_sql()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
-def _sensitive_message(name: str, where: str) -> str:
-    return (
-        f"'{name}' in {where} is a sensitive attribute and can never be a model feature "
-        "(privacy by design); it may only be used in the audit-only table for fairness "
-        f"checks. Remove it from {where}."
-    )
+    def checked_sql(self, *, table: str | None = None) -> str:
+        """The SQL regenerated from its parsed tree, columns qualified with ``table``; what a
+        query embeds (never :attr:`sql` itself). Raises ConfigError when it breaks the grammar."""
+        return scalar_sql(
+            self.sql,
+            columns=FEATURE_COLUMNS,
+            what=f"custom feature '{self.name}'",
+            table=table,
+            sensitive=SENSITIVE_ATTRIBUTES,
+        )
 
 
 class FeaturesConfig(_Model):
@@ -194,15 +211,7 @@ class FeaturesConfig(_Model):
     def _no_sensitive_features(self) -> FeaturesConfig:
         for name in self.enabled:
             if name.lower() in SENSITIVE_ATTRIBUTES:
-                raise ValueError(_sensitive_message(name, "[features].enabled"))
-        for feature in self.custom:
-            if feature.name.lower() in SENSITIVE_ATTRIBUTES:
-                raise ValueError(_sensitive_message(feature.name, "[[features.custom]] name"))
-            for word in _WORD.findall(feature.sql):
-                if word.lower() in SENSITIVE_ATTRIBUTES:
-                    raise ValueError(
-                        _sensitive_message(word, f"the SQL of custom feature '{feature.name}'")
-                    )
+                raise ValueError(sensitive_message(name, "[features].enabled"))
         names = [*self.enabled, *(f.name for f in self.custom)]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -227,7 +236,11 @@ class TrainingConfig(_Model):
 
 
 class EligibilityRule(_Model):
-    """A config-defined eligibility rule: a SQL condition over the customer's snapshot at D."""
+    """A config-defined eligibility rule: a SQL condition over the customer's snapshot at D.
+
+    The SQL must be one scalar expression over the snapshot columns (see
+    docs/configuration.md); it is parsed at load and refused otherwise.
+    """
 
     name: str
     sql: str = Field(
@@ -241,6 +254,26 @@ class EligibilityRule(_Model):
         if not _IDENT.match(value):
             raise ValueError(f"rule name {value!r} must be lower-case letters, digits and '_'")
         return value
+
+    @model_validator(mode="after")
+    def _scalar(self) -> EligibilityRule:
+        try:
+            self.checked_sql()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def checked_sql(self, *, table: str | None = None) -> str:
+        """The condition regenerated from its parsed tree, columns qualified with ``table``;
+        what a query embeds (never :attr:`sql` itself). Raises ConfigError when it breaks the
+        grammar."""
+        return scalar_sql(
+            self.sql,
+            columns=RULE_COLUMNS,
+            what=f"rule '{self.name}'",
+            table=table,
+            sensitive=SENSITIVE_ATTRIBUTES,
+        )
 
 
 class ModelSpec(_Model):
@@ -328,10 +361,6 @@ class ActionConfig(_Model):
                 f"min_weekly ({self.min_weekly}) is above max_weekly ({self.max_weekly}) "
                 f"for action '{self.name}'; lower min_weekly or raise max_weekly"
             )
-        for rule in self.rules:
-            for word in _WORD.findall(rule.sql):
-                if word.lower() in SENSITIVE_ATTRIBUTES:
-                    raise ValueError(_sensitive_message(word, f"rule '{rule.name}'"))
         return self
 
 

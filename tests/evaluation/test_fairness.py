@@ -23,11 +23,12 @@ def test_selection_by_gender_by_hand(tiny_store: tuple[Store, Path]) -> None:
     selected; M: 6 of 7 pass (112's opt-in is unknown), 1 of 6 selected. Ratios to the
     highest: legal F 0.6 / (6/7) = 0.7; model M (1/6) / (1/3) = 0.5."""
     store, path = tiny_store
-    for rid in range(101, 113):
-        store.execute(
-            "INSERT INTO audit.sensitive_attributes VALUES (?, ?, '10xx', 0)",
-            [rid, "F" if rid in FEMALE else "M"],
-        )
+    with store.audit():
+        for rid in range(101, 113):
+            store.execute(
+                "INSERT INTO audit.sensitive_attributes VALUES (?, ?, '10xx', 0)",
+                [rid, "F" if rid in FEMALE else "M"],
+            )
     result = run_week(store, tiny_config(path))
     rows = {
         g["group"]: g
@@ -50,7 +51,8 @@ def test_sensitive_attributes_never_reach_features(tiny_store: tuple[Store, Path
     """Features are built from snapshots and prices only: even with the audit table filled,
     no feature column carries gender or postcode, and asking for one is refused."""
     store, _ = tiny_store
-    store.execute("INSERT INTO audit.sensitive_attributes VALUES (101, 'F', '10xx', 0)")
+    with store.audit():
+        store.execute("INSERT INTO audit.sensitive_attributes VALUES (101, 'F', '10xx', 0)")
     fs = resolve_features(FeaturesConfig())
     table = build_features(store, fs, [D])
     assert not {"gender", "postcode_area", "postcode"} & set(table.column_names)

@@ -249,11 +249,12 @@ def test_custom_feature(tiny: Store) -> None:
 
 
 def test_broken_custom_feature_names_it(tiny: Store) -> None:
-    """SQL that does not run points at the custom feature."""
+    """SQL that passes the grammar but does not run (a text column into ln) points at the
+    custom feature."""
     fs = resolve_features(
         FeaturesConfig.model_validate(
             {
-                "custom": [{"name": "oops", "sql": "no_such_column + 1", "description": "x"}],
+                "custom": [{"name": "oops", "sql": "ln(segment)", "description": "x"}],
             }
         )
     )

@@ -109,11 +109,13 @@ def test_reingest_everything_is_idempotent(loaded_store: Store, bank_dir: Path) 
         "contract_issues",
         "ingest_batches",
     )
-    before = {t: loaded_store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
+    with loaded_store.audit():
+        before = {t: loaded_store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
     cfg = bank_config(bank_dir, ":memory:")
     reports = [r for n in configured_sources(cfg) for r in ingest_source(loaded_store, cfg, n)]
     assert {r.status for r in reports} == {"unchanged"}
-    after = {t: loaded_store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
+    with loaded_store.audit():
+        after = {t: loaded_store.scalar(f"SELECT count(*) FROM {t}") for t in tables}
     assert after == before
 
 

@@ -12,7 +12,14 @@ from typer.testing import CliRunner
 
 from nextbest.cli import app
 from nextbest.config import FeaturesConfig
-from nextbest.features import build_training_table, loaded_snapshot_dates, resolve_features
+from nextbest.features import (
+    FEATURES,
+    FeatureDefinition,
+    FeatureSet,
+    build_training_table,
+    loaded_snapshot_dates,
+    resolve_features,
+)
 from nextbest.models import LeakageSettings, find_time_keys, has_critical, too_good
 from nextbest.pipeline import hunt_file
 from nextbest.pipeline._trust import check_point_in_time
@@ -139,21 +146,20 @@ def test_point_in_time_check_catches_a_future_read(loaded_store: Store) -> None:
     before = loaded_store.scalar("SELECT sum(total_balance) FROM snapshots")
     honest = resolve_features(FeaturesConfig(enabled=SAFE))
     assert check_point_in_time(loaded_store, honest, day) == []
-    peeking = resolve_features(
-        FeaturesConfig.model_validate(
-            {
-                "enabled": ["age"],
-                "custom": [
-                    {
-                        "name": "converts_later",
-                        "sql": "(SELECT count(*) FROM conversions c "
-                        "WHERE c.relation_id = base.relation_id "
-                        "AND c.conversion_date > base.snapshot_date)",
-                        "description": "a leak planted for the test",
-                    }
-                ],
-            }
-        )
+    # config SQL cannot read another table (one scalar expression over the row), so the leak
+    # is planted as a code-defined feature: the check guards those too
+    peeking = FeatureSet(
+        definitions=(
+            FEATURES["age"],
+            FeatureDefinition(
+                "converts_later",
+                "(SELECT count(*) FROM conversions c WHERE c.relation_id = base.relation_id "
+                "AND c.conversion_date > base.snapshot_date)",
+                "a leak planted for the test",
+                "custom",
+            ),
+        ),
+        market_fund="balanced",
     )
     findings = check_point_in_time(loaded_store, peeking, day)
     assert [(f.check, f.severity, f.features) for f in findings] == [

@@ -10,7 +10,8 @@ Built-in rules, in order (a customer who fails several is reported with the firs
    ``flow_weeks`` and not converted since);
 5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks``
    (held-out customers count too, so the holdout stays clean for its measurement window);
-6. the action's config-defined rules, in config order.
+6. the action's config-defined rules, in config order: each one scalar condition over the
+   snapshot columns (see docs/configuration.md), embedded as regenerated from its parsed tree.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
             f"a.last_contact IS NULL OR a.last_contact <= $day - {7 * action.cooldown_weeks}",
         ),
     ]
-    rules += [(rule.name, f"coalesce(({rule.sql}), false)") for rule in action.rules]
+    # the condition regenerated from its parsed tree, never the config's text, with every column
+    # qualified by the snapshot row ``cur`` (not the contact or flow tables joined next to it)
+    rules += [
+        (rule.name, f"coalesce(({rule.checked_sql(table='cur')}), false)") for rule in action.rules
+    ]
     return rules
 
 

@@ -2,6 +2,8 @@
 
 Sensitive attributes (gender, postcode area) are read here, and only here, from the audit-only
 table ``audit.sensitive_attributes`` — never from the feature tables, which cannot hold them.
+That table lives in its own database file, attached (:meth:`nextbest.store.Store.audit`) only
+around the queries below and detached after; feature and rule SQL never run while it is.
 Selection rates are split in two so that the law and the model are judged apart:
 
 * **legal** — the share of a group passing the legally required rules (adult, e-mail opt-in);
@@ -37,23 +39,28 @@ def selection_by_group(store: Store, run_ids: list[str]) -> list[dict[str, Any]]
     """Per group: customers, legal pass rate, selection rate among the legally eligible, and
     both rates' ratio to the highest group of the same grouping."""
     out: list[dict[str, Any]] = []
-    for grouping, expr in _GROUPS.items():
-        rows = store.fetchall(
-            f"""
-            SELECT {expr} AS grp, count(*) AS n,
-                avg(CASE WHEN d.first_failed_rule IN {LEGAL_RULES} THEN 0 ELSE 1 END) AS legal,
-                avg(d.selected::INT) FILTER (
-                    WHERE d.first_failed_rule IS NULL
-                       OR d.first_failed_rule NOT IN {LEGAL_RULES}) AS model
-            FROM decisions d
-            JOIN snapshots s ON s.relation_id = d.relation_id
-                            AND s.snapshot_date = d.snapshot_date
-            LEFT JOIN audit.sensitive_attributes a ON a.relation_id = d.relation_id
-            WHERE d.run_id IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY grp ORDER BY grp
-            """,
-            [run_ids],
-        )
+    with store.audit():  # attached for these reads only
+        grouped = {
+            grouping: store.fetchall(
+                f"""
+                SELECT {expr} AS grp, count(*) AS n,
+                    avg(CASE WHEN d.first_failed_rule IN {LEGAL_RULES} THEN 0 ELSE 1 END)
+                        AS legal,
+                    avg(d.selected::INT) FILTER (
+                        WHERE d.first_failed_rule IS NULL
+                           OR d.first_failed_rule NOT IN {LEGAL_RULES}) AS model
+                FROM decisions d
+                JOIN snapshots s ON s.relation_id = d.relation_id
+                                AND s.snapshot_date = d.snapshot_date
+                LEFT JOIN audit.sensitive_attributes a ON a.relation_id = d.relation_id
+                WHERE d.run_id IN (SELECT unnest(?::VARCHAR[]))
+                GROUP BY grp ORDER BY grp
+                """,
+                [run_ids],
+            )
+            for grouping, expr in _GROUPS.items()
+        }
+    for grouping, rows in grouped.items():
         legal_top = max((r[2] for r in rows if r[2] is not None), default=0) or 1.0
         model_top = max((r[3] for r in rows if r[3] is not None), default=0) or 1.0
         for grp, n, legal, model in rows:
@@ -145,10 +152,13 @@ def proxy_check(
     day = store.scalar("SELECT snapshot_date FROM runs WHERE run_id = ?", [run_id])
     fs = resolve_features(FeaturesConfig(enabled=list(features)))
     feats = build_features(store, fs, [day])
-    audit = store.arrow(
-        "SELECT relation_id, gender, postcode_area FROM audit.sensitive_attributes "
-        "ORDER BY relation_id"
-    )
+    # the features are built first, with the audit database detached; it is attached for
+    # this one read
+    with store.audit():
+        audit = store.arrow(
+            "SELECT relation_id, gender, postcode_area FROM audit.sensitive_attributes "
+            "ORDER BY relation_id"
+        )
     ids = feats["relation_id"].to_numpy()
     aids = audit["relation_id"].to_numpy()
     pos = np.searchsorted(aids, ids)

@@ -65,7 +65,10 @@ def resolve_features(config: FeaturesConfig) -> FeatureSet:
                 f"[[features.custom]] '{custom.name}' has the name of a built-in feature; "
                 "enable the built-in one under [features].enabled or pick another name"
             )
-        defs.append(FeatureDefinition(custom.name, custom.sql, custom.description, "custom"))
+        # the SQL regenerated from its parsed tree, never the config's text: what runs is what
+        # the grammar checked (one scalar expression over the feature base's columns)
+        sql = custom.checked_sql(table="base")
+        defs.append(FeatureDefinition(custom.name, sql, custom.description, "custom"))
     if not defs:
         raise ConfigError("[features].enabled is empty; enable at least one feature")
     return FeatureSet(definitions=tuple(defs), market_fund=config.market_fund)

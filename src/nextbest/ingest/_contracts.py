@@ -3,7 +3,8 @@
 A contract has two kinds of rules:
 
 * **row rules** (type, not-null, range, allowed values, unique key): a row that breaks one goes
-  to the ``quarantine`` table with the column, the rule and the value — never silently dropped;
+  to the ``quarantine`` table with the column, the rule and the value — never silently dropped
+  (for the audit-only table, a redaction marker instead of the values);
 * **batch rules** (share of nulls per column and partition): recorded in ``contract_issues``
   with the figure and the limit, so the checks before a weekly run can halt on them.
 """
@@ -38,6 +39,9 @@ class Contract:
     key: tuple[str, ...]
     partition: str | None  # a re-delivery replaces these partitions; None: the whole table
     description: str
+    #: the table lives in the audit database, and its values never leave it: a quarantined row
+    #: keeps the file, row number, column and rule, and a redaction marker for the values
+    audit_only: bool = False
 
     def sql_type(self, column: str) -> str:
         return dict(DATA_TABLES[self.table])[column]
@@ -142,6 +146,7 @@ AUDIT = Contract(
     key=("relation_id",),
     partition=None,  # delivered whole: a new file replaces the table
     description="Audit-only sensitive attributes for fairness checks; never features.",
+    audit_only=True,
     columns=(
         ColumnContract("relation_id", "pseudonymous relation number", nullable=False, min=1),
         ColumnContract("gender", "gender as registered", allowed=("F", "M", "X")),

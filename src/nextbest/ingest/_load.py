@@ -3,6 +3,12 @@
 All row work is one set of SQL statements over a staging table; Python only assembles the SQL.
 The whole load of a file is one transaction: it is either fully visible (rows, quarantine,
 issues, batch record) or not at all, so a crash never leaves half a week behind.
+
+The audit-only table lives in its own database (attached for the load only), and one
+transaction writes one database file: its rows are replaced first, then the batch is recorded
+in the store. A crash in between leaves a file without a batch record, which the next ingest
+simply loads again. Quarantined audit rows keep the file, row number, column and rule, never
+the sensitive values (:data:`REDACTED`).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import ColumnContract, Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
-from nextbest.store import Store
+from nextbest.store import REDACTED, Store
 
 #: a file with more than this share of rows quarantined is an error, not a warning
 QUARANTINE_ERROR_SHARE = 0.05
@@ -281,6 +287,23 @@ def load_file(
             batch_id=previous,
             seconds=time.perf_counter() - t0,
         )
+    if contract.audit_only:
+        with store.audit():
+            return _load(store, contract, path, source, fmt, digest, t0, setting=setting)
+    return _load(store, contract, path, source, fmt, digest, t0, setting=setting)
+
+
+def _load(
+    store: Store,
+    contract: Contract,
+    path: Path,
+    source: SourceConfig,
+    fmt: str,
+    digest: str,
+    t0: float,
+    *,
+    setting: str,
+) -> LoadReport:
     file_types = describe_source(store, path, fmt, source, setting=setting)
     mapping = map_columns(contract, list(file_types), source, path, setting=setting)
     try:
@@ -334,87 +357,19 @@ def _commit(
         )
     }
     issues = _issues(store, contract, rows_read, rows_quarantined)
-    cols = ", ".join(_q(c.name) for c in contract.columns)
-    record = (
-        "json_object("
-        + ", ".join(f"{_lit(c.name)}, {_raw(c.name, materialised)}" for c in contract.columns)
-        + ")"
-    )
-    part_type = contract.sql_type(part) if part else ""
-    with store.transaction():
+    staged = _Staged(path, digest, rows_read, rows_quarantined, partitions, issues, materialised)
+    if contract.audit_only:
+        # one transaction writes one database: the audit rows first, then the batch record
         batch_id = int(store.scalar("SELECT nextval('batch_seq')"))
-        if part:
-            replaced = int(
-                store.scalar(
-                    f"SELECT count(DISTINCT {_q(part)}) FROM {contract.table} "
-                    f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
-                    [partitions],
-                )
-            )
-            store.execute(
-                f"DELETE FROM {contract.table} "
-                f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
-                [partitions],
-            )
-        else:
-            replaced = int(store.scalar(f"SELECT count(*) > 0 FROM {contract.table}"))
-            store.execute(f"DELETE FROM {contract.table}")
-        store.execute(
-            f"INSERT INTO {contract.table} ({cols}, batch_id) "
-            f"SELECT {cols}, ? FROM _stage WHERE len(_violations) = 0",
-            [batch_id],
-        )
-        store.execute(
-            f"""
-            INSERT INTO quarantine
-            SELECT ?, ?, ?, _row, v.c, v.r, v.v, CAST({record} AS VARCHAR)
-            FROM (SELECT *, unnest(_violations) AS v FROM _stage WHERE len(_violations) > 0)
-            ORDER BY _row
-            """,
-            [batch_id, contract.table, str(path)],
-        )
-        for issue in issues:
-            store.execute(
-                "INSERT INTO contract_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    batch_id,
-                    contract.table,
-                    issue.partition,
-                    issue.column,
-                    issue.rule,
-                    issue.severity,
-                    issue.figure,
-                    issue.limit,
-                    issue.message,
-                ],
-            )
-        store.execute(
-            """
-            INSERT INTO ingest_batches VALUES
-                (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP)
-            """,
-            [
-                batch_id,
-                contract.table,
-                str(path),
-                digest,
-                path.stat().st_size,
-                rows_read,
-                rows_read - rows_quarantined,
-                rows_quarantined,
-                partitions,
-                replaced,
-            ],
-        )
-        # earlier batches whose every partition has now been re-delivered are superseded
-        store.execute(
-            """
-            UPDATE ingest_batches SET status = 'superseded'
-            WHERE table_name = ? AND status = 'loaded' AND batch_id <> ?
-              AND (? OR list_has_all(?::VARCHAR[], partitions))
-            """,
-            [contract.table, batch_id, part is None, partitions],
-        )
+        with store.transaction():
+            replaced = _replace_rows(store, contract, partitions, batch_id)
+        with store.transaction():
+            _record_batch(store, contract, staged, batch_id, replaced)
+    else:
+        with store.transaction():
+            batch_id = int(store.scalar("SELECT nextval('batch_seq')"))
+            replaced = _replace_rows(store, contract, partitions, batch_id)
+            _record_batch(store, contract, staged, batch_id, replaced)
     return LoadReport(
         table=contract.table,
         source_file=str(path),
@@ -428,4 +383,119 @@ def _commit(
         quarantine_by_rule=by_rule,
         issues=tuple(issues),
         seconds=time.perf_counter() - t0,
+    )
+
+
+def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch_id: int) -> int:
+    """Replace the file's partitions (or the whole table) with its valid rows; returns how
+    many partitions (or whether the table) held rows before."""
+    part = contract.partition
+    cols = ", ".join(_q(c.name) for c in contract.columns)
+    if part:
+        part_type = contract.sql_type(part)
+        replaced = int(
+            store.scalar(
+                f"SELECT count(DISTINCT {_q(part)}) FROM {contract.table} "
+                f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
+                [partitions],
+            )
+        )
+        store.execute(
+            f"DELETE FROM {contract.table} "
+            f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
+            [partitions],
+        )
+    else:
+        replaced = int(store.scalar(f"SELECT count(*) > 0 FROM {contract.table}"))
+        store.execute(f"DELETE FROM {contract.table}")
+    store.execute(
+        f"INSERT INTO {contract.table} ({cols}, batch_id) "
+        f"SELECT {cols}, ? FROM _stage WHERE len(_violations) = 0",
+        [batch_id],
+    )
+    return replaced
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """What the staged file adds up to, for its batch record."""
+
+    path: Path
+    digest: str
+    rows_read: int
+    rows_quarantined: int
+    partitions: list[str]
+    issues: list[ContractIssue]
+    materialised: set[str]
+
+
+def _record_batch(
+    store: Store, contract: Contract, staged: _Staged, batch_id: int, replaced: int
+) -> None:
+    """Quarantine, contract issues and the batch record, in the store's own file."""
+    path, digest, partitions = staged.path, staged.digest, staged.partitions
+    rows_read, rows_quarantined = staged.rows_read, staged.rows_quarantined
+    issues = staged.issues
+    if contract.audit_only:
+        value, record = _lit(REDACTED), _lit(REDACTED)
+    else:
+        value = "v.v"
+        record = (
+            "CAST(json_object("
+            + ", ".join(
+                f"{_lit(c.name)}, {_raw(c.name, staged.materialised)}" for c in contract.columns
+            )
+            + ") AS VARCHAR)"
+        )
+    part = contract.partition
+    store.execute(
+        f"""
+        INSERT INTO quarantine
+        SELECT ?, ?, ?, _row, v.c, v.r, {value}, {record}
+        FROM (SELECT *, unnest(_violations) AS v FROM _stage WHERE len(_violations) > 0)
+        ORDER BY _row
+        """,
+        [batch_id, contract.table, str(path)],
+    )
+    for issue in issues:
+        store.execute(
+            "INSERT INTO contract_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch_id,
+                contract.table,
+                issue.partition,
+                issue.column,
+                issue.rule,
+                issue.severity,
+                issue.figure,
+                issue.limit,
+                issue.message,
+            ],
+        )
+    store.execute(
+        """
+        INSERT INTO ingest_batches VALUES
+            (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP)
+        """,
+        [
+            batch_id,
+            contract.table,
+            str(path),
+            digest,
+            path.stat().st_size,
+            rows_read,
+            rows_read - rows_quarantined,
+            rows_quarantined,
+            partitions,
+            replaced,
+        ],
+    )
+    # earlier batches whose every partition has now been re-delivered are superseded
+    store.execute(
+        """
+        UPDATE ingest_batches SET status = 'superseded'
+        WHERE table_name = ? AND status = 'loaded' AND batch_id <> ?
+          AND (? OR list_has_all(?::VARCHAR[], partitions))
+        """,
+        [contract.table, batch_id, part is None, partitions],
     )

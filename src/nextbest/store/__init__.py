@@ -1,6 +1,18 @@
 """The store: the only code that talks to the database (DuckDB embedded by default)."""
 
+from nextbest.store._audit import audit_path_for
 from nextbest.store._duckdb import Store, is_database_error, open_store
-from nextbest.store._schema import DATA_TABLES, SCHEMA_VERSION
+from nextbest.store._private import private_files
+from nextbest.store._schema import AUDIT_TABLES, DATA_TABLES, REDACTED, SCHEMA_VERSION
 
-__all__ = ["DATA_TABLES", "SCHEMA_VERSION", "Store", "is_database_error", "open_store"]
+__all__ = [
+    "AUDIT_TABLES",
+    "DATA_TABLES",
+    "REDACTED",
+    "SCHEMA_VERSION",
+    "Store",
+    "audit_path_for",
+    "is_database_error",
+    "open_store",
+    "private_files",
+]

@@ -1,10 +1,20 @@
-"""The embedded DuckDB store: the only code that talks to the database."""
+"""The embedded DuckDB store: the only code that talks to the database.
+
+Two database files make a store: the store itself (``nextbest.duckdb``) and, next to it, the
+audit database (``nextbest.audit.duckdb``) with the audit-only sensitive attributes. The
+connection that runs feature and rule SQL never has the audit database attached; it is attached
+as ``audit`` only inside :meth:`Store.audit` (the audit ingest and the fairness queries) and
+detached after, with the store's lock held throughout.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -16,6 +26,14 @@ import pyarrow as pa
 
 from nextbest.config import Config
 from nextbest.errors import StoreError
+from nextbest.store._audit import (
+    attach_audit,
+    audit_path_for,
+    detach_audit,
+    move_legacy_audit,
+    rewrite_if_pending,
+)
+from nextbest.store._private import private_folder, tighten
 from nextbest.store._schema import SCHEMA_VERSION, ddl
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -45,17 +63,43 @@ class Store:
         wait_seconds: float = 0.0,
     ) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._cleanup: weakref.finalize[Any, Any] | None = None
+        if self.path == ":memory:":
+            # an in-memory store keeps its audit data in a private temporary file, so that it
+            # too is out of reach of the connection except inside audit()
+            audit_dir = tempfile.mkdtemp(prefix="nextbest-audit-")
+            self._cleanup = weakref.finalize(self, shutil.rmtree, audit_dir, ignore_errors=True)
+            self.audit_path = Path(audit_dir) / "audit.duckdb"
+        else:
+            private_folder(Path(self.path).parent)
+            self.audit_path = audit_path_for(self.path)
         config: dict[str, str | bool | int | float | list[str]] = {}
         if memory_limit:
             config["memory_limit"] = memory_limit
         if threads:
             config["threads"] = threads
+        self._config = config
+        self._connect(read_only=read_only, wait_seconds=wait_seconds)
+        if self.path != ":memory:" and not read_only:
+            tighten(Path(self.path))
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._in_tx = False
+        self._audit_attached = False
+        if not read_only:
+            self._con.execute(ddl())
+            self._con.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+            move_legacy_audit(self._con, self.audit_path)
+            if self.path != ":memory:" and rewrite_if_pending(self._con, Path(self.path)):
+                self._connect(read_only=False, wait_seconds=wait_seconds)
+
+    def _connect(self, *, read_only: bool, wait_seconds: float) -> None:
         deadline = time.monotonic() + wait_seconds
         while True:
             try:
-                self._con = duckdb.connect(self.path, read_only=read_only, config=config)
+                self._con = duckdb.connect(self.path, read_only=read_only, config=self._config)
                 break
             except duckdb.Error as exc:
                 # another process (a weekly run, the console) holds the file: wait a little
@@ -63,6 +107,7 @@ class Store:
                     time.sleep(0.1)
                     continue
                 busy = "lock" in str(exc).lower()
+                self._remove_audit_dir()
                 raise StoreError(
                     f"cannot open the store at {self.path}: {str(exc).splitlines()[0]}. "
                     + (
@@ -71,17 +116,15 @@ class Store:
                         else "Check [store] path in the config."
                     )
                 ) from None
-        self._lock = threading.RLock()
-        self._in_tx = False
-        if not read_only:
-            self._con.execute(ddl())
-            self._con.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
-            )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
         self._con.close()
+        self._remove_audit_dir()
+
+    def _remove_audit_dir(self) -> None:
+        if self._cleanup is not None:
+            self._cleanup()
 
     def __enter__(self) -> Store:
         return self
@@ -146,6 +189,34 @@ class Store:
             [schema or "main", table],
         )
         return bool(row and row[0])
+
+    # -- the audit database ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def audit(self) -> Iterator[Store]:
+        """Attach the audit database as ``audit`` for the statements inside, then detach it.
+
+        Only the audit ingest and the fairness queries enter here; the store's lock is held
+        throughout, so no other statement (a feature query on another thread) runs while the
+        audit table is reachable. A read-only store attaches it read-only (empty when the file
+        does not exist yet).
+
+        Example
+        -------
+        >>> with Store(":memory:") as store, store.audit():
+        ...     store.scalar("SELECT count(*) FROM audit.sensitive_attributes")
+        0
+        """
+        with self._lock:
+            if self._audit_attached:
+                yield self
+                return
+            attach_audit(self._con, self.audit_path, read_only=self.read_only)
+            self._audit_attached = True
+            try:
+                yield self
+            finally:
+                self._audit_attached = False
+                detach_audit(self._con)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -1,4 +1,9 @@
-"""The store's tables. The data contracts in ``nextbest.ingest`` add rules on top of these."""
+"""The store's tables. The data contracts in ``nextbest.ingest`` add rules on top of these.
+
+The audit-only tables (:data:`AUDIT_TABLES`, named ``audit.<table>``) are not created in the
+store's database file: they live in a separate audit database that is attached as ``audit``
+only for the statements that need it (see :meth:`nextbest.store.Store.audit`).
+"""
 
 from __future__ import annotations
 
@@ -46,8 +51,13 @@ DATA_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+#: data tables that live in the audit database, never in the store's own file
+AUDIT_TABLES: tuple[str, ...] = tuple(t for t in DATA_TABLES if t.startswith("audit."))
+
+#: what quarantine holds instead of the value and the record of a row of an audit table
+REDACTED = "[redacted: audit-only]"
+
 _META = """
-CREATE SCHEMA IF NOT EXISTS audit;
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
 CREATE TABLE IF NOT EXISTS ingest_batches (
@@ -198,16 +208,27 @@ CREATE TABLE IF NOT EXISTS contract_issues (
 """
 
 
+def _create_table(table: str, columns: tuple[tuple[str, str], ...]) -> str:
+    cols = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols},\n    batch_id BIGINT NOT NULL\n);"
+
+
 def ddl() -> str:
-    """All CREATE statements, idempotent."""
+    """All CREATE statements of the store's own file, idempotent (no audit table)."""
     parts = [_META]
     for table, columns in DATA_TABLES.items():
-        cols = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
-        parts.append(
-            f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols},\n    batch_id BIGINT NOT NULL\n);"
-        )
+        if table not in AUDIT_TABLES:
+            parts.append(_create_table(table, columns))
     parts.append(_MIGRATIONS)
     return "\n".join(parts)
+
+
+def audit_ddl(catalog: str = "audit") -> str:
+    """The CREATE statements of the audit database attached as ``catalog``, idempotent."""
+    return "\n".join(
+        _create_table(f"{catalog}.{table.removeprefix('audit.')}", DATA_TABLES[table])
+        for table in AUDIT_TABLES
+    )
 
 
 # Columns added after a table first shipped: stores made by an earlier version get them too.
