@@ -1,6 +1,13 @@
 """Propensity models: estimators, time-split training, calibration, metrics, registry."""
 
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
+from nextbest.models._gate import (
+    GATE_CHECKS,
+    GateSettings,
+    auc_interval,
+    gate_failures,
+    release_gate,
+)
 from nextbest.models._leakage import (
     Finding,
     LeakageSettings,
@@ -45,9 +52,11 @@ from nextbest.models._train import (
 )
 
 __all__ = [
+    "GATE_CHECKS",
     "STATUSES",
     "CalibrationBand",
     "Finding",
+    "GateSettings",
     "LeakageSettings",
     "LightGBMPropensity",
     "LogisticPropensity",
@@ -55,12 +64,14 @@ __all__ = [
     "PropensityModel",
     "TimeSplit",
     "TrainingResult",
+    "auc_interval",
     "brier",
     "calibration_table",
     "champion_version",
     "evaluate_scores",
     "feature_matrix",
     "find_time_keys",
+    "gate_failures",
     "get_version",
     "has_critical",
     "hunt_table",
@@ -75,6 +86,7 @@ __all__ = [
     "reason_codes",
     "record_backtest",
     "register_model",
+    "release_gate",
     "roc_auc",
     "rollback",
     "set_status",

@@ -8,9 +8,10 @@ involved, the evidence with its figure, and the remedy.
   takes a different value on every date identifies the date: a model can learn "this was the
   week of May 12" instead of anything about people. Market-wide features (constant within a
   date, not unique) are reported as ``info``; nearly unique ones as ``warning``.
-* **random_vs_time_gap** — ROC-AUC under random cross-validation (rows of the same week on
-  both sides) minus ROC-AUC on later weeks. A large gap means the model does well only on
-  weeks it has seen: memorisation.
+* **random_vs_time_gap** — ROC-AUC under random cross-validation over customers (every week on
+  both sides) minus ROC-AUC of a model trained on earlier weeks only, both on the same later
+  rows (at training: the evaluation weeks, and the deployed model's own figure). A large gap
+  means the model does well only on weeks it has seen: memorisation.
 * **too_good** — a single feature, or the whole model, ranks converters better than human
   behaviour allows (ROC-AUC above a ceiling): usually the target leaking in.
 * **point_in_time** — a feature whose value for date D changes when data after D is altered
@@ -188,26 +189,35 @@ def random_vs_time_gap(
     settings: LeakageSettings,
     make_model: Callable[[], Any] | None = None,
     groups: npt.NDArray[Any] | None = None,
+    later: npt.NDArray[np.bool_] | None = None,
+    time_auc: float | None = None,
 ) -> Finding | None:
-    """ROC-AUC of random 3-fold CV minus ROC-AUC on the latest third of the dates.
+    """ROC-AUC under random cross-validation minus ROC-AUC on later weeks, both measured on
+    the *same* rows: the later weeks.
 
-    ``make_model`` builds the estimator to test; by default a deliberately flexible LightGBM
-    (31 leaves, 20 customers per leaf, no penalty), since the check asks what the *data* lets a
-    model memorise.
-    ``groups`` (e.g. relation numbers) keeps each customer's rows in one fold: the folds are
-    random over customers, so every week is on both sides and memorising *weeks* shows, while
-    recognising the same person in the next week does not count.
+    ``later`` marks those rows (by default the latest third of the dates). ``time_auc`` is the
+    ROC-AUC there of a model trained on earlier weeks only — at training, the deployed model's
+    evaluation figure, so the hunt and the metrics quote one number; without it, a model is
+    fitted on the weeks before the later ones. The random side scores the same later rows
+    out of fold, with 3 folds random over ``groups`` (customers): each fold's model learns
+    from every week, including the later ones, of the other customers — so what it gains over
+    ``time_auc`` is what having seen those *weeks* is worth.
+
+    ``make_model`` builds the estimator (at training, the action's own); by default a
+    deliberately flexible LightGBM (31 leaves, 20 customers per leaf, no penalty), since on a
+    user's file the check asks what the *data* lets a model memorise.
     """
     rng = np.random.default_rng(settings.seed)
-    if len(y) > settings.max_rows:
-        keep = np.sort(rng.choice(len(y), settings.max_rows, replace=False))
-        X, y, dates = X[keep], y[keep], dates[keep]
-        groups = None if groups is None else groups[keep]
     uniq = np.unique(dates)
-    if len(uniq) < 4 or y.sum() < 30:
+    if later is None:
+        if len(uniq) < 4:
+            return None
+        later = dates >= uniq[int(len(uniq) * 2 / 3)]
+    if not later.any() or later.all():
         return None
-    cut = uniq[int(len(uniq) * 2 / 3)]
-    later = dates >= cut
+    if y.sum() < 30 or y[later].min() == y[later].max() or y[~later].min() == y[~later].max():
+        return None
+    measured_on = "the evaluation weeks" if time_auc is not None else "the later weeks"
 
     def model() -> Any:
         if make_model is not None:
@@ -217,25 +227,33 @@ def random_vs_time_gap(
             n_estimators=150, learning_rate=0.1, num_leaves=31, min_child_samples=20, reg_lambda=0.0
         )
 
-    if y[~later].min() == y[~later].max() or y[later].min() == y[later].max():
-        return None
-    time_auc = _auc(y[later], model().fit(X[~later], y[~later]).decision_function(X[later]))
+    def fit(rows: npt.NDArray[np.bool_]) -> Any:
+        idx = np.flatnonzero(rows)
+        if len(idx) > settings.max_rows:
+            idx = np.sort(rng.choice(idx, settings.max_rows, replace=False))
+        return model().fit(X[idx], y[idx])
+
+    if time_auc is None:
+        time_auc = _auc(y[later], fit(~later).decision_function(X[later]))
     if groups is None:
         folds = rng.integers(0, 3, size=len(y))
     else:
         uniq_groups, inverse = np.unique(groups, return_inverse=True)
         folds = rng.integers(0, 3, size=len(uniq_groups))[inverse]
-    scores = np.empty(len(y))
+    scores = np.full(len(y), np.nan)
     for k in range(3):
         test = folds == k
-        scores[test] = model().fit(X[~test], y[~test]).decision_function(X[test])
-    random_auc = _auc(y, scores)
+        if (y[~test].min() == y[~test].max()) or not (test & later).any():
+            continue
+        scores[test & later] = fit(~test).decision_function(X[test & later])
+    ok = later & ~np.isnan(scores)
+    if y[ok].min(initial=0) == y[ok].max(initial=0):
+        return None
+    random_auc = _auc(y[ok], scores[ok])
     gap = random_auc - time_auc
+    n_pos, n_neg = int(y[later].sum()), int((1 - y[later]).sum())
     # the gap must also be clear of chance: two standard errors of the two AUCs (Hanley-McNeil)
-    noise = 2.0 * math.hypot(
-        _auc_se(time_auc, int(y[later].sum()), int((1 - y[later]).sum())),
-        _auc_se(random_auc, int(y.sum()), int((1 - y).sum())),
-    )
+    noise = 2.0 * math.hypot(_auc_se(time_auc, n_pos, n_neg), _auc_se(random_auc, n_pos, n_neg))
     severity = (
         "critical"
         if gap >= max(settings.gap_critical, noise)
@@ -248,8 +266,9 @@ def random_vs_time_gap(
         severity,
         (),
         f"ROC-AUC {random_auc:.3f} with random cross-validation"
-        f"{' over customers' if groups is not None else ''} against {time_auc:.3f} on the "
-        f"later weeks (gap {gap:+.3f}; warning from {settings.gap_warning}, critical from "
+        f"{' over customers' if groups is not None else ''} against {time_auc:.3f} trained on "
+        f"earlier weeks only, both on {measured_on} ({int(later.sum()):,} rows; gap "
+        f"{gap:+.3f}; warning from {settings.gap_warning}, critical from "
         f"{settings.gap_critical}, and beyond chance ±{noise:.3f}).",
         "A model that does much better on weeks it has seen has memorised them: look for "
         "time keys and features that describe the week rather than the customer."
@@ -316,8 +335,13 @@ def hunt_table(
     settings: LeakageSettings | None = None,
     make_model: Callable[[], Any] | None = None,
     id_column: str | None = None,
+    later: npt.NDArray[np.bool_] | None = None,
+    time_auc: float | None = None,
 ) -> list[Finding]:
-    """All table-level checks (time keys, random-vs-time gap, too good), most severe first."""
+    """All table-level checks (time keys, random-vs-time gap, too good), most severe first.
+
+    ``later`` and ``time_auc`` are passed to :func:`random_vs_time_gap`: at training, the
+    evaluation rows and the deployed model's ROC-AUC on them."""
     settings = settings or LeakageSettings()
     findings = find_time_keys(store, table, time_column=time_column, features=features)
     X = feature_matrix(table, features)
@@ -325,7 +349,16 @@ def hunt_table(
     dates = table[time_column].to_numpy(zero_copy_only=False)
     findings += too_good(X, y, features, settings=settings)
     groups = None if id_column is None else table[id_column].to_numpy(zero_copy_only=False)
-    gap = random_vs_time_gap(X, y, dates, settings=settings, make_model=make_model, groups=groups)
+    gap = random_vs_time_gap(
+        X,
+        y,
+        dates,
+        settings=settings,
+        make_model=make_model,
+        groups=groups,
+        later=later,
+        time_auc=time_auc,
+    )
     if gap is not None:
         findings.append(gap)
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.check))
