@@ -257,8 +257,8 @@ def _print_demo(result: DemoResult) -> None:
     if result.run is None:
         for v in result.blocked:
             console.print(
-                f"\n[bold red]No weekly run:[/] {v.version} has critical leakage findings and "
-                "waits as a candidate. Review it with\n"
+                f"\n[bold red]No weekly run:[/] {v.version} has critical findings (leakage "
+                "hunt or release gate) and waits as a candidate. Review it with\n"
                 f"  {c} models show {v.version}\n"
                 "and fix the features, or promote it with a written reason:\n"
                 f"  {c} models promote {v.version} --to champion --by NAME --reason '…' "
@@ -469,6 +469,7 @@ def _print_training(trained: list[TrainedAction]) -> None:
         _print_findings(t.findings)
         oracle = t.result.metrics.get("oracle")
         chosen = t.result.metrics[t.version.kind]
+        _print_gate(t.version.version, t.version.status, chosen)
         if oracle:
             console.print(
                 f"  The deployed {t.version.kind} model reaches "
@@ -476,6 +477,28 @@ def _print_training(trained: list[TrainedAction]) -> None:
                 f"and {chosen['lift_at_bucket'] / oracle['lift_at_bucket']:.0%} of its lift "
                 f"at the weekly bucket of {chosen['bucket']}."
             )
+
+
+def _print_gate(version: str, status: str, metrics: dict[str, Any]) -> None:
+    gate = metrics.get("gate")
+    if not gate:
+        return
+    lo, hi = metrics.get("roc_auc_ci") or (float("nan"), float("nan"))
+    figure = f"ROC-AUC {metrics['roc_auc']:.3f}, {metrics.get('roc_auc_ci_level', 0.95):.0%} "
+    if gate["passed"]:
+        console.print(
+            f"  release gate: [green]passed[/] ({figure}interval {lo:.3f}–{hi:.3f})",
+            highlight=False,
+        )
+        return
+    failed = ", ".join(r["rule"] for r in gate["rules"] if not r["passed"])
+    console.print(
+        f"  release gate: [bold red]failed[/] ({failed}; {figure}interval {lo:.3f}–{hi:.3f}): "
+        f"{version} stays {status}. If a person accepts it anyway:\n"
+        f"    nextbest models promote {version} --to champion --by NAME --reason '…' "
+        "--override '…'",
+        highlight=False,
+    )
 
 
 def _print_findings(findings: list[Finding]) -> None:
@@ -1281,16 +1304,29 @@ def models_list(action: Annotated[str | None, typer.Option()] = None) -> None:
     with open_store(cfg) as store:
         versions = list_versions(store, action)
     table = Table(title="Model versions", title_justify="left")
-    for col in ("version", "status", "kind", "trained on", "PR-AUC", "lift", "critical"):
+    for col in (
+        "version",
+        "status",
+        "kind",
+        "trained on",
+        "PR-AUC",
+        "ROC-AUC",
+        "lift",
+        "gate",
+        "critical",
+    ):
         table.add_column(col, no_wrap=True)
     for v in versions:
+        gate = v.metrics.get("gate")
         table.add_row(
             v.version,
             v.status,
             v.kind,
             f"{v.train_first} … {v.train_last}",
             f"{v.metrics.get('pr_auc', float('nan')):.4f}",
+            f"{v.metrics.get('roc_auc', float('nan')):.3f}",
             f"{v.metrics.get('lift_at_bucket', float('nan')):.2f}",
+            "—" if not gate else "passed" if gate["passed"] else "failed",
             str(len(v.critical)),
         )
     console.print(table)
