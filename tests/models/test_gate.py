@@ -10,14 +10,20 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from nextbest.models import GateSettings, auc_interval, release_gate
-from nextbest.models._gate import _weighted_auc
-from nextbest.models._leakage import _auc_se
+from nextbest.models._metrics import _weighted_auc
 
 
 def _scored(n: int, strength: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     y = (rng.random(n) < 0.1).astype(np.int8)
     return y, rng.normal(size=n) + strength * y
+
+
+def _hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
+    """Standard error of a ROC-AUC on independent rows (Hanley & McNeil, 1982)."""
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)
+    return math.sqrt(var / (n_pos * n_neg))
 
 
 def test_weighted_auc_is_sklearns() -> None:
@@ -37,7 +43,7 @@ def test_interval_agrees_with_hanley_mcneil_on_independent_rows() -> None:
     y, s = _scored(2000, 0.8, seed=1)
     lo, hi = auc_interval(y, s, np.arange(2000), n_resamples=500)
     auc = roc_auc_score(y, s)
-    se = _auc_se(auc, int(y.sum()), int((1 - y).sum()))
+    se = _hanley_mcneil_se(auc, int(y.sum()), int((1 - y).sum()))
     assert lo < auc < hi
     assert (hi - lo) == pytest.approx(2 * 1.96 * se, rel=0.2)
 

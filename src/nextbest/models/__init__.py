@@ -1,13 +1,7 @@
 """Propensity models: estimators, time-split training, calibration, metrics, registry."""
 
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
-from nextbest.models._gate import (
-    GATE_CHECKS,
-    GateSettings,
-    auc_interval,
-    gate_failures,
-    release_gate,
-)
+from nextbest.models._gate import GATE_CHECKS, GateSettings, gate_failures, release_gate
 from nextbest.models._leakage import (
     Finding,
     LeakageSettings,
@@ -19,6 +13,7 @@ from nextbest.models._leakage import (
 )
 from nextbest.models._metrics import (
     CalibrationBand,
+    auc_interval,
     brier,
     calibration_table,
     lift_at,
@@ -31,7 +26,9 @@ from nextbest.models._reasons import reason_codes
 from nextbest.models._registry import (
     STATUSES,
     ModelVersion,
+    blocked_by,
     champion_version,
+    gate_passed,
     get_version,
     list_versions,
     load_model,
@@ -65,6 +62,7 @@ __all__ = [
     "TimeSplit",
     "TrainingResult",
     "auc_interval",
+    "blocked_by",
     "brier",
     "calibration_table",
     "champion_version",
@@ -72,6 +70,7 @@ __all__ = [
     "feature_matrix",
     "find_time_keys",
     "gate_failures",
+    "gate_passed",
     "get_version",
     "has_critical",
     "hunt_table",

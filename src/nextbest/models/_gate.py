@@ -23,17 +23,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from scipy.stats import bootstrap
-
 from nextbest.config import ReleaseConfig
 from nextbest.models._leakage import Finding
 
 #: the checks of the release gate, in the order they are evaluated
 GATE_CHECKS = ("above_chance", "beats_baseline", "not_everyone")
-
-_MAX_CELLS = 2_000_000  # resamples × rows held in memory at once by the AUC statistic
 
 
 @dataclass(frozen=True)
@@ -53,78 +47,6 @@ class GateSettings:
             baseline_tolerance=config.baseline_auc_tolerance,
             max_selected_share=config.max_selected_share,
         )
-
-
-def _weighted_auc(
-    y: npt.NDArray[np.int8],
-    score: npt.NDArray[np.float64],
-    weights: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    """ROC-AUC for each row of ``weights`` (shape ``(k, n)``), ties counted half — what
-    ``sklearn.metrics.roc_auc_score(y, score, sample_weight=w)`` gives for one row ``w``.
-    NaN where a weighting leaves only one class."""
-    order = np.argsort(score, kind="stable")
-    s, yy, w = score[order], y[order].astype(np.float64), weights[:, order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # one block per tied score
-    pos = np.add.reduceat(w * yy, starts, axis=1)
-    neg = np.add.reduceat(w * (1.0 - yy), starts, axis=1)
-    below = np.cumsum(neg, axis=1) - neg
-    num = (pos * (below + 0.5 * neg)).sum(axis=1)
-    den = pos.sum(axis=1) * neg.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
-def auc_interval(
-    y: npt.ArrayLike,
-    score: npt.ArrayLike,
-    groups: npt.ArrayLike,
-    *,
-    confidence: float = 0.95,
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the ROC-AUC, resampling whole ``groups`` (customers).
-
-    A resample without a converter or without a non-converter says nothing about ranking; it
-    counts as 0.5 (chance), which can only widen the interval towards chance.
-
-    >>> y = np.array([0, 0, 1, 1, 0, 1] * 20)
-    >>> s = np.array([0.1, 0.2, 0.8, 0.9, 0.3, 0.7] * 20)
-    >>> auc_interval(y, s, np.arange(120), n_resamples=200)
-    (1.0, 1.0)
-    """
-    y_arr = np.asarray(y, dtype=np.int8)
-    s_arr = np.asarray(score, dtype=np.float64)
-    _, g = np.unique(np.asarray(groups), return_inverse=True)
-    n_groups = int(g.max()) + 1 if len(g) else 0
-    if n_groups < 2 or y_arr.min(initial=0) == y_arr.max(initial=0):
-        return (float("nan"), float("nan"))
-
-    def statistic(idx: npt.NDArray[Any], axis: int = -1) -> npt.NDArray[np.float64]:
-        draws = np.asarray(idx, dtype=np.int64)
-        flat = draws.reshape(-1, draws.shape[-1])
-        k = flat.shape[0]
-        counts = np.bincount(
-            (flat + n_groups * np.arange(k)[:, None]).ravel(), minlength=k * n_groups
-        ).reshape(k, n_groups)
-        out = np.empty(k)
-        step = max(1, _MAX_CELLS // max(len(y_arr), 1))
-        for a in range(0, k, step):
-            out[a : a + step] = _weighted_auc(y_arr, s_arr, counts[a : a + step, g].astype(float))
-        return np.nan_to_num(out, nan=0.5).reshape(draws.shape[:-1])
-
-    result = bootstrap(
-        (np.arange(n_groups),),
-        statistic,
-        n_resamples=n_resamples,
-        confidence_level=confidence,
-        method="percentile",
-        vectorized=True,
-        rng=np.random.default_rng(seed),
-    )
-    ci = result.confidence_interval
-    return (float(ci.low), float(ci.high))
 
 
 def _fmt_ci(m: dict[str, Any]) -> str:

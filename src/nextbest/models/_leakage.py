@@ -20,7 +20,6 @@ involved, the evidence with its figure, and the remedy.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from itertools import combinations
@@ -33,6 +32,7 @@ from sklearn.metrics import roc_auc_score
 
 from nextbest.config import LeakageConfig
 from nextbest.models._estimators import LightGBMPropensity
+from nextbest.models._metrics import auc_interval
 from nextbest.models._propensity import feature_matrix
 from nextbest.store import Store
 
@@ -164,17 +164,6 @@ def find_time_keys(
         store.unregister("_leak_keys")
 
 
-def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
-    """Standard error of a ROC-AUC (Hanley & McNeil, 1982)."""
-    if n_pos == 0 or n_neg == 0 or math.isnan(auc):
-        return float("inf")
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
-        n_pos * n_neg
-    )
-    return math.sqrt(max(var, 0.0))
-
-
 def _auc(y: npt.NDArray[np.int8], s: npt.NDArray[np.float64]) -> float:
     if y.min() == y.max():
         return float("nan")
@@ -190,22 +179,26 @@ def random_vs_time_gap(
     make_model: Callable[[], Any] | None = None,
     groups: npt.NDArray[Any] | None = None,
     later: npt.NDArray[np.bool_] | None = None,
-    time_auc: float | None = None,
+    earlier: npt.NDArray[np.bool_] | None = None,
+    time_scores: npt.NDArray[np.float64] | None = None,
 ) -> Finding | None:
     """ROC-AUC under random cross-validation minus ROC-AUC on later weeks, both measured on
     the *same* rows: the later weeks.
 
-    ``later`` marks those rows (by default the latest third of the dates). ``time_auc`` is the
-    ROC-AUC there of a model trained on earlier weeks only — at training, the deployed model's
-    evaluation figure, so the hunt and the metrics quote one number; without it, a model is
-    fitted on the weeks before the later ones. The random side scores the same later rows
-    out of fold, with 3 folds random over ``groups`` (customers): each fold's model learns
-    from every week, including the later ones, of the other customers — so what it gains over
-    ``time_auc`` is what having seen those *weeks* is worth.
+    ``later`` marks those rows (by default the latest third of the dates) and ``earlier`` the
+    rows a model may learn from without seeing them (by default all the others).
+    ``time_scores`` are the scores of the ``later`` rows (in order) of a model that learned
+    from ``earlier`` only — at training, the deployed model's scores on the evaluation weeks,
+    so the hunt and the metrics quote the same ROC-AUC; without them, a model is fitted on
+    ``earlier``. The random side scores the same later rows out of fold, with 3 folds random
+    over ``groups`` (customers): each fold's model learns from ``earlier`` and the later weeks
+    of the other customers — what it gains is what having seen those *weeks* is worth.
 
-    ``make_model`` builds the estimator (at training, the action's own); by default a
-    deliberately flexible LightGBM (31 leaves, 20 customers per leaf, no penalty), since on a
-    user's file the check asks what the *data* lets a model memorise.
+    Whether the gap is beyond chance comes from a bootstrap over customers of the difference
+    of the two ROC-AUCs on the same rows (paired). ``make_model`` builds the estimator (at
+    training, the action's own); by default a deliberately flexible LightGBM (31 leaves, 20
+    customers per leaf, no penalty), since on a user's file the check asks what the *data*
+    lets a model memorise.
     """
     rng = np.random.default_rng(settings.seed)
     uniq = np.unique(dates)
@@ -213,11 +206,13 @@ def random_vs_time_gap(
         if len(uniq) < 4:
             return None
         later = dates >= uniq[int(len(uniq) * 2 / 3)]
-    if not later.any() or later.all():
+    if earlier is None:
+        earlier = ~later
+    if not later.any() or not earlier.any():
         return None
-    if y.sum() < 30 or y[later].min() == y[later].max() or y[~later].min() == y[~later].max():
+    if y.sum() < 30 or y[later].min() == y[later].max() or y[earlier].min() == y[earlier].max():
         return None
-    measured_on = "the evaluation weeks" if time_auc is not None else "the later weeks"
+    measured_on = "the evaluation weeks" if time_scores is not None else "the later weeks"
 
     def model() -> Any:
         if make_model is not None:
@@ -233,32 +228,32 @@ def random_vs_time_gap(
             idx = np.sort(rng.choice(idx, settings.max_rows, replace=False))
         return model().fit(X[idx], y[idx])
 
-    if time_auc is None:
-        time_auc = _auc(y[later], fit(~later).decision_function(X[later]))
-    if groups is None:
-        folds = rng.integers(0, 3, size=len(y))
-    else:
-        uniq_groups, inverse = np.unique(groups, return_inverse=True)
-        folds = rng.integers(0, 3, size=len(uniq_groups))[inverse]
+    y_later = y[later]
+    if time_scores is None:
+        time_scores = fit(earlier).decision_function(X[later])
+    time_scores = np.asarray(time_scores, dtype=np.float64)
+    ids = np.arange(len(y)) if groups is None else groups
+    uniq_groups, inverse = np.unique(ids, return_inverse=True)
+    folds = rng.integers(0, 3, size=len(uniq_groups))[inverse]
     scores = np.full(len(y), np.nan)
     for k in range(3):
         test = folds == k
-        if (y[~test].min() == y[~test].max()) or not (test & later).any():
+        learn = (earlier | later) & ~test
+        if not (test & later).any() or y[learn].min() == y[learn].max():
             continue
-        scores[test & later] = fit(~test).decision_function(X[test & later])
-    ok = later & ~np.isnan(scores)
-    if y[ok].min(initial=0) == y[ok].max(initial=0):
+        scores[test & later] = fit(learn).decision_function(X[test & later])
+    random_scores = scores[later]
+    if np.isnan(random_scores).any():
         return None
-    random_auc = _auc(y[ok], scores[ok])
+    time_auc, random_auc = _auc(y_later, time_scores), _auc(y_later, random_scores)
     gap = random_auc - time_auc
-    n_pos, n_neg = int(y[later].sum()), int((1 - y[later]).sum())
-    # the gap must also be clear of chance: two standard errors of the two AUCs (Hanley-McNeil)
-    noise = 2.0 * math.hypot(_auc_se(time_auc, n_pos, n_neg), _auc_se(random_auc, n_pos, n_neg))
+    lo, hi = auc_interval(y_later, random_scores, ids[later], minus=time_scores, seed=settings.seed)
+    clear = lo > 0
     severity = (
         "critical"
-        if gap >= max(settings.gap_critical, noise)
+        if clear and gap >= settings.gap_critical
         else "warning"
-        if gap >= max(settings.gap_warning, noise)
+        if clear and gap >= settings.gap_warning
         else "info"
     )
     return Finding(
@@ -268,8 +263,8 @@ def random_vs_time_gap(
         f"ROC-AUC {random_auc:.3f} with random cross-validation"
         f"{' over customers' if groups is not None else ''} against {time_auc:.3f} trained on "
         f"earlier weeks only, both on {measured_on} ({int(later.sum()):,} rows; gap "
-        f"{gap:+.3f}; warning from {settings.gap_warning}, critical from "
-        f"{settings.gap_critical}, and beyond chance ±{noise:.3f}).",
+        f"{gap:+.3f}, 95% interval {lo:+.3f}…{hi:+.3f}; warning from {settings.gap_warning}, "
+        f"critical from {settings.gap_critical}, when the interval is clear of zero).",
         "A model that does much better on weeks it has seen has memorised them: look for "
         "time keys and features that describe the week rather than the customer."
         if severity != "info"
@@ -336,12 +331,13 @@ def hunt_table(
     make_model: Callable[[], Any] | None = None,
     id_column: str | None = None,
     later: npt.NDArray[np.bool_] | None = None,
-    time_auc: float | None = None,
+    earlier: npt.NDArray[np.bool_] | None = None,
+    time_scores: npt.NDArray[np.float64] | None = None,
 ) -> list[Finding]:
     """All table-level checks (time keys, random-vs-time gap, too good), most severe first.
 
-    ``later`` and ``time_auc`` are passed to :func:`random_vs_time_gap`: at training, the
-    evaluation rows and the deployed model's ROC-AUC on them."""
+    ``later``, ``earlier`` and ``time_scores`` go to :func:`random_vs_time_gap`: at training,
+    the evaluation rows, the training rows and the deployed model's scores."""
     settings = settings or LeakageSettings()
     findings = find_time_keys(store, table, time_column=time_column, features=features)
     X = feature_matrix(table, features)
@@ -357,7 +353,8 @@ def hunt_table(
         make_model=make_model,
         groups=groups,
         later=later,
-        time_auc=time_auc,
+        earlier=earlier,
+        time_scores=time_scores,
     )
     if gap is not None:
         findings.append(gap)

@@ -161,6 +161,18 @@ def _blocked_by(critical: list[Finding], gate: dict[str, Any] | None) -> str:
     return "; ".join(parts) or "critical findings"
 
 
+def gate_passed(v: ModelVersion) -> bool:
+    """Whether the version passed the release gate at training (``True`` without a record:
+    a hand-built model has no evaluation weeks to judge)."""
+    gate = v.metrics.get("gate")
+    return not gate or bool(gate.get("passed", False))
+
+
+def blocked_by(v: ModelVersion) -> str:
+    """What keeps ``v`` from becoming champion without an override, in words."""
+    return _blocked_by(v.critical, v.metrics.get("gate")).rstrip(".")
+
+
 def list_versions(store: Store, action: str | None = None) -> list[ModelVersion]:
     rows = store.fetchall(
         f"SELECT {_COLUMNS} FROM model_versions WHERE ? IS NULL OR action = ? "
@@ -269,12 +281,11 @@ def set_status(
     v = get_version(store, version)
     if v.status == to_status:
         return v
-    gate = v.metrics.get("gate")
-    blocked = v.critical or (gate and not gate.get("passed", False))
+    blocked = v.critical or not gate_passed(v)
     if to_status == "champion" and blocked and not (override and override.strip()):
         raise ReleaseBlockedError(
-            f"{version} is held back by {_blocked_by(v.critical, gate)}; it cannot become "
-            "champion unless a person overrides with a written reason (--override '…')"
+            f"{version} is held back by {blocked_by(v)}; it cannot become champion unless a "
+            "person overrides with a written reason (--override '…')"
         )
     with store.transaction():
         if to_status in ("champion", "shadow"):

@@ -20,8 +20,16 @@ import pyarrow as pa
 from nextbest.config import ActionConfig
 from nextbest.errors import NotFoundError
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
-from nextbest.models._gate import GateSettings, auc_interval
-from nextbest.models._metrics import brier, calibration_table, lift_at, lift_curve, pr_auc, roc_auc
+from nextbest.models._gate import GateSettings
+from nextbest.models._metrics import (
+    auc_interval,
+    brier,
+    calibration_table,
+    lift_at,
+    lift_curve,
+    pr_auc,
+    roc_auc,
+)
 from nextbest.models._propensity import PropensityModel, feature_matrix
 
 

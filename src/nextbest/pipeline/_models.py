@@ -21,13 +21,16 @@ from nextbest.features import (
     training_dates,
 )
 from nextbest.models import (
+    GATE_CHECKS,
     Finding,
     GateSettings,
     LeakageSettings,
     ModelVersion,
     PropensityModel,
     auc_interval,
+    blocked_by,
     calibration_table,
+    gate_passed,
     get_version,
     hunt_table,
     load_model,
@@ -296,7 +299,9 @@ def promote(
     champion — or with an override, recorded with the name of who gave it."""
     v = get_version(store, version)
     lines: list[ReleaseLine] = []
-    if to == "champion" and v.critical and not (override and override.strip()):
+    overriding = bool(override and override.strip())
+    leaks = [f for f in v.critical if f.check not in GATE_CHECKS]
+    if to == "champion" and leaks and not overriding:
         # the registry refuses it with the findings named; no need to compute the table
         return set_status(store, version, to, actor=actor, reason=reason), lines
     if to == "champion":
@@ -307,10 +312,16 @@ def promote(
         if current and current != version:
             lines = release_table(store, config, version, str(current))
             failed = [line.check for line in lines if not line.passed]
-            if failed and not (override and override.strip()):
+            if failed and not overriding:
+                held = (
+                    f"is held back by {blocked_by(v)}, and it "
+                    if v.critical or not gate_passed(v)
+                    else ""
+                )
                 raise ReleaseBlockedError(
-                    f"{version} fails the release table against {current}: "
+                    f"{version} {held}fails the release table against {current}: "
                     f"{'; '.join(failed)}. Fix it, or override with a written reason "
                     "(--override '…')"
                 )
+    # the registry refuses critical findings and a failed gate unless overridden, named
     return set_status(store, version, to, actor=actor, reason=reason, override=override), lines

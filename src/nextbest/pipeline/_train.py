@@ -152,14 +152,20 @@ def leakage_findings(
     model, a model that beats the ground truth (synthetic bank), point-in-time violations.
 
     The random-vs-time gap is measured on the evaluation rows, with the deployed model's
-    ROC-AUC there as its "later weeks" figure and the action's own estimator for the random
-    cross-validation: the hunt and the metrics quote the same number."""
+    scores there as its "later weeks" side (its ROC-AUC is the metrics' figure) and the
+    action's own estimator, learning from the training weeks and the evaluation weeks of other
+    customers, as the random side: the hunt and the metrics quote the same number."""
     settings = LeakageSettings.from_config(config.leakage)
     kind = result.model.kind
     chosen = result.metrics[kind]
-    later = pc.is_in(
-        table["snapshot_date"], value_set=pa.array(result.split.evaluation, pa.date32())
-    ).to_numpy(zero_copy_only=False)
+
+    def rows_of(dates: list[dt.date]) -> npt.NDArray[np.bool_]:
+        mask = pc.is_in(table["snapshot_date"], value_set=pa.array(dates, pa.date32()))
+        return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+    later = rows_of(result.split.evaluation)
+    # the deployed model's scores of the evaluation rows: its ROC-AUC is the metrics' figure
+    time_scores = result.model.score(result.model.matrix(table.filter(pa.array(later))))
     spec = action or config.action(result.model.action)
     findings = hunt_table(
         store,
@@ -171,7 +177,8 @@ def leakage_findings(
         id_column="relation_id",
         make_model=lambda: make_estimator(spec, kind, list(fs.names)),
         later=later,
-        time_auc=chosen["roc_auc"],
+        earlier=rows_of(result.split.train),
+        time_scores=time_scores,
     )
     findings += too_good(
         np.empty((0, 0)),
