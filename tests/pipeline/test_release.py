@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from nextbest.cli import app
 from nextbest.config import Config, config_from_mapping
 from nextbest.errors import NotFoundError, ReleaseBlockedError
 from nextbest.features import loaded_snapshot_dates
@@ -213,3 +217,32 @@ def test_leakage_note_and_metrics_quote_the_same_figure(
     )
     assert quoted in gap.evidence
     assert m["n"] == trained.result.n_rows["evaluation"]
+
+
+def test_cli_shows_the_failed_gate(loaded_db: Path, tmp_path: Path) -> None:
+    """`nextbest train` prints the failed rule and the override command, `models show` carries
+    it in the model card, and `nextbest run` refuses with the gate named (exit 2)."""
+    store_path = tmp_path / "bank.duckdb"
+    shutil.copy(loaded_db, store_path)
+    config = tmp_path / "nextbest.toml"
+    config.write_text(
+        f'[store]\npath = "{store_path}"\n\n[[actions]]\nname = "invest-onboarding"\n'
+        "label_weeks = 1\n"
+    )
+    runner = CliRunner()
+    trained = runner.invoke(app, ["-c", str(config), "train"])
+    assert trained.exit_code == 0, trained.output
+    assert "critical above_chance: ROC-AUC" in trained.output
+    assert "release gate: failed (above_chance" in trained.output
+    version = re.search(r"nextbest models promote (\S+) --to champion", trained.output)
+    assert version is not None, trained.output
+    shown = runner.invoke(app, ["-c", str(config), "models", "show", version.group(1)])
+    assert "**FAIL** above_chance" in shown.output
+    assert "held back: release gate above_chance" in shown.output
+    listed = runner.invoke(app, ["-c", str(config), "models", "list"])
+    assert "failed" in listed.output
+    ran = runner.invoke(app, ["-c", str(config), "run"])
+    assert ran.exit_code == 2
+    assert "no champion model" in ran.output
+    assert "release gate above_chance" in ran.output
+    assert f"nextbest models promote {version.group(1)} --to champion" in ran.output
