@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from nextbest.models import GateSettings, auc_interval, release_gate
-from nextbest.models._metrics import _weighted_auc
+from nextbest.models._metrics import _auc_by_weights
 
 
 def _scored(n: int, strength: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +32,7 @@ def test_weighted_auc_is_sklearns() -> None:
     y = (rng.random(300) < 0.3).astype(np.int8)
     s = np.round(rng.normal(size=300) + y, 1)  # rounded: many ties
     w = rng.integers(0, 4, size=(5, 300)).astype(float)
-    ours = _weighted_auc(y, s, w)
+    ours = _auc_by_weights(y, s, np.arange(300))(w)
     for k in range(5):
         assert ours[k] == pytest.approx(roc_auc_score(y, s, sample_weight=w[k]), abs=1e-12)
 

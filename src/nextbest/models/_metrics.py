@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,24 +72,32 @@ def roc_auc(y_true: ArrayLike, score: ArrayLike) -> float:
     return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
 
 
-def _weighted_auc(
-    y: npt.NDArray[np.int8],
-    score: npt.NDArray[np.float64],
-    weights: npt.NDArray[np.float64],
-) -> npt.NDArray[np.float64]:
-    """ROC-AUC for each row of ``weights`` (shape ``(k, n)``), ties counted half — what
-    ``sklearn.metrics.roc_auc_score(y, score, sample_weight=w)`` gives for one row ``w``.
-    NaN where a weighting leaves only one class."""
-    order = np.argsort(score, kind="stable")
-    s, yy, w = score[order], y[order].astype(np.float64), weights[:, order]
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])  # one block per tied score
-    pos = np.add.reduceat(w * yy, starts, axis=1)
-    neg = np.add.reduceat(w * (1.0 - yy), starts, axis=1)
-    below = np.cumsum(neg, axis=1) - neg
-    num = (pos * (below + 0.5 * neg)).sum(axis=1)
-    den = pos.sum(axis=1) * neg.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+def _auc_by_weights(
+    y: npt.NDArray[np.int8], score: npt.NDArray[np.float64], groups: npt.NDArray[np.int64]
+) -> Callable[[npt.NDArray[Any]], npt.NDArray[np.float64]]:
+    """A function of group weights ``w`` (shape ``(k, n_groups)``) giving, per row of ``w``,
+    the ROC-AUC with each row weighted by its group's weight, ties counted half — what
+    ``sklearn.metrics.roc_auc_score(y, score, sample_weight=w[:, groups])`` gives. NaN where a
+    weighting leaves only one class. The sorting is done once, so each resample costs one
+    cumulative sum over the non-converters."""
+    neg = y == 0
+    order = np.argsort(score[neg], kind="stable")
+    neg_scores, neg_groups = score[neg][order], groups[neg][order]
+    pos_scores, pos_groups = score[~neg], groups[~neg]
+    below = np.searchsorted(neg_scores, pos_scores, side="left")
+    upto = np.searchsorted(neg_scores, pos_scores, side="right")
+
+    def auc(w: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        w = np.asarray(w, dtype=np.float64)
+        cum = np.zeros((w.shape[0], len(neg_scores) + 1))
+        np.cumsum(w[:, neg_groups], axis=1, out=cum[:, 1:])
+        w_pos = w[:, pos_groups]
+        num = (w_pos * (0.5 * (cum[:, below] + cum[:, upto]))).sum(axis=1)
+        den = w_pos.sum(axis=1) * cum[:, -1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+    return auc
 
 
 def auc_interval(
@@ -121,6 +130,9 @@ def auc_interval(
     if n_groups < 2 or y_arr.min(initial=0) == y_arr.max(initial=0):
         return (float("nan"), float("nan"))
 
+    auc_of = _auc_by_weights(y_arr, s_arr, g)
+    minus_of = None if m_arr is None else _auc_by_weights(y_arr, m_arr, g)
+
     def statistic(idx: npt.NDArray[Any], axis: int = -1) -> npt.NDArray[np.float64]:
         draws = np.asarray(idx, dtype=np.int64)
         flat = draws.reshape(-1, draws.shape[-1])
@@ -131,10 +143,10 @@ def auc_interval(
         out = np.empty(k)
         step = max(1, _MAX_CELLS // max(len(y_arr), 1))
         for a in range(0, k, step):
-            w = counts[a : a + step, g].astype(float)
-            auc = np.nan_to_num(_weighted_auc(y_arr, s_arr, w), nan=0.5)
-            if m_arr is not None:
-                auc -= np.nan_to_num(_weighted_auc(y_arr, m_arr, w), nan=0.5)
+            w = counts[a : a + step]
+            auc = np.nan_to_num(auc_of(w), nan=0.5)
+            if minus_of is not None:
+                auc -= np.nan_to_num(minus_of(w), nan=0.5)
             out[a : a + step] = auc
         return out.reshape(draws.shape[:-1])
 
