@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,15 +15,33 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small demo project made through the CLI."""
+    """A small demo project made through the CLI. 600 customers give too few converters for
+    the model to show it beats chance and the baseline: the release gate keeps it a candidate
+    until a person overrides, and then the demo runs the week."""
     out = tmp_path_factory.mktemp("cli") / "demo"
-    result = runner.invoke(app, ["demo", "--dir", str(out), "--customers", "600", "--weeks", "78"])
+    demo = ["demo", "--dir", str(out), "--customers", "600", "--weeks", "78"]
+    result = runner.invoke(app, demo)
     assert result.exit_code == 0, result.output
     assert "Ingestion under data contracts" in result.output
     assert "Features for 2025-06-29 (600 customers)" in result.output
     assert "started investing" in result.output
-    assert "Run 2025-06-29-r1 for 2025-06-29: status pending_review" in result.output
     assert "oracle" in result.output
+    assert "release gate: failed (above_chance" in result.output
+    assert "No weekly run:" in result.output
+    match = re.search(r"nextbest models promote (\S+) --to champion", result.output)
+    assert match is not None, result.output
+    promoted = runner.invoke(
+        app,
+        [
+            *("-c", str(out / "nextbest.toml"), "models", "promote", match.group(1)),
+            *("--to", "champion", "--by", "ana", "--reason", "demo"),
+            *("--override", "a 600-customer demo: too few converters to judge the model"),
+        ],
+    )
+    assert promoted.exit_code == 0, promoted.output
+    again = runner.invoke(app, demo)
+    assert again.exit_code == 0, again.output
+    assert "Run 2025-06-29-r1 for 2025-06-29: status pending_review" in again.output
     return out
 
 

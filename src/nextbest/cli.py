@@ -333,10 +333,10 @@ def _print_demo(result: DemoResult) -> None:
         for v in result.blocked:
             console.print(
                 styled(
-                    "\n[bold red]No weekly run:[/] {0} has critical leakage findings and waits "
-                    "as a candidate. Review it with\n  {1} models show {0}\nand fix the "
-                    "features, or promote it with a written reason:\n  {1} models promote {0} "
-                    "--to champion --by NAME --reason '…' --override '…'",
+                    "\n[bold red]No weekly run:[/] {0} has critical findings (leakage hunt or "
+                    "release gate) and waits as a candidate. Review it with\n  {1} models show "
+                    "{0}\nand fix the features, or promote it with a written reason:\n  {1} "
+                    "models promote {0} --to champion --by NAME --reason '…' --override '…'",
                     v.version,
                     c,
                 )
@@ -543,6 +543,7 @@ def _print_training(trained: list[TrainedAction]) -> None:
         _print_findings(t.findings)
         oracle = t.result.metrics.get("oracle")
         chosen = t.result.metrics[t.version.kind]
+        _print_gate(t.version.version, t.version.status, chosen)
         if oracle:
             console.print(
                 f"  The deployed {t.version.kind} model reaches "
@@ -550,6 +551,36 @@ def _print_training(trained: list[TrainedAction]) -> None:
                 f"and {chosen['lift_at_bucket'] / oracle['lift_at_bucket']:.0%} of its lift "
                 f"at the weekly bucket of {chosen['bucket']}."
             )
+
+
+def _print_gate(version: str, status: str, metrics: dict[str, Any]) -> None:
+    gate = metrics.get("gate")
+    if not gate:
+        return
+    lo, hi = metrics.get("roc_auc_ci") or (float("nan"), float("nan"))
+    figure = f"ROC-AUC {metrics['roc_auc']:.3f}, {metrics.get('roc_auc_ci_level', 0.95):.0%} "
+    if gate["passed"]:
+        console.print(
+            styled("  release gate: [green]passed[/] ({}interval {:.3f}–{:.3f})", figure, lo, hi),
+            highlight=False,
+        )
+        return
+    failed = ", ".join(r["rule"] for r in gate["rules"] if not r["passed"])
+    console.print(
+        styled(
+            "  release gate: [bold red]failed[/] ({}; {}interval {:.3f}–{:.3f}): {} stays {}. "
+            "If a person accepts it anyway:\n    nextbest models promote {} --to champion "
+            "--by NAME --reason '…' --override '…'",
+            failed,
+            figure,
+            lo,
+            hi,
+            version,
+            status,
+            version,
+        ),
+        highlight=False,
+    )
 
 
 def _print_findings(findings: list[Finding]) -> None:
@@ -1381,16 +1412,29 @@ def models_list(action: Annotated[str | None, typer.Option()] = None) -> None:
     with _project() as (store, _):
         versions = list_versions(store, action)
     table = Table(title="Model versions", title_justify="left")
-    for col in ("version", "status", "kind", "trained on", "PR-AUC", "lift", "critical"):
+    for col in (
+        "version",
+        "status",
+        "kind",
+        "trained on",
+        "PR-AUC",
+        "ROC-AUC",
+        "lift",
+        "gate",
+        "critical",
+    ):
         table.add_column(col, no_wrap=True)
     for v in versions:
+        gate = v.metrics.get("gate")
         table.add_row(
             v.version,
             v.status,
             v.kind,
             f"{v.train_first} … {v.train_last}",
             f"{v.metrics.get('pr_auc', float('nan')):.4f}",
+            f"{v.metrics.get('roc_auc', float('nan')):.3f}",
             f"{v.metrics.get('lift_at_bucket', float('nan')):.2f}",
+            "—" if not gate else "passed" if gate["passed"] else "failed",
             str(len(v.critical)),
         )
     console.print(table)

@@ -419,6 +419,19 @@ class ReleaseConfig(_Model):
         le=1,
         description="Most share of the selected whose action would change on the latest week.",
     )
+    baseline_auc_tolerance: float = Field(
+        default=0.01,
+        ge=0,
+        le=0.1,
+        description="A model's evaluation ROC-AUC may be at most this below the logistic "
+        "baseline's on the same rows.",
+    )
+    max_selected_share: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="Most share of the eligible the policy may select on an evaluation week.",
+    )
 
 
 class WhatIf(_Model):

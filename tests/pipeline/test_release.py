@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from nextbest.errors import ReleaseBlockedError
+from nextbest.cli import app
+from nextbest.config import Config, config_from_mapping
+from nextbest.errors import NotFoundError, ReleaseBlockedError
+from nextbest.features import loaded_snapshot_dates
 from nextbest.models import (
     Finding,
     LogisticPropensity,
@@ -18,7 +24,7 @@ from nextbest.models import (
     rollback,
     set_status,
 )
-from nextbest.pipeline import promote, run_week
+from nextbest.pipeline import promote, run_week, train_models
 from nextbest.store import Store
 from tests.pipeline.conftest import hand_model, tiny_config
 
@@ -141,3 +147,102 @@ def test_shadow_is_scored_and_logged_never_acted_on(tiny_store: tuple[Store, Pat
     assert rows[105][1] is None  # ineligible: not scored by either
     models = json.loads(store.scalar("SELECT models FROM runs WHERE run_id = ?", [result.run_id]))
     assert models["invest-onboarding:shadow"] == shadow.version
+
+
+def _bank_config(path: Path, **action: object) -> Config:
+    """The small session bank (1,000 customers, 36 weeks) with one action."""
+    return config_from_mapping(
+        {
+            "store": {"path": str(path)},
+            "actions": [{"name": "invest-onboarding", **action}],
+        }
+    )
+
+
+def test_a_model_worse_than_chance_stays_candidate(loaded_store: Store, tmp_path: Path) -> None:
+    """Reproduction of the reported case on a small bank with a one-week label window: the
+    first LightGBM model ranks worse than chance on the evaluation weeks; it stays a candidate
+    with the failed rule named, and the weekly run refuses with the gate and the fix."""
+    cfg = _bank_config(tmp_path / "unused.duckdb", label_weeks=1)
+    (trained,) = train_models(loaded_store, cfg)
+    m = trained.result.metrics["lightgbm"]
+    assert m["roc_auc"] <= 0.5  # the model today's code made champion
+    v = trained.version
+    assert v.status == "candidate"
+    lo, hi = m["roc_auc_ci"]
+    assert lo <= m["roc_auc"] <= hi
+    assert "above_chance" in {f.check for f in v.critical}
+    assert v.metrics["gate"]["passed"] is False
+    assert "## Release gate" in v.card
+    assert "**FAIL** above_chance" in v.card
+    (registered,) = [e for e in model_events(loaded_store) if e["version"] == v.version]
+    assert registered["reason"].startswith("first model of the action, held back: release gate")
+    day = loaded_snapshot_dates(loaded_store)[-1]
+    with pytest.raises(
+        NotFoundError,
+        match=r"no champion model: its latest model invest-onboarding@\w+ is a candidate, held "
+        r"back by release gate above_chance: ROC-AUC 0\.\d+ on the evaluation weeks .*"
+        r"nextbest models promote invest-onboarding@\w+ --to champion --by NAME --reason "
+        r"\"why\" --override \"reason\"",
+    ):
+        run_week(loaded_store, cfg, day=day)
+    with pytest.raises(ReleaseBlockedError, match=r"held back by release gate above_chance"):
+        promote(loaded_store, cfg, v.version, to="champion", actor="ana", reason="try")
+    done, _ = promote(
+        loaded_store,
+        cfg,
+        v.version,
+        to="champion",
+        actor="ana",
+        reason="pilot week",
+        override="small pilot accepted by the model risk board, ticket 7",
+    )
+    assert done.status == "champion"
+    (override,) = [e for e in model_events(loaded_store) if e["event"] == "override"]
+    assert (override["actor"], override["version"]) == ("ana", v.version)
+
+
+def test_leakage_note_and_metrics_quote_the_same_figure(
+    loaded_store: Store, tmp_path: Path
+) -> None:
+    """The leakage hunt's "later weeks" ROC-AUC is the deployed model's evaluation ROC-AUC, on
+    the same rows (same figure, same row count)."""
+    cfg = _bank_config(tmp_path / "unused.duckdb", label_weeks=4, model={"n_estimators": 60})
+    (trained,) = train_models(loaded_store, cfg)
+    m = trained.result.metrics["lightgbm"]
+    (gap,) = [f for f in trained.findings if f.check == "random_vs_time_gap"]
+    quoted = (
+        f"against {m['roc_auc']:.3f} trained on earlier weeks only, both on the evaluation "
+        f"weeks ({m['n']:,} rows;"
+    )
+    assert quoted in gap.evidence
+    assert m["n"] == trained.result.n_rows["evaluation"]
+
+
+def test_cli_shows_the_failed_gate(loaded_db: Path, tmp_path: Path) -> None:
+    """`nextbest train` prints the failed rule and the override command, `models show` carries
+    it in the model card, and `nextbest run` refuses with the gate named (exit 2)."""
+    store_path = tmp_path / "bank.duckdb"
+    shutil.copy(loaded_db, store_path)
+    config = tmp_path / "nextbest.toml"
+    config.write_text(
+        f'[store]\npath = "{store_path}"\n\n[[actions]]\nname = "invest-onboarding"\n'
+        "label_weeks = 1\n"
+    )
+    runner = CliRunner()
+    trained = runner.invoke(app, ["-c", str(config), "train"])
+    assert trained.exit_code == 0, trained.output
+    assert "critical above_chance: ROC-AUC" in trained.output
+    assert "release gate: failed (above_chance" in trained.output
+    version = re.search(r"nextbest models promote (\S+) --to champion", trained.output)
+    assert version is not None, trained.output
+    shown = runner.invoke(app, ["-c", str(config), "models", "show", version.group(1)])
+    assert "**FAIL** above_chance" in shown.output
+    assert "held back: release gate above_chance" in shown.output
+    listed = runner.invoke(app, ["-c", str(config), "models", "list"])
+    assert "failed" in listed.output
+    ran = runner.invoke(app, ["-c", str(config), "run"])
+    assert ran.exit_code == 2
+    assert "no champion model" in ran.output
+    assert "release gate above_chance" in ran.output
+    assert f"nextbest models promote {version.group(1)} --to champion" in ran.output

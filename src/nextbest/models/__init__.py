@@ -1,6 +1,7 @@
 """Propensity models: estimators, time-split training, calibration, metrics, registry."""
 
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
+from nextbest.models._gate import GATE_CHECKS, GateSettings, gate_failures, release_gate
 from nextbest.models._leakage import (
     Finding,
     LeakageSettings,
@@ -12,6 +13,7 @@ from nextbest.models._leakage import (
 )
 from nextbest.models._metrics import (
     CalibrationBand,
+    auc_interval,
     brier,
     calibration_table,
     lift_at,
@@ -24,7 +26,9 @@ from nextbest.models._reasons import reason_codes
 from nextbest.models._registry import (
     STATUSES,
     ModelVersion,
+    blocked_by,
     champion_version,
+    gate_passed,
     get_version,
     list_versions,
     load_model,
@@ -45,9 +49,11 @@ from nextbest.models._train import (
 )
 
 __all__ = [
+    "GATE_CHECKS",
     "STATUSES",
     "CalibrationBand",
     "Finding",
+    "GateSettings",
     "LeakageSettings",
     "LightGBMPropensity",
     "LogisticPropensity",
@@ -55,12 +61,16 @@ __all__ = [
     "PropensityModel",
     "TimeSplit",
     "TrainingResult",
+    "auc_interval",
+    "blocked_by",
     "brier",
     "calibration_table",
     "champion_version",
     "evaluate_scores",
     "feature_matrix",
     "find_time_keys",
+    "gate_failures",
+    "gate_passed",
     "get_version",
     "has_critical",
     "hunt_table",
@@ -75,6 +85,7 @@ __all__ = [
     "reason_codes",
     "record_backtest",
     "register_model",
+    "release_gate",
     "roc_auc",
     "rollback",
     "set_status",

@@ -8,9 +8,10 @@ involved, the evidence with its figure, and the remedy.
   takes a different value on every date identifies the date: a model can learn "this was the
   week of May 12" instead of anything about people. Market-wide features (constant within a
   date, not unique) are reported as ``info``; nearly unique ones as ``warning``.
-* **random_vs_time_gap** — ROC-AUC under random cross-validation (rows of the same week on
-  both sides) minus ROC-AUC on later weeks. A large gap means the model does well only on
-  weeks it has seen: memorisation.
+* **random_vs_time_gap** — ROC-AUC under random cross-validation over customers (every week on
+  both sides) minus ROC-AUC of a model trained on earlier weeks only, both on the same later
+  rows (at training: the evaluation weeks, and the deployed model's own figure). A large gap
+  means the model does well only on weeks it has seen: memorisation.
 * **too_good** — a single feature, or the whole model, ranks converters better than human
   behaviour allows (ROC-AUC above a ceiling): usually the target leaking in.
 * **point_in_time** — a feature whose value for date D changes when data after D is altered
@@ -19,7 +20,6 @@ involved, the evidence with its figure, and the remedy.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from itertools import combinations
@@ -32,6 +32,7 @@ from sklearn.metrics import roc_auc_score
 
 from nextbest.config import LeakageConfig
 from nextbest.models._estimators import LightGBMPropensity
+from nextbest.models._metrics import auc_interval
 from nextbest.models._propensity import feature_matrix
 from nextbest.store import Store
 
@@ -163,17 +164,6 @@ def find_time_keys(
         store.unregister("_leak_keys")
 
 
-def _auc_se(auc: float, n_pos: int, n_neg: int) -> float:
-    """Standard error of a ROC-AUC (Hanley & McNeil, 1982)."""
-    if n_pos == 0 or n_neg == 0 or math.isnan(auc):
-        return float("inf")
-    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (
-        n_pos * n_neg
-    )
-    return math.sqrt(max(var, 0.0))
-
-
 def _auc(y: npt.NDArray[np.int8], s: npt.NDArray[np.float64]) -> float:
     if y.min() == y.max():
         return float("nan")
@@ -188,26 +178,41 @@ def random_vs_time_gap(
     settings: LeakageSettings,
     make_model: Callable[[], Any] | None = None,
     groups: npt.NDArray[Any] | None = None,
+    later: npt.NDArray[np.bool_] | None = None,
+    earlier: npt.NDArray[np.bool_] | None = None,
+    time_scores: npt.NDArray[np.float64] | None = None,
 ) -> Finding | None:
-    """ROC-AUC of random 3-fold CV minus ROC-AUC on the latest third of the dates.
+    """ROC-AUC under random cross-validation minus ROC-AUC on later weeks, both measured on
+    the *same* rows: the later weeks.
 
-    ``make_model`` builds the estimator to test; by default a deliberately flexible LightGBM
-    (31 leaves, 20 customers per leaf, no penalty), since the check asks what the *data* lets a
-    model memorise.
-    ``groups`` (e.g. relation numbers) keeps each customer's rows in one fold: the folds are
-    random over customers, so every week is on both sides and memorising *weeks* shows, while
-    recognising the same person in the next week does not count.
+    ``later`` marks those rows (by default the latest third of the dates) and ``earlier`` the
+    rows a model may learn from without seeing them (by default all the others).
+    ``time_scores`` are the scores of the ``later`` rows (in order) of a model that learned
+    from ``earlier`` only — at training, the deployed model's scores on the evaluation weeks,
+    so the hunt and the metrics quote the same ROC-AUC; without them, a model is fitted on
+    ``earlier``. The random side scores the same later rows out of fold, with 3 folds random
+    over ``groups`` (customers): each fold's model learns from ``earlier`` and the later weeks
+    of the other customers — what it gains is what having seen those *weeks* is worth.
+
+    Whether the gap is beyond chance comes from a bootstrap over customers of the difference
+    of the two ROC-AUCs on the same rows (paired). ``make_model`` builds the estimator (at
+    training, the action's own); by default a deliberately flexible LightGBM (31 leaves, 20
+    customers per leaf, no penalty), since on a user's file the check asks what the *data*
+    lets a model memorise.
     """
     rng = np.random.default_rng(settings.seed)
-    if len(y) > settings.max_rows:
-        keep = np.sort(rng.choice(len(y), settings.max_rows, replace=False))
-        X, y, dates = X[keep], y[keep], dates[keep]
-        groups = None if groups is None else groups[keep]
     uniq = np.unique(dates)
-    if len(uniq) < 4 or y.sum() < 30:
+    if later is None:
+        if len(uniq) < 4:
+            return None
+        later = dates >= uniq[int(len(uniq) * 2 / 3)]
+    if earlier is None:
+        earlier = ~later
+    if not later.any() or not earlier.any():
         return None
-    cut = uniq[int(len(uniq) * 2 / 3)]
-    later = dates >= cut
+    if y.sum() < 30 or y[later].min() == y[later].max() or y[earlier].min() == y[earlier].max():
+        return None
+    measured_on = "the evaluation weeks" if time_scores is not None else "the later weeks"
 
     def model() -> Any:
         if make_model is not None:
@@ -217,30 +222,38 @@ def random_vs_time_gap(
             n_estimators=150, learning_rate=0.1, num_leaves=31, min_child_samples=20, reg_lambda=0.0
         )
 
-    if y[~later].min() == y[~later].max() or y[later].min() == y[later].max():
-        return None
-    time_auc = _auc(y[later], model().fit(X[~later], y[~later]).decision_function(X[later]))
-    if groups is None:
-        folds = rng.integers(0, 3, size=len(y))
-    else:
-        uniq_groups, inverse = np.unique(groups, return_inverse=True)
-        folds = rng.integers(0, 3, size=len(uniq_groups))[inverse]
-    scores = np.empty(len(y))
+    def fit(rows: npt.NDArray[np.bool_]) -> Any:
+        idx = np.flatnonzero(rows)
+        if len(idx) > settings.max_rows:
+            idx = np.sort(rng.choice(idx, settings.max_rows, replace=False))
+        return model().fit(X[idx], y[idx])
+
+    y_later = y[later]
+    if time_scores is None:
+        time_scores = fit(earlier).decision_function(X[later])
+    time_scores = np.asarray(time_scores, dtype=np.float64)
+    ids = np.arange(len(y)) if groups is None else groups
+    uniq_groups, inverse = np.unique(ids, return_inverse=True)
+    folds = rng.integers(0, 3, size=len(uniq_groups))[inverse]
+    scores = np.full(len(y), np.nan)
     for k in range(3):
         test = folds == k
-        scores[test] = model().fit(X[~test], y[~test]).decision_function(X[test])
-    random_auc = _auc(y, scores)
+        learn = (earlier | later) & ~test
+        if not (test & later).any() or y[learn].min() == y[learn].max():
+            continue
+        scores[test & later] = fit(learn).decision_function(X[test & later])
+    random_scores = scores[later]
+    if np.isnan(random_scores).any():
+        return None
+    time_auc, random_auc = _auc(y_later, time_scores), _auc(y_later, random_scores)
     gap = random_auc - time_auc
-    # the gap must also be clear of chance: two standard errors of the two AUCs (Hanley-McNeil)
-    noise = 2.0 * math.hypot(
-        _auc_se(time_auc, int(y[later].sum()), int((1 - y[later]).sum())),
-        _auc_se(random_auc, int(y.sum()), int((1 - y).sum())),
-    )
+    lo, hi = auc_interval(y_later, random_scores, ids[later], minus=time_scores, seed=settings.seed)
+    clear = lo > 0
     severity = (
         "critical"
-        if gap >= max(settings.gap_critical, noise)
+        if clear and gap >= settings.gap_critical
         else "warning"
-        if gap >= max(settings.gap_warning, noise)
+        if clear and gap >= settings.gap_warning
         else "info"
     )
     return Finding(
@@ -248,9 +261,10 @@ def random_vs_time_gap(
         severity,
         (),
         f"ROC-AUC {random_auc:.3f} with random cross-validation"
-        f"{' over customers' if groups is not None else ''} against {time_auc:.3f} on the "
-        f"later weeks (gap {gap:+.3f}; warning from {settings.gap_warning}, critical from "
-        f"{settings.gap_critical}, and beyond chance ±{noise:.3f}).",
+        f"{' over customers' if groups is not None else ''} against {time_auc:.3f} trained on "
+        f"earlier weeks only, both on {measured_on} ({int(later.sum()):,} rows; gap "
+        f"{gap:+.3f}, 95% interval {lo:+.3f}…{hi:+.3f}; warning from {settings.gap_warning}, "
+        f"critical from {settings.gap_critical}, when the interval is clear of zero).",
         "A model that does much better on weeks it has seen has memorised them: look for "
         "time keys and features that describe the week rather than the customer."
         if severity != "info"
@@ -316,8 +330,14 @@ def hunt_table(
     settings: LeakageSettings | None = None,
     make_model: Callable[[], Any] | None = None,
     id_column: str | None = None,
+    later: npt.NDArray[np.bool_] | None = None,
+    earlier: npt.NDArray[np.bool_] | None = None,
+    time_scores: npt.NDArray[np.float64] | None = None,
 ) -> list[Finding]:
-    """All table-level checks (time keys, random-vs-time gap, too good), most severe first."""
+    """All table-level checks (time keys, random-vs-time gap, too good), most severe first.
+
+    ``later``, ``earlier`` and ``time_scores`` go to :func:`random_vs_time_gap`: at training,
+    the evaluation rows, the training rows and the deployed model's scores."""
     settings = settings or LeakageSettings()
     findings = find_time_keys(store, table, time_column=time_column, features=features)
     X = feature_matrix(table, features)
@@ -325,7 +345,17 @@ def hunt_table(
     dates = table[time_column].to_numpy(zero_copy_only=False)
     findings += too_good(X, y, features, settings=settings)
     groups = None if id_column is None else table[id_column].to_numpy(zero_copy_only=False)
-    gap = random_vs_time_gap(X, y, dates, settings=settings, make_model=make_model, groups=groups)
+    gap = random_vs_time_gap(
+        X,
+        y,
+        dates,
+        settings=settings,
+        make_model=make_model,
+        groups=groups,
+        later=later,
+        earlier=earlier,
+        time_scores=time_scores,
+    )
     if gap is not None:
         findings.append(gap)
     return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.check))

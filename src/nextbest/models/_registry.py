@@ -78,8 +78,9 @@ def register_model(
     """Store ``model`` as a new version (a no-op when the same artifact is already stored).
 
     The first model of an action becomes its champion when its leakage hunt found nothing
-    critical, since there is nothing to compare it with; every other model is a candidate until
-    a person promotes it.
+    critical and it passed the release gate (``metrics["gate"]``, recorded by training); every
+    other model is a candidate until a person promotes it. A hand-built model without a gate
+    record is taken as it is: the gate needs evaluation weeks, which only training has.
     """
     findings = findings or []
     artifact = model.to_json()
@@ -96,10 +97,20 @@ def register_model(
             "SELECT count(*) FROM model_versions WHERE action = ? AND status = 'champion'",
             [model.action],
         )
-        critical = any(f.severity == "critical" for f in findings)
+        critical = [f for f in findings if f.severity == "critical"]
+        gate: dict[str, Any] | None = (model.metadata.get("metrics") or {}).get("gate")
+        gate_failed = gate is not None and not gate.get("passed", False)
         status = (
-            "champion" if champion_if_first and not has_champion and not critical else "candidate"
+            "champion"
+            if champion_if_first and not has_champion and not critical and not gate_failed
+            else "candidate"
         )
+        if status == "champion":
+            why = "first model of the action"
+        elif champion_if_first and not has_champion:
+            why = "first model of the action, held back: " + _blocked_by(critical, gate)
+        else:
+            why = "new candidate"
         store.execute(
             "INSERT INTO model_versions VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, NULL)",
@@ -127,12 +138,39 @@ def register_model(
                 model.action,
                 status,
                 actor,
-                "first model of the action" if status == "champion" else "new candidate",
+                why,
             ],
         )
     row = store.fetchone(f"SELECT {_COLUMNS} FROM model_versions WHERE version = ?", [version])
     assert row is not None
     return _version(row)
+
+
+def _blocked_by(critical: list[Finding], gate: dict[str, Any] | None) -> str:
+    """The failed gate rules and critical leakage findings, named, for an event or an error."""
+    parts = [
+        f"release gate {r['rule']}: {r['evidence']}"
+        for r in (gate or {}).get("rules", [])
+        if not r["passed"]
+    ]
+    named = {r["rule"] for r in (gate or {}).get("rules", [])}
+    leaks = [f for f in critical if f.check not in named]
+    if leaks:
+        names = "; ".join(f"{f.check} {'/'.join(f.features) or '(model)'}" for f in leaks)
+        parts.append(f"critical leakage findings ({names})")
+    return "; ".join(parts) or "critical findings"
+
+
+def gate_passed(v: ModelVersion) -> bool:
+    """Whether the version passed the release gate at training (``True`` without a record:
+    a hand-built model has no evaluation weeks to judge)."""
+    gate = v.metrics.get("gate")
+    return not gate or bool(gate.get("passed", False))
+
+
+def blocked_by(v: ModelVersion) -> str:
+    """What keeps ``v`` from becoming champion without an override, in words."""
+    return _blocked_by(v.critical, v.metrics.get("gate")).rstrip(".")
 
 
 def list_versions(store: Store, action: str | None = None) -> list[ModelVersion]:
@@ -150,8 +188,28 @@ def champion_version(store: Store, action: str) -> ModelVersion:
         [action],
     )
     if row is None:
+        latest = store.fetchone(
+            f"SELECT {_COLUMNS} FROM model_versions WHERE action = ? AND status = 'candidate' "
+            "ORDER BY created_at DESC, version LIMIT 1",
+            [action],
+        )
+        if latest is None:
+            raise NotFoundError(
+                f"action '{action}' has no champion model; train one with 'nextbest train'"
+            )
+        v = _version(latest)
+        gate = v.metrics.get("gate")
+        promote = f'nextbest models promote {v.version} --to champion --by NAME --reason "why"'
+        if not v.critical and not (gate and not gate.get("passed", False)):
+            raise NotFoundError(
+                f"action '{action}' has no champion model; its latest model {v.version} is a "
+                f"candidate: {promote}"
+            )
         raise NotFoundError(
-            f"action '{action}' has no champion model; train one with 'nextbest train'"
+            f"action '{action}' has no champion model: its latest model {v.version} is a "
+            f"candidate, held back by {_blocked_by(v.critical, gate).rstrip('.')}. Retrain "
+            f"with more weeks or customers (see 'nextbest models show {v.version}'), or, if a "
+            f'person accepts it: {promote} --override "reason"'
         )
     return _version(row)
 
@@ -223,11 +281,11 @@ def set_status(
     v = get_version(store, version)
     if v.status == to_status:
         return v
-    if to_status == "champion" and v.critical and not (override and override.strip()):
-        names = "; ".join(f"{f.check} {'/'.join(f.features) or '(model)'}" for f in v.critical)
+    blocked = v.critical or not gate_passed(v)
+    if to_status == "champion" and blocked and not (override and override.strip()):
         raise ReleaseBlockedError(
-            f"{version} has critical leakage findings ({names}); it cannot become champion "
-            "unless a person overrides with a written reason (--override '…')"
+            f"{version} is held back by {blocked_by(v)}; it cannot become champion unless a "
+            "person overrides with a written reason (--override '…')"
         )
     with store.transaction():
         if to_status in ("champion", "shadow"):

@@ -20,7 +20,16 @@ import pyarrow as pa
 from nextbest.config import ActionConfig
 from nextbest.errors import NotFoundError
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
-from nextbest.models._metrics import brier, calibration_table, lift_at, lift_curve, pr_auc, roc_auc
+from nextbest.models._gate import GateSettings
+from nextbest.models._metrics import (
+    auc_interval,
+    brier,
+    calibration_table,
+    lift_at,
+    lift_curve,
+    pr_auc,
+    roc_auc,
+)
 from nextbest.models._propensity import PropensityModel, feature_matrix
 
 
@@ -84,11 +93,15 @@ def evaluate_scores(
     dates: npt.ArrayLike,
     *,
     bucket: int,
+    groups: npt.ArrayLike | None = None,
+    gate: GateSettings | None = None,
 ) -> dict[str, Any]:
     """The release figures for one set of scores on the evaluation weeks.
 
     ``lift_at_bucket`` is the mean over evaluation dates of the lift in the ``bucket``
-    highest-scored customers of that date (the weekly volume the action may mail).
+    highest-scored customers of that date (the weekly volume the action may mail). With
+    ``groups`` (the relation number of each row), ``roc_auc_ci`` is the bootstrap interval of
+    the ROC-AUC over customers that the release gate reads.
     """
     y_arr = np.asarray(y, dtype=np.int8)
     s_arr = np.asarray(score, dtype=np.float64)
@@ -98,8 +111,9 @@ def evaluate_scores(
         mask = d_arr == day
         if y_arr[mask].any():
             lifts.append(lift_at(y_arr[mask], s_arr[mask], min(bucket, int(mask.sum()))))
-    return {
+    figures: dict[str, Any] = {
         "n": len(y_arr),
+        "n_positive": int(y_arr.sum()),
         "base_rate": float(y_arr.mean()),
         "pr_auc": pr_auc(y_arr, s_arr),
         "roc_auc": roc_auc(y_arr, s_arr),
@@ -110,6 +124,25 @@ def evaluate_scores(
         "calibration": [vars(b) for b in calibration_table(y_arr, s_arr)],
         "lift_curve": lift_curve(y_arr, s_arr),
     }
+    if groups is not None:
+        gate = gate or GateSettings()
+        lo, hi = auc_interval(
+            y_arr,
+            s_arr,
+            groups,
+            confidence=gate.confidence,
+            n_resamples=gate.n_resamples,
+            seed=gate.seed,
+        )
+        figures.update(
+            {
+                "roc_auc_ci": [lo, hi],
+                "roc_auc_ci_level": gate.confidence,
+                "roc_auc_ci_method": f"bootstrap over customers, {gate.n_resamples} "
+                "resamples, percentile",
+            }
+        )
+    return figures
 
 
 @dataclass
@@ -186,12 +219,15 @@ def train_action(
     action: ActionConfig,
     *,
     oracle: npt.ArrayLike | None = None,
+    gate: GateSettings | None = None,
 ) -> TrainingResult:
     """Fit the logistic baseline and the configured model; deploy the configured one.
 
     ``table`` is a training table (``relation_id``, ``snapshot_date``, the features and
     ``converted``). ``oracle``, when given, holds the true probability of each *evaluation*
-    row (in table order) from the synthetic bank's ground truth.
+    row (in table order) from the synthetic bank's ground truth. Both models are measured on
+    the same evaluation rows, each ROC-AUC with its bootstrap interval over customers
+    (``gate`` sets its level and resamples).
     """
     dates = sorted(set(table["snapshot_date"].to_pylist()))
     split = time_split(dates, gap_weeks=action.label_weeks)
@@ -201,6 +237,7 @@ def train_action(
     X = {k: feature_matrix(v, features) for k, v in parts.items()}
     y = {k: v["converted"].to_numpy().astype(np.int8) for k, v in parts.items()}
     eval_dates = parts["evaluation"]["snapshot_date"].to_numpy(zero_copy_only=False)
+    eval_ids = parts["evaluation"]["relation_id"].to_numpy(zero_copy_only=False)
     metrics: dict[str, dict[str, Any]] = {}
     seconds: dict[str, float] = {}
     chosen: PropensityModel | None = None
@@ -211,8 +248,15 @@ def train_action(
         model.calibrate(X["calibration"], y["calibration"])
         seconds[kind] = time.perf_counter() - t0
         metrics[kind] = evaluate_scores(
-            y["evaluation"], model.score(X["evaluation"]), eval_dates, bucket=action.max_weekly
+            y["evaluation"],
+            model.score(X["evaluation"]),
+            eval_dates,
+            bucket=action.max_weekly,
+            groups=eval_ids,
+            gate=gate,
         )
+        # a slope ≤ 0 means the calibration weeks reversed the estimator's ranking
+        metrics[kind]["calibration_slope"] = model.calibration[0]
         if kind == action.model.kind:
             chosen = model
     if oracle is not None:

@@ -21,15 +21,21 @@ from nextbest.features import (
     training_dates,
 )
 from nextbest.models import (
+    GATE_CHECKS,
     Finding,
+    GateSettings,
     LeakageSettings,
     ModelVersion,
     PropensityModel,
+    auc_interval,
+    blocked_by,
     calibration_table,
+    gate_passed,
     get_version,
     hunt_table,
     load_model,
     pr_auc,
+    roc_auc,
     set_status,
 )
 from nextbest.store import Store, is_database_error
@@ -169,6 +175,13 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
     x_cand, x_champ = cand.matrix(table), champ.matrix(table)
     s_cand, s_champ = cand.score(x_cand), champ.score(x_champ)
     pa_cand, pa_champ = pr_auc(y, s_cand), pr_auc(y, s_champ)
+    gate = GateSettings.from_config(rel)
+    groups = table["relation_id"].to_numpy(zero_copy_only=False)
+    lo_cand, lo_champ = (
+        auc_interval(y, s, groups, confidence=gate.confidence, n_resamples=gate.n_resamples)[0]
+        for s in (s_cand, s_champ)
+    )
+    auc_cand = roc_auc(y, s_cand)
     e_cand, e_champ = _ece(y, s_cand), _ece(y, s_champ)
     rng = np.random.default_rng(0)
     sample = rng.choice(table.num_rows, size=min(5000, table.num_rows), replace=False)
@@ -197,7 +210,34 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
     either = chosen[0] | chosen[1]
     changed = float((chosen[0] != chosen[1]).sum() / max(either.sum(), 1))
     drop = (pa_champ - pa_cand) / pa_champ if pa_champ > 0 else 0.0
+    share = [float(c.sum() / ok.sum()) if ok.any() else float("nan") for c in chosen]
+    base = _baseline_margin(cand_v)
+    level = f"{gate.confidence:.0%}"
     return [
+        ReleaseLine(
+            f"ROC-AUC on the same weeks ({auc_cand:.3f}): lower end of its {level} interval",
+            lo_cand,
+            lo_champ,
+            lo_cand,
+            "> 0.5",
+            bool(lo_cand > 0.5),
+        ),
+        ReleaseLine(
+            "ROC-AUC minus the logistic baseline's (evaluation weeks, at training)",
+            base,
+            float("nan"),
+            base,
+            f"≥ −{gate.baseline_tolerance}",
+            bool(base >= -gate.baseline_tolerance),
+        ),
+        ReleaseLine(
+            f"share of the eligible selected ({latest})",
+            share[0],
+            share[1],
+            share[0],
+            f"≤ {gate.max_selected_share:.0%}",
+            bool(share[0] <= gate.max_selected_share),
+        ),
         ReleaseLine(
             "PR-AUC on the same weeks",
             pa_cand,
@@ -233,6 +273,17 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
     ]
 
 
+def _baseline_margin(v: ModelVersion) -> float:
+    """The candidate's evaluation ROC-AUC minus the logistic baseline's on the same rows, as
+    training recorded it: 0 for a logistic model (it is the baseline), NaN when unrecorded."""
+    if v.kind == "logistic":
+        return 0.0
+    for r in (v.metrics.get("gate") or {}).get("rules", []):
+        if r["rule"] == "beats_baseline":
+            return float(r["figure"])
+    return float("nan")
+
+
 def promote(
     store: Store,
     config: Config,
@@ -243,11 +294,14 @@ def promote(
     reason: str,
     override: str | None = None,
 ) -> tuple[ModelVersion, list[ReleaseLine]]:
-    """Promote through the gate: to champion only without critical leakage findings and with
-    every release-table line passing against the current champion — or with an override."""
+    """Promote through the gate: to champion only without critical findings (leakage hunt,
+    release gate at training) and with every release-table line passing against the current
+    champion — or with an override, recorded with the name of who gave it."""
     v = get_version(store, version)
     lines: list[ReleaseLine] = []
-    if to == "champion" and v.critical and not (override and override.strip()):
+    overriding = bool(override and override.strip())
+    leaks = [f for f in v.critical if f.check not in GATE_CHECKS]
+    if to == "champion" and leaks and not overriding:
         # the registry refuses it with the findings named; no need to compute the table
         return set_status(store, version, to, actor=actor, reason=reason), lines
     if to == "champion":
@@ -258,10 +312,16 @@ def promote(
         if current and current != version:
             lines = release_table(store, config, version, str(current))
             failed = [line.check for line in lines if not line.passed]
-            if failed and not (override and override.strip()):
+            if failed and not overriding:
+                held = (
+                    f"is held back by {blocked_by(v)}, and it "
+                    if v.critical or not gate_passed(v)
+                    else ""
+                )
                 raise ReleaseBlockedError(
-                    f"{version} fails the release table against {current}: "
+                    f"{version} {held}fails the release table against {current}: "
                     f"{'; '.join(failed)}. Fix it, or override with a written reason "
                     "(--override '…')"
                 )
+    # the registry refuses critical findings and a failed gate unless overridden, named
     return set_status(store, version, to, actor=actor, reason=reason, override=override), lines

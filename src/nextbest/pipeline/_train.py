@@ -7,21 +7,33 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nextbest.config import Config
-from nextbest.features import build_training_table, resolve_features, training_dates
+from nextbest.config import ActionConfig, Config
+from nextbest.decisioning import eligibility, select
+from nextbest.features import (
+    FeatureSet,
+    build_features,
+    build_training_table,
+    resolve_features,
+    training_dates,
+)
 from nextbest.models import (
     Finding,
+    GateSettings,
     LeakageSettings,
     ModelVersion,
+    PropensityModel,
     TrainingResult,
     hunt_table,
+    make_estimator,
     register_model,
+    release_gate,
     too_good,
     train_action,
 )
@@ -74,15 +86,87 @@ def oracle_probabilities(
     return p
 
 
+def policy_on(
+    store: Store,
+    action: ActionConfig,
+    model: PropensityModel,
+    fs: FeatureSet,
+    dates: list[dt.date],
+) -> dict[str, Any]:
+    """What the action's policy (eligibility, threshold, weekly maximum; no random arms) would
+    select with ``model`` on each of ``dates``, and the date with the highest share of the
+    eligible selected: ``{"dates": [...], "max_share", "date", "selected", "eligible"}``
+    (``max_share`` is ``None`` when nobody was eligible on any date)."""
+    feats = build_features(store, fs, dates)
+    day_col = feats["snapshot_date"].to_numpy(zero_copy_only=False)
+    ids_all = feats["relation_id"].to_numpy(zero_copy_only=False)
+    X_all = model.matrix(feats)
+    weeks: list[dict[str, Any]] = []
+    for day in sorted(set(dates)):
+        elig = eligibility(store, action, day)
+        ids = elig["relation_id"].to_numpy(zero_copy_only=False)
+        ok = elig["eligible"].to_numpy(zero_copy_only=False).astype(bool)
+        on_day = np.flatnonzero(day_col == np.datetime64(day))
+        # both are sorted by relation id; align them anyway rather than trust it
+        f_ids = ids_all[on_day]
+        pos = np.searchsorted(f_ids, ids)
+        found = pos < len(f_ids)
+        found[found] = f_ids[pos[found]] == ids[found]
+        ok &= found
+        score = np.full(len(ids), np.nan)
+        if ok.any():
+            score[ok] = model.score(X_all[on_day[pos[ok]]])
+        chosen = select(ids, ok, score, threshold=action.threshold, max_weekly=action.max_weekly)
+        n_ok, n_sel = int(ok.sum()), int(chosen.selected.sum())
+        weeks.append(
+            {
+                "date": day.isoformat(),
+                "eligible": n_ok,
+                "above_threshold": chosen.n_candidates,
+                "selected": n_sel,
+                "share": n_sel / n_ok if n_ok else None,
+            }
+        )
+    measured = [w for w in weeks if w["share"] is not None]
+    top = max(measured, key=lambda w: w["share"]) if measured else None
+    return {
+        "threshold": action.threshold,
+        "max_weekly": action.max_weekly,
+        "dates": weeks,
+        "max_share": None if top is None else top["share"],
+        "date": None if top is None else top["date"],
+        "selected": None if top is None else top["selected"],
+        "eligible": None if top is None else top["eligible"],
+    }
+
+
 def leakage_findings(
-    store: Store, config: Config, fs: object, table: pa.Table, result: TrainingResult
+    store: Store,
+    config: Config,
+    fs: FeatureSet,
+    table: pa.Table,
+    result: TrainingResult,
+    action: ActionConfig | None = None,
 ) -> list[Finding]:
     """The leakage hunt at training: time keys, random-vs-time gap, too-good features and
-    model, a model that beats the ground truth (synthetic bank), point-in-time violations."""
-    from nextbest.features import FeatureSet
+    model, a model that beats the ground truth (synthetic bank), point-in-time violations.
 
-    assert isinstance(fs, FeatureSet)
+    The random-vs-time gap is measured on the evaluation rows, with the deployed model's
+    scores there as its "later weeks" side (its ROC-AUC is the metrics' figure) and the
+    action's own estimator, learning from the training weeks and the evaluation weeks of other
+    customers, as the random side: the hunt and the metrics quote the same number."""
     settings = LeakageSettings.from_config(config.leakage)
+    kind = result.model.kind
+    chosen = result.metrics[kind]
+
+    def rows_of(dates: list[dt.date]) -> npt.NDArray[np.bool_]:
+        mask = pc.is_in(table["snapshot_date"], value_set=pa.array(dates, pa.date32()))
+        return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+    later = rows_of(result.split.evaluation)
+    # the deployed model's scores of the evaluation rows: its ROC-AUC is the metrics' figure
+    time_scores = result.model.score(result.model.matrix(table.filter(pa.array(later))))
+    spec = action or config.action(result.model.action)
     findings = hunt_table(
         store,
         table,
@@ -91,9 +175,11 @@ def leakage_findings(
         features=fs.names,
         settings=settings,
         id_column="relation_id",
+        make_model=lambda: make_estimator(spec, kind, list(fs.names)),
+        later=later,
+        earlier=rows_of(result.split.train),
+        time_scores=time_scores,
     )
-    kind = result.model.kind
-    chosen = result.metrics[kind]
     findings += too_good(
         np.empty((0, 0)),
         np.empty(0, np.int8),
@@ -120,6 +206,30 @@ def leakage_findings(
         findings += check_point_in_time(store, fs, day)
     order = {"critical": 0, "warning": 1, "info": 2}
     return sorted(findings, key=lambda f: (order[f.severity], f.check))
+
+
+def gate_findings(
+    store: Store,
+    action: ActionConfig,
+    fs: FeatureSet,
+    result: TrainingResult,
+    settings: GateSettings,
+) -> list[Finding]:
+    """The release gate on the deployed model's evaluation weeks (see ``nextbest.models``'s
+    ``release_gate``); its record goes into the model's metrics, its failures are findings."""
+    kind = result.model.kind
+    chosen = result.metrics[kind]
+    selection = policy_on(store, action, result.model, fs, result.split.evaluation)
+    record, failed = release_gate(
+        chosen,
+        baseline=None if kind == "logistic" else result.metrics.get("logistic"),
+        selection=selection,
+        settings=settings,
+        calibration_slope=chosen.get("calibration_slope"),
+    )
+    chosen["selection"] = selection
+    chosen["gate"] = record
+    return failed
 
 
 def train_models(
@@ -158,11 +268,15 @@ def train_models(
             oracle = oracle_probabilities(
                 store, truth_dir, table.filter(mask), label_weeks=action.label_weeks
             )
-        result = train_action(table, fs.names, action, oracle=oracle)
+        gate = GateSettings.from_config(config.release)
+        result = train_action(table, fs.names, action, oracle=oracle, gate=gate)
         # the market the model learned from: training and calibration weeks
         band = market_band(store, fs.market_fund, [*result.split.train, *result.split.calibration])
         result.model.metadata["market_band"] = band
-        findings = leakage_findings(store, config, fs, table, result)
+        findings = leakage_findings(store, config, fs, table, result, action)
+        findings += gate_findings(store, action, fs, result, gate)
+        order = {"critical": 0, "warning": 1, "info": 2}
+        findings.sort(key=lambda f: (order[f.severity], f.check))
         card = model_card(
             action,
             config,

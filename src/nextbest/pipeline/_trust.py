@@ -122,12 +122,27 @@ def model_card(
         "nationality are never features.",
         "",
         "## Figures on the evaluation weeks",
-        f"PR-AUC {m['pr_auc']:.4f}, ROC-AUC {m['roc_auc']:.3f}, lift at the weekly bucket of "
-        f"{m['bucket']} {m['lift_at_bucket']:.2f}, Brier {m['brier']:.4f}, mean score "
-        f"{m['mean_score']:.4f} against a base rate of {m['base_rate']:.4f}.",
+        f"PR-AUC {m['pr_auc']:.4f}, ROC-AUC {m['roc_auc']:.3f}{_interval(m)}, lift at the "
+        f"weekly bucket of {m['bucket']} {m['lift_at_bucket']:.2f}, Brier {m['brier']:.4f}, "
+        f"mean score {m['mean_score']:.4f} against a base rate of {m['base_rate']:.4f}"
+        f"{_baseline(action, result)}.",
         "",
-        "## When not to use it",
     ]
+    gate = m.get("gate")
+    if gate:
+        verdict = (
+            "passed: it may become champion."
+            if gate["passed"]
+            else "**failed**: it stays a candidate; only a person can promote it, with "
+            '`--override "reason"` recorded under their name.'
+        )
+        lines += ["## Release gate", f"The release gate {verdict}"]
+        lines += [
+            f"- {'pass' if r['passed'] else '**FAIL**'} {r['rule']} ({r['limit']}): {r['evidence']}"
+            for r in gate["rules"]
+        ]
+        lines.append("")
+    lines += ["## When not to use it"]
     if band:
         lines.append(
             f"- When the market is outside the band seen in training: the reference fund's "
@@ -148,9 +163,23 @@ def model_card(
     )
     lines.append("- Customers without 8 weeks of history have no balance trend.")
     if findings:
-        lines += ["", "## Leakage findings at training"]
+        lines += ["", "## Findings at training (leakage hunt and release gate)"]
         lines += [f"- **{f.severity}** {f.check}: {f.evidence}" for f in findings]
     return "\n".join(lines) + "\n"
+
+
+def _interval(m: dict[str, Any]) -> str:
+    ci = m.get("roc_auc_ci")
+    if not ci:
+        return ""
+    return f" ({m.get('roc_auc_ci_level', 0.95):.0%} interval {ci[0]:.3f}–{ci[1]:.3f})"
+
+
+def _baseline(action: ActionConfig, result: TrainingResult) -> str:
+    base = result.metrics.get("logistic")
+    if action.model.kind == "logistic" or not base:
+        return ""
+    return f"; the logistic baseline on the same rows: ROC-AUC {base['roc_auc']:.3f}"
 
 
 def describe_findings(findings: list[Finding]) -> list[dict[str, Any]]:
