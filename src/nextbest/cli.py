@@ -1296,7 +1296,6 @@ def fairness(
     from the audit-only table — gender and postcode area), the law and the model apart; and
     features that act as proxies of a sensitive attribute."""
     from nextbest.evaluation import never_selected, proxy_check, selection_by_group
-    from nextbest.features import resolve_features
 
     with _project() as (store, cfg):
         run_ids = [
@@ -1311,7 +1310,7 @@ def fairness(
             raise NotFoundError("no runs yet; run 'nextbest run' first")
         groups = selection_by_group(store, run_ids)
         never = never_selected(store, run_ids)
-        proxies = proxy_check(store, run_ids[0], resolve_features(cfg.features).names)
+        proxies = proxy_check(store, run_ids[0], cfg.features)
     console.print(
         styled(
             "[bold]Never selected[/] over {} run(s): {:,} of {:,} customers ({:.1%})",

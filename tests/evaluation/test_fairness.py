@@ -63,3 +63,26 @@ def test_sensitive_attributes_never_reach_features(tiny_store: tuple[Store, Path
     from nextbest.features._build import _query
 
     assert "audit" not in _query(fs)
+
+
+def test_proxy_check_covers_custom_features(tiny_store: tuple[Store, Path]) -> None:
+    """The proxy check builds the run's own feature set, custom features included: a custom
+    feature equal to the app flag (only 103, a woman, has no app: F 4 of 5 have it, M all 7)
+    has η² = (5·(0.8−11/12)² + 7·(1−11/12)²)
+    / (12·(11/12)·(1/12)) = (7/60)/(11/12) = 7/55 by gender."""
+    store, path = tiny_store
+    with store.audit():
+        for rid in range(101, 113):
+            store.execute(
+                "INSERT INTO audit.sensitive_attributes VALUES (?, ?, '10xx', 0)",
+                [rid, "F" if rid in FEMALE else "M"],
+            )
+    result = run_week(store, tiny_config(path))
+    features = FeaturesConfig(
+        enabled=["engagement"],
+        custom=[{"name": "has_app", "sql": "CAST(app_installed AS INTEGER)", "description": "app"}],
+    )
+    from nextbest.evaluation import proxy_check
+
+    rows = {(r["feature"], r["attribute"]): r for r in proxy_check(store, result.run_id, features)}
+    assert rows[("has_app", "gender")]["eta_squared"] == pytest.approx(7 / 55)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from nextbest.config import FeaturesConfig
 from nextbest.store import Store
 
 LEGAL_RULES = ("opted_in", "adult")
@@ -142,15 +143,14 @@ def never_selected(store: Store, run_ids: list[str]) -> dict[str, Any]:
 
 
 def proxy_check(
-    store: Store, run_id: str, features: list[str], *, threshold: float = 0.1
+    store: Store, run_id: str, features: FeaturesConfig, *, threshold: float = 0.1
 ) -> list[dict[str, Any]]:
-    """η² of each feature by each sensitive attribute on the run's week; above ``threshold``
-    the feature is reported as a strong proxy."""
-    from nextbest.config import FeaturesConfig
+    """η² of each feature of ``features`` (custom ones included) by each sensitive attribute
+    on the run's week; above ``threshold`` the feature is reported as a strong proxy."""
     from nextbest.features import build_features, resolve_features
 
     day = store.scalar("SELECT snapshot_date FROM runs WHERE run_id = ?", [run_id])
-    fs = resolve_features(FeaturesConfig(enabled=list(features)))
+    fs = resolve_features(features)
     feats = build_features(store, fs, [day])
     # the features are built first, with the audit database detached; it is attached for
     # this one read
