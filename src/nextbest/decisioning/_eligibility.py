@@ -8,8 +8,10 @@ Built-in rules, in order (a customer who fails several is reported with the firs
 3. ``not_investing`` — does not already invest;
 4. ``not_in_flow`` — not inside a running flow of this action (mailed in the last
    ``flow_weeks`` and not converted since);
-5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks``
-   (held-out customers count too, so the holdout stays clean for its measurement window);
+5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks`` of D,
+   before or after it, the same date included (held-out customers count too, so the holdout
+   stays clean for its measurement window; a week decided again sees the first run's contacts;
+   a back-dated run sees the contacts of the later weeks);
 6. the action's config-defined rules, in config order.
 """
 
@@ -51,27 +53,27 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
         ("adult", f"coalesce(cur.age >= {action.min_age}, false)"),
         ("not_investing", "NOT coalesce(cur.is_investor, false)"),
         ("not_in_flow", "f.relation_id IS NULL"),
-        (
-            "not_in_cooldown",
-            f"a.last_contact IS NULL OR a.last_contact <= $day - {7 * action.cooldown_weeks}",
-        ),
+        ("not_in_cooldown", "a.relation_id IS NULL"),
     ]
     rules += [(rule.name, f"coalesce(({rule.sql}), false)") for rule in action.rules]
     return rules
 
 
-def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
+def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
     """The eligibility query over ``$day`` (and ``$action``): ``relation_id`` and
-    ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``)."""
+    ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``).
+    With ``own_run``, the contacts of run ``$run_id`` are left out (a run is never in its own
+    cooldown)."""
     conditions = _rule_conditions(action)
+    cooldown = 7 * action.cooldown_weeks
+    own = "AND run_id <> $run_id" if own_run else ""
     first = "\n".join(f"            WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
     trail_cols = "".join(f",\n        ({cond}) AS pass_{name}" for name, cond in conditions)
     return f"""
     WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
     assigned AS (
-        SELECT relation_id, max(contact_date) AS last_contact
-        FROM contacts WHERE contact_date < $day
-        GROUP BY relation_id
+        SELECT DISTINCT relation_id FROM contacts
+        WHERE contact_date > $day - {cooldown} AND contact_date < $day + {cooldown} {own}
     ),
     in_flow AS (
         SELECT DISTINCT c.relation_id
@@ -102,11 +104,14 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
 
 
 def eligibility_trail(
-    store: Store, action: ActionConfig, day: dt.date, relation_id: int
+    store: Store, action: ActionConfig, day: dt.date, relation_id: int, *, run_id: str = ""
 ) -> list[tuple[str, bool, str]]:
-    """Every rule for one customer: (rule, passed, description), in evaluation order."""
-    sql = f"SELECT * FROM ({eligibility_sql(action, trail=True)}) WHERE relation_id = $rid"
-    rows = store.arrow(sql, {"day": day, "action": action.name, "rid": relation_id}).to_pylist()
+    """Every rule for one customer: (rule, passed, description), in evaluation order; the
+    contacts of ``run_id`` (the run being explained) do not count."""
+    inner = eligibility_sql(action, trail=True, own_run=True)
+    sql = f"SELECT * FROM ({inner}) WHERE relation_id = $rid"
+    params = {"day": day, "action": action.name, "rid": relation_id, "run_id": run_id}
+    rows = store.arrow(sql, params).to_pylist()
     if not rows:
         return []
     row = rows[0]

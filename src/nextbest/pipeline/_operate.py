@@ -1,12 +1,19 @@
 """The operator's week: review, approve or reject, export, schedule, replay, knobs.
 
-* Only a run in ``pending_review`` can be approved or rejected, by a named person with a comment.
-* Only an ``approved`` run can be exported. Export writes the hand-off file for the e-mail tool
-  (CSV and Parquet: relation number, action, flow, arm) for the mailed arms, and ``stops.csv``:
-  customers in a running flow who converted since they were mailed, whose flow must stop;
-  it records a contact per assigned customer (treat, explore and holdout — the holdout so
-  that the cooldown keeps it clean) and marks the run ``exported``, all at once; exporting
-  again sends nothing twice and restores the files if they went missing.
+* Only a run in ``pending_review`` can be approved or rejected, by a named person with a comment;
+  the person who started the run cannot approve it (four eyes; rejecting it is allowed). The
+  run must be named: approve, reject and export refuse ``latest``.
+* Every state change is conditional (``UPDATE … WHERE status = 'pending_review'``) and checked
+  inside its transaction, so of several calls at once exactly one succeeds; the others get
+  :class:`RunStateError`, also when the database reports a write-write conflict.
+* Only an ``approved`` run that is not superseded can be exported. Export writes the hand-off
+  file for the e-mail tool (CSV and Parquet: relation number, action, flow, arm) for the mailed
+  arms, and ``stops.csv``: customers in a running flow who converted since they were mailed,
+  whose flow must stop; it re-checks the contact history (see :func:`export_run`), records a
+  contact per assigned customer (treat, explore and holdout — the holdout so that the cooldown
+  keeps it clean), records the three files' sha256 and marks the run ``exported``, all at once.
+  Exporting again sends nothing twice, verifies the three files and rewrites a missing or
+  damaged one from the recorded decisions (or fails when it cannot be rebuilt byte for byte).
 * ``due_week`` picks the week the schedule should run; a week that already has a run is not
   run twice.
 * ``replay`` recomputes a past run from its recorded config, model versions and seed and checks
@@ -19,6 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +38,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from nextbest.config import Config, config_from_mapping
-from nextbest.errors import ConfigError, NotFoundError, RunStateError, did_you_mean
+from nextbest.errors import ConfigError, NotFoundError, RunStateError, StoreError, did_you_mean
 from nextbest.features import loaded_snapshot_dates
+from nextbest.pipeline._weekly import LIVE_STATUSES, _conflict, _event
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -51,27 +62,68 @@ def _run(store: Store, run_id: str) -> tuple[str, dt.date, str]:
     return str(row["run_id"]), row["snapshot_date"], str(row["status"])
 
 
-def _event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
-    store.execute(
-        "INSERT INTO run_events VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-        [run_id, event, actor, comment],
-    )
+def _named(run_id: str, step: str) -> None:
+    """State changes name their run: 'latest' may be a run nobody reviewed."""
+    if run_id.strip().lower() == "latest":
+        raise RunStateError(
+            f"name the run id to {step}: 'latest' is refused for approve, reject and export so "
+            "that nobody changes a run they did not review (see 'nextbest runs' or "
+            "'nextbest review latest')"
+        )
+
+
+def _same_person(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
 
 
 def decide_review(store: Store, run_id: str, *, approve: bool, actor: str, comment: str) -> str:
-    """Approve or reject a run waiting for review; returns the new status."""
+    """Approve or reject a run waiting for review; returns the new status.
+
+    The person who started the run cannot approve it (four eyes); they may reject it. The
+    status change is conditional and checked inside its transaction: of several calls at once,
+    one succeeds and the others raise :class:`RunStateError`."""
+    step = "approve" if approve else "reject"
     if not actor.strip():
         raise RunStateError("approving or rejecting needs the operator's name (--by NAME)")
-    rid, _, status = _run(store, run_id)
-    if status != "pending_review":
-        raise RunStateError(
-            f"run {rid} is {status}; only a run pending review can be "
-            f"{'approved' if approve else 'rejected'}"
-        )
+    _named(run_id, step)
+    rid, _, _ = _run(store, run_id)
     new = "approved" if approve else "rejected"
-    with store.transaction():
-        store.execute("UPDATE runs SET status = ? WHERE run_id = ?", [new, rid])
-        _event(store, rid, new, actor, comment)
+    try:
+        with store.transaction():
+            row = store.fetchone(
+                "SELECT status, superseded_by, coalesce(started_by, (SELECT arg_min(e.actor, "
+                "e.event_at) FROM run_events e WHERE e.run_id = runs.run_id AND "
+                "e.event = 'created')) FROM runs WHERE run_id = ?",
+                [rid],
+            )
+            assert row is not None
+            status, superseded_by, starter = row
+            if status != "pending_review" or superseded_by:
+                by = f" (by {superseded_by})" if superseded_by else ""
+                raise RunStateError(
+                    f"run {rid} is {status}{by}; only a run pending review can be "
+                    f"{'approved' if approve else 'rejected'}"
+                )
+            if approve and starter and _same_person(str(starter), actor):
+                raise RunStateError(
+                    f"run {rid} was started by {starter}; someone else must approve it (four "
+                    "eyes). You may reject it."
+                )
+            changed = store.fetchone(
+                "UPDATE runs SET status = ? WHERE run_id = ? AND status = 'pending_review' "
+                "AND superseded_by IS NULL",
+                [new, rid],
+            )
+            if changed is None or changed[0] != 1:
+                raise RunStateError(f"run {rid} changed while it was being {new}; run review again")
+            _event(store, rid, new, actor, comment)
+    except Exception as exc:
+        if _conflict(exc):
+            raise RunStateError(
+                f"run {rid} was approved, rejected or exported by someone else at the same "
+                f"time; see 'nextbest review {rid}'"
+            ) from None
+        raise
     return new
 
 
@@ -83,6 +135,8 @@ class ExportResult:
     rows: int
     contacts: int
     already: bool
+    #: on a re-export, the files that were missing or damaged and were rewritten
+    restored: tuple[str, ...] = ()
 
 
 def _handoff(store: Store, config: Config, run_id: str) -> pa.Table:
@@ -103,14 +157,22 @@ def _handoff(store: Store, config: Config, run_id: str) -> pa.Table:
     )
 
 
-def _write_atomic(table: pa.Table, folder: Path) -> tuple[Path, Path, str]:
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_atomic(table: pa.Table, folder: Path, name: str) -> tuple[Path, str]:
+    """Write ``table`` as ``name`` (CSV or Parquet by its suffix) to a unique temporary file in
+    ``folder``; returns (temporary path, sha256). The caller moves it into place."""
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path, pq_path = folder / "handoff.csv", folder / "handoff.parquet"
-    for path, writer in ((csv_path, pacsv.write_csv), (pq_path, pq.write_table)):
-        tmp = path.with_name(path.name + ".tmp")
-        writer(table, tmp)
-        tmp.replace(path)
-    return csv_path, pq_path, hashlib.sha256(csv_path.read_bytes()).hexdigest()
+    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    if name.endswith(".parquet"):
+        pq.write_table(table, tmp)
+    else:
+        pacsv.write_csv(table, tmp)
+    return tmp, _sha256(tmp)
 
 
 def stop_list(store: Store, config: Config, run_id: str) -> pa.Table:
@@ -132,52 +194,227 @@ def stop_list(store: Store, config: Config, run_id: str) -> pa.Table:
     )
 
 
-def _write_stops(store: Store, config: Config, run_id: str, folder: Path) -> Path:
-    table = stop_list(store, config, run_id)
-    path = folder / "stops.csv"
-    tmp = path.with_name(path.name + ".tmp")
-    pacsv.write_csv(table, tmp)
-    tmp.replace(path)
-    return path
+def _export_tables(store: Store, config: Config, rid: str) -> dict[str, Callable[[], pa.Table]]:
+    """The three files of an export, by name, each rebuilt from the store on demand."""
+    return {
+        "handoff.csv": lambda: _handoff(store, config, rid),
+        "handoff.parquet": lambda: _handoff(store, config, rid),
+        "stops.csv": lambda: stop_list(store, config, rid),
+    }
+
+
+def _contact_conflicts(store: Store, config: Config, rid: str) -> str | None:
+    """Why customers on the run's list may not be contacted now, or None.
+
+    Compared with every contact of another run (any arm, any action, the same date included,
+    before or after the run date): an assigned customer contacted within their action's
+    cooldown, or a mailed customer held out elsewhere (or a held-out customer mailed elsewhere)
+    within the holdout action's measurement window (``label_weeks``)."""
+    rules = [(a.name, 7 * a.cooldown_weeks, 7 * a.label_weeks) for a in config.actions]
+    values = ", ".join("(?, ?, ?)" for _ in rules)
+    default_cool = max(r[1] for r in rules)
+    default_label = max(r[2] for r in rules)
+    rows = store.fetchall(
+        f"""
+        WITH rules AS (SELECT * FROM (VALUES {values}) AS r(action, cooldown_days, label_days)),
+        list AS (
+            SELECT relation_id, action, arm, snapshot_date FROM decisions
+            WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')),
+        pairs AS (
+            SELECT l.relation_id, l.arm AS list_arm, o.arm AS other_arm,
+                coalesce(rl.cooldown_days, ?) AS cooldown_days,
+                coalesce(rl.label_days, ?) AS list_label, coalesce(ro.label_days, ?) AS other_label,
+                abs(datediff('day', o.contact_date, l.snapshot_date)) AS gap
+            FROM list l
+            JOIN contacts o ON o.relation_id = l.relation_id AND o.run_id <> ?
+            LEFT JOIN rules rl ON rl.action = l.action
+            LEFT JOIN rules ro ON ro.action = o.action)
+        SELECT relation_id,
+            bool_or(gap < cooldown_days) AS cooldown,
+            bool_or((list_arm = 'holdout' AND other_arm <> 'holdout' AND gap < list_label)
+                 OR (other_arm = 'holdout' AND list_arm <> 'holdout' AND gap < other_label))
+                AS holdout
+        FROM pairs GROUP BY relation_id HAVING cooldown OR holdout ORDER BY relation_id
+        """,
+        [
+            *(v for r in rules for v in r),
+            rid,
+            default_cool,
+            default_label,
+            default_label,
+            rid,
+        ],
+    )
+    if not rows:
+        return None
+    listed = int(
+        store.scalar(
+            "SELECT count(DISTINCT relation_id) FROM decisions WHERE run_id = ? "
+            "AND arm IN ('treat', 'explore', 'holdout')",
+            [rid],
+        )
+    )
+
+    def ids(which: int) -> str:
+        found = [str(r[0]) for r in rows if r[which]]
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        return ", ".join(found[:10]) + more
+
+    parts = []
+    if any(r[1] for r in rows):
+        n = sum(1 for r in rows if r[1])
+        parts.append(f"{n} within the cooldown (relation {ids(1)})")
+    if any(r[2] for r in rows):
+        n = sum(1 for r in rows if r[2])
+        parts.append(f"{n} within a holdout's measurement window (relation {ids(2)})")
+    return (
+        f"{len(rows)} of the {listed} customers on the list were contacted by another run "
+        f"after this one was made: {'; '.join(parts)}"
+    )
 
 
 def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> ExportResult:
-    """Export an approved run (see the module docstring); idempotent."""
-    rid, _, status = _run(store, run_id)
+    """Export an approved run (see the module docstring); idempotent.
+
+    Inside its transaction the export takes the run from ``approved`` to ``exported`` only if
+    it still is approved, and re-checks the contact history: if anyone on the list was
+    contacted by another run within the cooldown, or a holdout would be spoiled, the whole
+    export is refused with :class:`RunStateError` naming how many, which rule and who, and the
+    refusal is recorded as an event; nothing is written or sent. (The list was approved as it
+    is; a smaller list needs a new run of the week, which supersedes this one.)"""
+    _named(run_id, "export")
+    rid, day, status = _run(store, run_id)
+    superseded_by = store.scalar("SELECT superseded_by FROM runs WHERE run_id = ?", [rid])
+    if superseded_by:
+        raise RunStateError(
+            f"run {rid} ({status}) was superseded by {superseded_by}; it can no longer be "
+            f"exported (see 'nextbest review {superseded_by}')"
+        )
     folder = config.resolve(config.store.path).parent / "exports" / rid
-    table = _handoff(store, config, rid)
     if status == "exported":
-        row = store.fetchone("SELECT csv_file, parquet_file FROM exports WHERE run_id = ?", [rid])
-        assert row is not None
-        if not (Path(row[0]).exists() and Path(row[1]).exists()):
-            _write_atomic(table, folder)  # a crash after the commit lost the files
-        return ExportResult(rid, Path(row[0]), Path(row[1]), table.num_rows, 0, already=True)
+        return _verify_export(store, config, rid, folder)
     if status != "approved":
         raise RunStateError(
             f"run {rid} is {status}; only an approved run can be exported "
             f"(approve it with 'nextbest approve {rid} --by NAME --comment …')"
         )
-    csv_path, pq_path, sha = _write_atomic(table, folder)
-    _write_stops(store, config, rid, folder)
-    with store.transaction():
-        store.execute(
-            "INSERT INTO contacts SELECT relation_id, action, snapshot_date, run_id, arm "
-            "FROM decisions WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')",
-            [rid],
-        )
-        contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
-        store.execute(
-            "INSERT INTO exports VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [rid, str(csv_path), str(pq_path), table.num_rows, sha],
-        )
-        store.execute("UPDATE runs SET status = 'exported' WHERE run_id = ?", [rid])
-        _event(store, rid, "exported", actor, f"{table.num_rows} mailed, {contacts} contacts")
-    return ExportResult(rid, csv_path, pq_path, table.num_rows, contacts, already=False)
+    tables = _export_tables(store, config, rid)
+    handoff = tables["handoff.csv"]()
+    temps = {
+        name: _write_atomic(handoff if name.startswith("handoff") else make(), folder, name)
+        for name, make in tables.items()
+    }
+    paths = {name: folder / name for name in temps}
+    refused: str | None = None
+    contacts = 0
+    try:
+        with store.transaction():
+            claimed = store.fetchone(
+                "UPDATE runs SET status = 'exported' WHERE run_id = ? AND status = 'approved' "
+                "AND superseded_by IS NULL",
+                [rid],
+            )
+            if claimed is None or claimed[0] != 1:
+                now = store.scalar("SELECT status FROM runs WHERE run_id = ?", [rid])
+                raise RunStateError(
+                    f"run {rid} became {now} while this export ran (another call at the same "
+                    f"time); nothing was sent twice. See 'nextbest review {rid}'"
+                )
+            refused = _contact_conflicts(store, config, rid)
+            if refused is not None:
+                raise RunStateError(
+                    f"export of {rid} refused: {refused}; nothing was exported. Decide the week "
+                    f"again: 'nextbest run --date {day} --supersede \"why\" --by NAME'"
+                )
+            store.execute(
+                "INSERT INTO contacts (relation_id, action, contact_date, run_id, arm) "
+                "SELECT relation_id, action, snapshot_date, run_id, arm "
+                "FROM decisions WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')",
+                [rid],
+            )
+            contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
+            store.execute(
+                "INSERT INTO exports (run_id, csv_file, parquet_file, rows, sha256, exported_at, "
+                "parquet_sha256, stops_file, stops_sha256) "
+                "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
+                [
+                    rid,
+                    str(paths["handoff.csv"]),
+                    str(paths["handoff.parquet"]),
+                    handoff.num_rows,
+                    temps["handoff.csv"][1],
+                    temps["handoff.parquet"][1],
+                    str(paths["stops.csv"]),
+                    temps["stops.csv"][1],
+                ],
+            )
+            _event(store, rid, "exported", actor, f"{handoff.num_rows} mailed, {contacts} contacts")
+            for name, (tmp, _) in temps.items():
+                tmp.replace(paths[name])
+    except Exception as exc:
+        if refused is not None:
+            _event(store, rid, "export_refused", actor, refused)
+        if _conflict(exc):
+            raise RunStateError(
+                f"run {rid} was exported, approved or rejected by another call at the same "
+                f"time; nothing was sent twice. See 'nextbest review {rid}'"
+            ) from None
+        raise
+    finally:
+        for tmp, _ in temps.values():
+            tmp.unlink(missing_ok=True)
+    return ExportResult(
+        rid, paths["handoff.csv"], paths["handoff.parquet"], handoff.num_rows, contacts, False
+    )
+
+
+def _verify_export(store: Store, config: Config, rid: str, folder: Path) -> ExportResult:
+    """A re-export: check every recorded file against its sha256 and rewrite a missing or
+    damaged one from the store; a file that cannot be rebuilt to its recorded bytes fails
+    loudly. (Exports made before the sha256s were recorded are checked for presence only.)"""
+    row = store.fetchone(
+        "SELECT csv_file, sha256, parquet_file, parquet_sha256, stops_file, stops_sha256, rows "
+        "FROM exports WHERE run_id = ?",
+        [rid],
+    )
+    assert row is not None
+    recorded = {
+        "handoff.csv": (Path(row[0]), row[1]),
+        "handoff.parquet": (Path(row[2]), row[3]),
+        "stops.csv": (Path(row[4]) if row[4] else folder / "stops.csv", row[5]),
+    }
+    restored = []
+    for name, make in _export_tables(store, config, rid).items():
+        path, sha = recorded[name]
+        if path.exists() and (sha is None or _sha256(path) == sha):
+            continue
+        state = "damaged" if path.exists() else "missing"
+        tmp, got = _write_atomic(make(), path.parent, name)
+        if sha is not None and got != sha:
+            tmp.unlink()
+            raise StoreError(
+                f"export of {rid}: {name} ({path}) is {state} and cannot be rebuilt to its "
+                f"recorded sha256 {sha[:12]}… (rebuilt {got[:12]}…): the contact history or "
+                "the conversions changed since the export. Restore the file from a backup; "
+                "the e-mail tool must not get a different list than was approved"
+            )
+        tmp.replace(path)
+        restored.append(name)
+    return ExportResult(
+        rid,
+        recorded["handoff.csv"][0],
+        recorded["handoff.parquet"][0],
+        int(row[6]),
+        0,
+        already=True,
+        restored=tuple(restored),
+    )
 
 
 def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
     """What the operator checks: status, counts, volume against the band, every check, a
-    seeded sample, and the overlap with last week's selection."""
+    seeded sample, and the overlap with the other runs of the same week and with the previous
+    week's live run (``overlaps``: customers assigned an arm in both)."""
     from nextbest.pipeline._review import run_summary
 
     rid, day, status = _run(store, run_id)
@@ -194,21 +431,41 @@ def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
         )
     ]
     previous = store.fetchone(
-        "SELECT run_id FROM runs WHERE snapshot_date < ? AND status IN "
-        "('pending_review', 'approved', 'exported') ORDER BY snapshot_date DESC, run_id DESC",
-        [day],
+        "SELECT run_id FROM runs WHERE snapshot_date < ? AND status IN (?, ?, ?) "
+        "ORDER BY snapshot_date DESC, superseded_by IS NULL DESC, created_at DESC",
+        [day, *LIVE_STATUSES],
     )
-    overlap = None
-    if previous is not None:
-        overlap = int(
-            store.scalar(
-                "SELECT count(*) FROM decisions a JOIN decisions b USING (relation_id, action) "
-                "WHERE a.run_id = ? AND b.run_id = ? AND a.arm <> 'none' AND b.arm <> 'none'",
-                [rid, previous[0]],
-            )
+    others = store.fetchall(
+        "SELECT run_id, snapshot_date, status FROM runs WHERE run_id <> ? "
+        "AND status NOT IN ('halted', 'skipped') AND (snapshot_date = ? OR run_id = ?) "
+        "ORDER BY snapshot_date DESC, created_at",
+        [rid, day, None if previous is None else previous[0]],
+    )
+    overlaps = []
+    for other, other_day, other_status in others:
+        both = store.scalar(
+            "SELECT count(*) FROM decisions a JOIN decisions b USING (relation_id, action) "
+            "WHERE a.run_id = ? AND b.run_id = ? AND a.arm <> 'none' AND b.arm <> 'none'",
+            [rid, other],
         )
+        overlaps.append(
+            {
+                "run_id": other,
+                "snapshot_date": other_day,
+                "status": other_status,
+                "assigned_in_both": int(both),
+            }
+        )
+    summary["overlaps"] = overlaps
     summary["previous_run"] = None if previous is None else previous[0]
-    summary["overlap_with_previous"] = overlap
+    summary["overlap_with_previous"] = next(
+        (o["assigned_in_both"] for o in overlaps if o["run_id"] == summary["previous_run"]), None
+    )
+    if "started_by" not in summary:  # a halted run
+        from nextbest.pipeline._review import _run_row
+
+        row = _run_row(store, rid)
+        summary["started_by"], summary["superseded_by"] = row["started_by"], row["superseded_by"]
     summary["events"] = store.fetchall(
         "SELECT event, actor, comment, event_at FROM run_events WHERE run_id = ? ORDER BY event_at",
         [rid],
@@ -317,12 +574,14 @@ def knob_log(store: Store) -> list[dict[str, Any]]:
 
 def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> str:
     """A scheduled week that did not run (e.g. disabled) is recorded as skipped."""
-    n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-    rid = f"{day.isoformat()}-r{n + 1}"
     with store.transaction():
+        n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
+        rid = f"{day.isoformat()}-r{n + 1}"
         store.execute(
-            "INSERT INTO runs VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', '{}', '{}', "
-            "'{}', '{}', '{}', '', '', NULL, NULL, ?)",
+            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
+            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
+            "halted_reason, started_by) VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', "
+            "'{}', '{}', '{}', '{}', '{}', '', '', ?, 'system')",
             [rid, day, config.run.seed, reason],
         )
         _event(store, rid, "skipped", "system", reason)
@@ -331,7 +590,11 @@ def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> s
 
 def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
     """Recompute a past run from its recorded config, models and seed into a scratch folder
-    (inside a rolled-back transaction) and compare the decision files byte for byte."""
+    (inside a rolled-back transaction) and compare the decision files byte for byte.
+
+    The contact history is put back as it was when the run was made: the contacts of every
+    run exported after it was created are left out (its own included), and so are contacts
+    from elsewhere (no export record) dated on or after the run date."""
     import tempfile
 
     from nextbest.models import set_status
@@ -339,12 +602,12 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
 
     run_id, _, _ = _run(store, run_id)
     row = store.fetchone(
-        "SELECT snapshot_date, seed, config_json, models, decision_sha256, status FROM runs "
-        "WHERE run_id = ?",
+        "SELECT snapshot_date, seed, config_json, models, decision_sha256, status, created_at "
+        "FROM runs WHERE run_id = ?",
         [run_id],
     )
     assert row is not None
-    day, seed, config_json, models, sha, status = row
+    day, seed, config_json, models, sha, status, created_at = row
     if status in ("halted", "skipped") or not config_json:
         raise RunStateError(f"run {run_id} is {status}: there is no decision file to replay")
     cfg = config_from_mapping(json.loads(config_json), origin=f"run {run_id}")
@@ -376,7 +639,12 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                         actor="replay",
                         reason=f"replay of {run_id}",
                     )
-                store.execute("DELETE FROM contacts WHERE contact_date >= ?", [day])
+                store.execute(
+                    "DELETE FROM contacts WHERE run_id IN "
+                    "(SELECT run_id FROM exports WHERE exported_at >= ?) "
+                    "OR (run_id NOT IN (SELECT run_id FROM exports) AND contact_date >= ?)",
+                    [created_at, day],
+                )
                 result = run_week(
                     store,
                     scratch_cfg,
@@ -384,6 +652,7 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                     seed=int(seed),
                     alert=False,
                     override="replay of a recorded run",
+                    supersede=f"replay of {run_id}",
                     actor="replay",
                 )
                 new_sha = result.decision_sha256
