@@ -26,7 +26,7 @@ from nextbest.models import ModelVersion
 from nextbest.pipeline._project import write_config
 from nextbest.pipeline._report import write_report
 from nextbest.pipeline._train import TrainedAction, train_models
-from nextbest.pipeline._weekly import RunResult, run_week
+from nextbest.pipeline._weekly import RunResult, live_runs, run_week
 from nextbest.simulate import BankManifest, simulate_bank
 from nextbest.store import open_store
 
@@ -175,7 +175,11 @@ def run_demo(
         halted = None
         if has_champions:
             try:
-                run = run_week(store, config, day=latest, progress=progress)
+                # the demo run again decides its week again: it supersedes its earlier list
+                again = "the demo was run again" if live_runs(store, latest) else None
+                run = run_week(
+                    store, config, day=latest, progress=progress, supersede=again, actor="demo"
+                )
             except RunHaltedError as exc:
                 halted = str(exc)
         timings["run"] = time.perf_counter() - t

@@ -98,6 +98,8 @@ class RunResult:
     outcomes: list[ActionOutcome]
     timings: dict[str, float]
     checks: list[Check] = field(default_factory=list)
+    #: the runs of the same week this run superseded
+    superseded: list[str] = field(default_factory=list)
 
 
 def config_hash(config: Config) -> str:
@@ -652,6 +654,7 @@ def run_week(
         outcomes=outcomes,
         timings=timings,
         checks=checks,
+        superseded=[r for r, _ in now_live],
     )
 
 
