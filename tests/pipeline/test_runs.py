@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from nextbest.errors import RunHaltedError, RunStateError, StoreError
@@ -104,6 +105,8 @@ def test_supersede_an_exported_run_mails_nobody_twice(tiny_store: tuple[Store, P
     assert events == [(r1, "superseded", "ana"), (r2.run_id, "superseded", "ana")]
     with pytest.raises(RunStateError, match=f"superseded by {r2.run_id}"):
         export_run(store, cfg, r1, actor="ben")
+    assert replay(store, r1)[0]
+    assert replay(store, r2.run_id)[0]
 
 
 def test_superseded_pending_run_cannot_be_approved(tiny_store: tuple[Store, Path]) -> None:
@@ -162,7 +165,7 @@ def test_two_threads_run_one_week_one_wins(
     from nextbest.pipeline import _weekly
 
     store, path = tiny_store
-    cfg = tiny_config(path)
+    cfg = tiny_config(path, holdout_fraction=0.5, exploration_size=1)
     barrier = threading.Barrier(2, timeout=20)
     decide = _weekly._decide_action
 
@@ -172,12 +175,18 @@ def test_two_threads_run_one_week_one_wins(
         return out
 
     monkeypatch.setattr(_weekly, "_decide_action", both_decide_first)
-    outcomes = _in_threads(2, lambda i: run_week(store, cfg, actor=f"op{i}").run_id)
-    assert sorted(type(o).__name__ for o in outcomes) == ["RunStateError", "str"]
+    outcomes = _in_threads(2, lambda i: run_week(store, cfg, seed=3 + i, actor=f"op{i}"))
+    assert sorted(type(o).__name__ for o in outcomes) == ["RunResult", "RunStateError"]
+    (won,) = [o for o in outcomes if not isinstance(o, Exception)]
     assert store.fetchall("SELECT run_id, status FROM runs") == [
         ("2025-03-02-r1", "pending_review")
     ]
-    assert store.scalar("SELECT count(DISTINCT run_id) FROM decisions") == 1
+    # the stored rows are the winner's own (the two runs used other seeds)
+    stored = store.fetchall("SELECT relation_id, arm FROM decisions ORDER BY relation_id")
+    in_file = pq.read_table(won.decision_file, columns=["relation_id", "arm"]).to_pylist()
+    assert stored == [(r["relation_id"], r["arm"]) for r in in_file]
+    assert store.scalar("SELECT decision_sha256 FROM runs") == won.decision_sha256
+    assert hashlib.sha256(won.decision_file.read_bytes()).hexdigest() == won.decision_sha256
 
 
 def test_back_dated_run_respects_later_contacts(tiny_store: tuple[Store, Path]) -> None:
@@ -196,6 +205,27 @@ def test_back_dated_run_respects_later_contacts(tiny_store: tuple[Store, Path]) 
     assert rule == "not_in_cooldown"
     assert replay(store, back.run_id)[0]
     assert replay(store, r1)[0]
+
+
+def test_past_run_is_explained_with_the_contacts_it_saw(tiny_store: tuple[Store, Path]) -> None:
+    """103 was eligible (rank 3, capped) on D and mailed the week after; explaining the run of
+    D still shows 103 outside the cooldown, as when that run was made."""
+    from nextbest.pipeline import explain_customer
+
+    store, path = tiny_store
+    cfg = tiny_config(path)
+    r1 = _exported(store, path)
+    _copy_week(store, W1)
+    r2 = run_week(store, cfg, day=W1, override="copied week", actor="ana").run_id
+    decide_review(store, r2, approve=True, actor="ben", comment="")
+    export_run(store, cfg, r2, actor="ben")
+    assert _mailed(store, r2) == [103]
+    trail = explain_customer(store, cfg, r1, 103)["invest-onboarding: eligibility"]
+    assert "✓ not_in_cooldown" in trail
+    assert (
+        "✗ not_in_cooldown"
+        in explain_customer(store, cfg, r2, 101)["invest-onboarding: eligibility"]
+    )
 
 
 def test_review_shows_overlap_with_the_same_week(tiny_store: tuple[Store, Path]) -> None:

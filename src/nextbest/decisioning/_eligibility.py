@@ -62,22 +62,29 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
 def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
     """The eligibility query over ``$day`` (and ``$action``): ``relation_id`` and
     ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``).
-    With ``own_run``, the contacts of run ``$run_id`` are left out (a run is never in its own
-    cooldown)."""
+    With ``own_run``, the contact history is the one run ``$run_id`` saw when it was made: its
+    own contacts and those of runs exported after it was created are left out."""
     conditions = _rule_conditions(action)
     cooldown = 7 * action.cooldown_weeks
-    own = "AND run_id <> $run_id" if own_run else ""
+    seen = (
+        """WHERE run_id <> $run_id AND run_id NOT IN (
+            SELECT run_id FROM exports
+            WHERE exported_at >= (SELECT created_at FROM runs WHERE run_id = $run_id))"""
+        if own_run
+        else ""
+    )
     first = "\n".join(f"            WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
     trail_cols = "".join(f",\n        ({cond}) AS pass_{name}" for name, cond in conditions)
     return f"""
     WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
+    history AS (SELECT * FROM contacts {seen}),
     assigned AS (
-        SELECT DISTINCT relation_id FROM contacts
-        WHERE contact_date > $day - {cooldown} AND contact_date < $day + {cooldown} {own}
+        SELECT DISTINCT relation_id FROM history
+        WHERE contact_date > $day - {cooldown} AND contact_date < $day + {cooldown}
     ),
     in_flow AS (
         SELECT DISTINCT c.relation_id
-        FROM contacts c
+        FROM history c
         WHERE c.action = $action AND c.arm IN ('treat', 'explore')
           AND c.contact_date < $day AND c.contact_date > $day - {7 * action.flow_weeks}
           AND NOT EXISTS (

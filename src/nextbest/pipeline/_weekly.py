@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Callable
@@ -575,7 +576,9 @@ def run_week(
     # unique name and moved to the run's folder once the run id is taken
     tmp, sha = _write_decision_tmp(decisions.drop_columns(["run_id"]), runs_dir)
     inputs = input_fingerprints(store, day)
-    store.register("_decisions", decisions)
+    # a name of its own: another thread may be storing its run through the same connection
+    registered = f"_decisions_{secrets.token_hex(8)}"
+    store.register(registered, decisions)
     try:
         with store.transaction():
             now_live = live_runs(store, day)
@@ -608,6 +611,7 @@ def run_week(
                 sha,
                 inputs,
                 actor,
+                registered,
             )
             _insert_checks(store, run_id, checks)
             if overriding:
@@ -643,7 +647,7 @@ def run_week(
             ) from None
         raise
     finally:
-        store.unregister("_decisions")
+        store.unregister(registered)
         tmp.unlink(missing_ok=True)
     return RunResult(
         run_id=run_id,
@@ -674,10 +678,12 @@ def _persist(
     sha: str,
     inputs: dict[str, Any],
     actor: str,
+    registered: str,
 ) -> None:
     with store.transaction():
         store.execute(
-            "INSERT INTO decisions SELECT * REPLACE (CAST(? AS VARCHAR) AS run_id) FROM _decisions",
+            "INSERT INTO decisions SELECT * REPLACE (CAST(? AS VARCHAR) AS run_id) "
+            f"FROM {registered}",
             [run_id],
         )
         timings["persist"] = time.perf_counter() - t
