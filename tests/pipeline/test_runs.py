@@ -157,14 +157,16 @@ def test_halted_retry_updates_the_weeks_record(tiny_store: tuple[Store, Path]) -
     assert store.scalar("SELECT count(*) FROM run_checks WHERE name = 'freshness'") == 1
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-store", "store-per-thread"])
 def test_two_threads_run_one_week_one_wins(
-    tiny_store: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch
+    tiny_store: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch, shared: bool
 ) -> None:
     """Two runs of one week that both decide before either writes: exactly one is stored,
     the other is refused by the check inside the inserting transaction."""
     from nextbest.pipeline import _weekly
 
     store, path = tiny_store
+    stores = [store, store] if shared else [Store(path), Store(path)]
     cfg = tiny_config(path, holdout_fraction=0.5, exploration_size=1)
     barrier = threading.Barrier(2, timeout=20)
     decide = _weekly._decide_action
@@ -175,9 +177,18 @@ def test_two_threads_run_one_week_one_wins(
         return out
 
     monkeypatch.setattr(_weekly, "_decide_action", both_decide_first)
-    outcomes = _in_threads(2, lambda i: run_week(store, cfg, seed=3 + i, actor=f"op{i}"))
+    try:
+        outcomes = _in_threads(
+            2, lambda i: run_week(stores[i], cfg, seed=3 + i, actor=f"op{i}", alert=False)
+        )
+    finally:
+        for s in stores:
+            if s is not store:
+                s.close()
     assert sorted(type(o).__name__ for o in outcomes) == ["RunResult", "RunStateError"]
     (won,) = [o for o in outcomes if not isinstance(o, Exception)]
+    (lost,) = [o for o in outcomes if isinstance(o, Exception)]
+    assert "2025-03-02" in str(lost)
     assert store.fetchall("SELECT run_id, status FROM runs") == [
         ("2025-03-02-r1", "pending_review")
     ]
@@ -187,6 +198,8 @@ def test_two_threads_run_one_week_one_wins(
     assert stored == [(r["relation_id"], r["arm"]) for r in in_file]
     assert store.scalar("SELECT decision_sha256 FROM runs") == won.decision_sha256
     assert hashlib.sha256(won.decision_file.read_bytes()).hexdigest() == won.decision_sha256
+    runs_dir = path.parent / "runs"
+    assert [p.name for p in runs_dir.rglob("*") if p.is_file()] == [won.decision_file.name]
 
 
 def test_back_dated_run_respects_later_contacts(tiny_store: tuple[Store, Path]) -> None:

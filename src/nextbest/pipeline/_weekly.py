@@ -367,8 +367,9 @@ def _record_halt(
         ]
         if store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
             store.execute(
-                "UPDATE runs SET seed = ?, config_hash = ?, inputs = ?, models = ?, "
-                "config_json = ?, halted_reason = ?, started_by = ? WHERE run_id = ?",
+                "UPDATE runs SET created_at = now()::TIMESTAMP, seed = ?, config_hash = ?, "
+                "inputs = ?, models = ?, config_json = ?, halted_reason = ?, started_by = ? "
+                "WHERE run_id = ?",
                 [*values, run_id],
             )
             store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
@@ -579,6 +580,7 @@ def run_week(
     # a name of its own: another thread may be storing its run through the same connection
     registered = f"_decisions_{secrets.token_hex(8)}"
     store.register(registered, decisions)
+    moved: Path | None = None
     try:
         with store.transaction():
             now_live = live_runs(store, day)
@@ -594,7 +596,9 @@ def run_week(
             # a halted record of the week becomes this run
             store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
             store.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
-            decision_file = runs_dir / run_id / "decisions.parquet"
+            # named by its content: a run of the same id that fails to commit (another
+            # connection stored it first) can never overwrite the stored run's file
+            decision_file = runs_dir / run_id / f"decisions-{sha[:16]}.parquet"
             _persist(
                 store,
                 config,
@@ -639,7 +643,12 @@ def run_week(
                 _supersede(store, now_live, run_id, actor=actor, reason=str(supersede))
             decision_file.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(decision_file)
+            moved = decision_file
     except Exception as exc:
+        if moved is not None:
+            stored = store.scalar("SELECT decision_file FROM runs WHERE run_id = ?", [run_id])
+            if stored != str(moved):
+                moved.unlink(missing_ok=True)
         if _conflict(exc):
             raise RunStateError(
                 f"another run of {day} was stored at the same time; nothing was stored for "
