@@ -157,6 +157,33 @@ def test_halted_retry_updates_the_weeks_record(tiny_store: tuple[Store, Path]) -
     assert store.scalar("SELECT count(*) FROM run_checks WHERE name = 'freshness'") == 1
 
 
+def test_halted_supersede_leaves_the_live_list(
+    tiny_store: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deciding a live week again and halting keeps the live run live; the retry takes the
+    halted record; a later halt of the week gets a record of its own."""
+    from nextbest.checks import Check
+    from nextbest.pipeline import _weekly
+
+    store, path = tiny_store
+    cfg = tiny_config(path)
+    r1 = run_week(store, cfg, actor="ana").run_id
+    row_count = _weekly.row_count
+    halt = Check("row_count", "halt", 9.0, "at most 2", "the week doubled")
+    monkeypatch.setattr(_weekly, "row_count", lambda *a: halt)
+    with pytest.raises(RunHaltedError, match="run 2025-03-02-r2 halted before deciding"):
+        run_week(store, cfg, supersede="redo", actor="ana", alert=False)
+    assert _status(store, r1) == ("pending_review", None)
+    monkeypatch.setattr(_weekly, "row_count", row_count)
+    r2 = run_week(store, cfg, supersede="redo", actor="ana", alert=False).run_id
+    assert r2 == "2025-03-02-r2"
+    assert _status(store, r1) == ("superseded", r2)
+    monkeypatch.setattr(_weekly, "row_count", lambda *a: halt)
+    with pytest.raises(RunHaltedError, match="run 2025-03-02-r3 halted"):
+        run_week(store, cfg, supersede="again", actor="ana", alert=False)
+    assert _status(store, r2) == ("pending_review", None)
+
+
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-store", "store-per-thread"])
 def test_two_threads_run_one_week_one_wins(
     tiny_store: tuple[Store, Path], monkeypatch: pytest.MonkeyPatch, shared: bool

@@ -271,14 +271,15 @@ LIVE_STATUSES = ("pending_review", "approved", "exported")
 
 
 def _next_run_id(store: Store, day: dt.date) -> str:
-    """The week's halted record, when it has one (a retry updates it), else a new id."""
-    halted = store.scalar(
-        "SELECT run_id FROM runs WHERE snapshot_date = ? AND status = 'halted' "
+    """The week's halted record when it is the week's latest run (a retry updates it), else
+    a new id."""
+    latest = store.fetchone(
+        "SELECT run_id, status FROM runs WHERE snapshot_date = ? "
         "ORDER BY created_at DESC, run_id DESC LIMIT 1",
         [day],
     )
-    if halted is not None:
-        return str(halted)
+    if latest is not None and latest[1] == "halted":
+        return str(latest[0])
     n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
     while store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [f"{day}-r{n + 1}"]):
         n += 1
