@@ -23,10 +23,11 @@ from nextbest.features import (
 )
 from nextbest.ingest import LoadReport, configured_sources, ingest_source
 from nextbest.models import ModelVersion
+from nextbest.pipeline._lifecycle import live_runs
 from nextbest.pipeline._project import write_config
 from nextbest.pipeline._report import write_report
 from nextbest.pipeline._train import TrainedAction, train_models
-from nextbest.pipeline._weekly import RunResult, live_runs, run_week
+from nextbest.pipeline._weekly import RunResult, run_week
 from nextbest.simulate import BankManifest, simulate_bank
 from nextbest.store import open_store
 

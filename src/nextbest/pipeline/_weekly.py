@@ -52,7 +52,15 @@ from nextbest.models import (
     reason_codes,
     shadow_version,
 )
-from nextbest.store import Store, is_database_error
+from nextbest.pipeline._lifecycle import (
+    is_conflict,
+    live_error,
+    live_runs,
+    next_run_id,
+    record_event,
+    supersede_runs,
+)
+from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
 
@@ -266,80 +274,6 @@ def _groups(store: Store, day: dt.date) -> dict[str, np.ndarray[Any, Any]]:
     }
 
 
-#: statuses of a run whose list is live (unless another run of the week superseded it)
-LIVE_STATUSES = ("pending_review", "approved", "exported")
-
-
-def _next_run_id(store: Store, day: dt.date) -> str:
-    """The week's halted record when it is the week's latest run (a retry updates it), else
-    a new id."""
-    latest = store.fetchone(
-        "SELECT run_id, status FROM runs WHERE snapshot_date = ? "
-        "ORDER BY created_at DESC, run_id DESC LIMIT 1",
-        [day],
-    )
-    if latest is not None and latest[1] == "halted":
-        return str(latest[0])
-    n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-    while store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [f"{day}-r{n + 1}"]):
-        n += 1
-    return f"{day.isoformat()}-r{n + 1}"
-
-
-def live_runs(store: Store, day: dt.date) -> list[tuple[str, str]]:
-    """(run id, status) of the week's live lists, oldest first."""
-    rows = store.fetchall(
-        "SELECT run_id, status FROM runs WHERE snapshot_date = ? AND status IN (?, ?, ?) "
-        "AND superseded_by IS NULL ORDER BY created_at, run_id",
-        [day, *LIVE_STATUSES],
-    )
-    return [(str(r[0]), str(r[1])) for r in rows]
-
-
-def _live_error(day: dt.date, live: list[tuple[str, str]]) -> RunStateError:
-    names = ", ".join(f"{rid} ({status})" for rid, status in live)
-    ids = ", ".join(rid for rid, _ in live)
-    return RunStateError(
-        f"the week of {day} already has a live list: {names}. There is one list per week: "
-        f"review it with 'nextbest review {live[0][0]}'; to decide the week again, give the "
-        f"reason and your name: 'nextbest run --date {day} --supersede \"why\" --by NAME' "
-        f"(the new run supersedes {ids}, which can then no longer be approved or exported)"
-    )
-
-
-def _conflict(exc: BaseException) -> bool:
-    """A write-write conflict between two connections (another call changed the same rows)."""
-    text = str(exc).lower()
-    return is_database_error(exc) and ("conflict" in text or "duplicate key" in text)
-
-
-def _event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
-    store.execute(
-        "INSERT INTO run_events (run_id, event, actor, comment, event_at) "
-        "VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-        [run_id, event, actor, comment],
-    )
-
-
-def _supersede(
-    store: Store, live: list[tuple[str, str]], new: str, *, actor: str, reason: str
-) -> None:
-    """Mark the week's live runs as superseded by ``new``, each only if still as read. An
-    exported run keeps its status (its mails went out; its contacts and outcomes stand)."""
-    for old, status in live:
-        row = store.fetchone(
-            "UPDATE runs SET status = ?, superseded_by = ? "
-            "WHERE run_id = ? AND status = ? AND superseded_by IS NULL",
-            ["exported" if status == "exported" else "superseded", new, old, status],
-        )
-        if row is None or row[0] != 1:
-            raise RunStateError(
-                f"run {old} changed while run {new} was made; nothing was stored, run again"
-            )
-        _event(store, old, "superseded", actor, f"superseded by {new}: {reason}")
-        _event(store, new, "superseded", actor, f"supersedes {old} ({status}): {reason}")
-
-
 def _record_halt(
     store: Store,
     config: Config,
@@ -356,7 +290,7 @@ def _record_halt(
     failed = [c for c in checks if c.verdict == "halt"]
     reason = "; ".join(f"{c.name}: {c.message}" for c in failed)
     with store.transaction():
-        run_id = _next_run_id(store, day)
+        run_id = next_run_id(store, day)
         values = [
             seed,
             config_hash(config),
@@ -383,7 +317,7 @@ def _record_halt(
                 [run_id, day, *values],
             )
         _insert_checks(store, run_id, checks)
-        _event(store, run_id, "halted", actor, reason)
+        record_event(store, run_id, "halted", actor, reason)
     if alert:
         subject, body = halt_message(
             run_id=run_id,
@@ -471,8 +405,8 @@ def run_week(
         )
     live = live_runs(store, day)
     if live and not superseding:
-        raise _live_error(day, live)
-    run_id = _next_run_id(store, day)  # provisional: the id is taken when the run is stored
+        raise live_error(day, live)
+    run_id = next_run_id(store, day)  # provisional: the id is taken when the run is stored
     checks = [freshness(store, day)]
     if checks[0].verdict == "halt":
         # nothing to decide on: a late week is never overridden
@@ -586,14 +520,14 @@ def run_week(
         with store.transaction():
             now_live = live_runs(store, day)
             if now_live and not superseding:
-                raise _live_error(day, now_live)
+                raise live_error(day, now_live)
             if superseding and now_live != live:
                 raise RunStateError(
                     f"the live list of {day} changed while this run was made (now: "
                     f"{', '.join(r for r, _ in now_live) or 'none'}); nothing was stored, run "
                     "again"
                 )
-            run_id = _next_run_id(store, day)
+            run_id = next_run_id(store, day)
             # a halted record of the week becomes this run
             store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
             store.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
@@ -633,7 +567,7 @@ def run_week(
                         run_id,
                     ],
                 )
-            _event(
+            record_event(
                 store,
                 run_id,
                 "created",
@@ -641,7 +575,7 @@ def run_week(
                 f"override: {override}" if overriding else "weekly run",
             )
             if now_live:
-                _supersede(store, now_live, run_id, actor=actor, reason=str(supersede))
+                supersede_runs(store, now_live, run_id, actor=actor, reason=str(supersede))
             decision_file.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(decision_file)
             moved = decision_file
@@ -650,7 +584,7 @@ def run_week(
             stored = store.scalar("SELECT decision_file FROM runs WHERE run_id = ?", [run_id])
             if stored != str(moved):
                 moved.unlink(missing_ok=True)
-        if _conflict(exc):
+        if is_conflict(exc):
             raise RunStateError(
                 f"another run of {day} was stored at the same time; nothing was stored for "
                 f"this one. See 'nextbest runs'"
