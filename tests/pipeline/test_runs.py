@@ -429,6 +429,49 @@ def test_export_refuses_mailing_a_holdout(tiny_store: tuple[Store, Path]) -> Non
         export_run(store, cfg, rid, actor="ben")
 
 
+def test_export_refuses_a_holdout_mailed_later(tiny_store: tuple[Store, Path]) -> None:
+    """A customer this run holds out who was mailed 9 weeks after D by a later run (exported
+    first) is inside the 10-week measurement window: the export is refused."""
+    store, path = tiny_store
+    cfg = tiny_config(path, label_weeks=10, holdout_fraction=0.5)
+    rid = run_week(store, cfg, actor="ana").run_id
+    (held,) = store.fetchall(
+        "SELECT relation_id FROM decisions WHERE run_id = ? AND arm = 'holdout'", [rid]
+    )[0]
+    decide_review(store, rid, approve=True, actor="ben", comment="")
+    store.execute(
+        "INSERT INTO contacts VALUES (?, 'invest-onboarding', ?, 'later', 'treat')",
+        [held, D + dt.timedelta(weeks=9)],
+    )
+    with pytest.raises(RunStateError, match=f"1 within a holdout's .*relation {held}\\)"):
+        export_run(store, cfg, rid, actor="ben")
+
+
+@pytest.mark.parametrize(
+    ("arm", "label_weeks", "rule"),
+    [("holdout", 8, None), ("holdout", 10, "not_in_cooldown"), ("treat", 10, None)],
+)
+def test_holdout_window_longer_than_the_cooldown(
+    tiny_store: tuple[Store, Path], arm: str, label_weeks: int, rule: str | None
+) -> None:
+    """102, assigned 9 weeks before D, is past the 8-week cooldown; held out with a 10-week
+    measurement window it is still inside that window and not eligible (mailed, it is
+    eligible again); eligibility and the export re-check agree, so the list exports."""
+    store, path = tiny_store
+    store.execute(
+        "INSERT INTO contacts VALUES (102, 'invest-onboarding', ?, 'elsewhere', ?)",
+        [D - dt.timedelta(weeks=9), arm],
+    )
+    cfg = tiny_config(path, label_weeks=label_weeks)
+    rid = run_week(store, cfg, actor="ana").run_id
+    got = store.scalar(
+        "SELECT first_failed_rule FROM decisions WHERE run_id = ? AND relation_id = 102", [rid]
+    )
+    assert got == rule
+    decide_review(store, rid, approve=True, actor="ben", comment="")
+    assert not export_run(store, cfg, rid, actor="ben").already
+
+
 @pytest.mark.parametrize("name", ["handoff.csv", "handoff.parquet", "stops.csv"])
 @pytest.mark.parametrize("damage", ["deleted", "truncated"])
 def test_re_export_repairs_each_file(

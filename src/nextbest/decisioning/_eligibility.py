@@ -9,9 +9,10 @@ Built-in rules, in order (a customer who fails several is reported with the firs
 4. ``not_in_flow`` — not inside a running flow of this action (mailed in the last
    ``flow_weeks`` and not converted since);
 5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks`` of D,
-   before or after it, the same date included (held-out customers count too, so the holdout
-   stays clean for its measurement window; a week decided again sees the first run's contacts;
-   a back-dated run sees the contacts of the later weeks);
+   before or after it, the same date included, nor held out by any action within the action's
+   ``label_weeks`` (held-out customers count too, so the holdout stays clean for its
+   measurement window; a week decided again sees the first run's contacts; a back-dated run
+   sees the contacts of the later weeks);
 6. the action's config-defined rules, in config order.
 """
 
@@ -66,6 +67,7 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool 
     own contacts and those of runs exported after it was created are left out."""
     conditions = _rule_conditions(action)
     cooldown = 7 * action.cooldown_weeks
+    window = 7 * action.label_weeks
     seen = (
         """WHERE run_id <> $run_id AND run_id NOT IN (
             SELECT run_id FROM exports
@@ -80,7 +82,11 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool 
     history AS (SELECT * FROM contacts {seen}),
     assigned AS (
         SELECT DISTINCT relation_id FROM history
-        WHERE contact_date > $day - {cooldown} AND contact_date < $day + {cooldown}
+        WHERE (contact_date > $day - {cooldown} AND contact_date < $day + {cooldown})
+           -- a holdout's measurement window, both ways: the customer held out elsewhere is not
+           -- mailed, and one who may be held out here was not mailed later (a back-dated run)
+           OR (contact_date > $day - {window} AND contact_date < $day + {window}
+               AND (arm = 'holdout' OR contact_date >= $day))
     ),
     in_flow AS (
         SELECT DISTINCT c.relation_id

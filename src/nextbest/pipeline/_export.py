@@ -109,9 +109,10 @@ def _contact_conflicts(store: Store, config: Config, rid: str) -> str | None:
     """Why customers on the run's list may not be contacted now, or None.
 
     Compared with every contact of another run (any arm, any action, the same date included,
-    before or after the run date): an assigned customer contacted within their action's
-    cooldown, or a mailed customer held out elsewhere (or a held-out customer mailed elsewhere)
-    within the holdout action's measurement window (``label_weeks``)."""
+    before or after the run date), with the windows of the list's action, as eligibility does:
+    an assigned customer contacted within the cooldown; a mailed customer held out elsewhere
+    within the measurement window (``label_weeks``) before the run date; a customer held out
+    here mailed elsewhere within that window from the run date on."""
     rules = [(a.name, 7 * a.cooldown_weeks, 7 * a.label_weeks) for a in config.actions]
     values = ", ".join("(?, ?, ?)" for _ in rules)
     default_cool = max(r[1] for r in rules)
@@ -125,24 +126,24 @@ def _contact_conflicts(store: Store, config: Config, rid: str) -> str | None:
         pairs AS (
             SELECT l.relation_id, l.arm AS list_arm, o.arm AS other_arm,
                 coalesce(rl.cooldown_days, ?) AS cooldown_days,
-                coalesce(rl.label_days, ?) AS list_label, coalesce(ro.label_days, ?) AS other_label,
-                abs(datediff('day', o.contact_date, l.snapshot_date)) AS gap
+                coalesce(rl.label_days, ?) AS label_days,
+                -- days from the other contact to this run's date: > 0 when it came before
+                datediff('day', o.contact_date, l.snapshot_date) AS since
             FROM list l
             JOIN contacts o ON o.relation_id = l.relation_id AND o.run_id <> ?
-            LEFT JOIN rules rl ON rl.action = l.action
-            LEFT JOIN rules ro ON ro.action = o.action)
+            LEFT JOIN rules rl ON rl.action = l.action)
         SELECT relation_id,
-            bool_or(gap < cooldown_days) AS cooldown,
-            bool_or((list_arm = 'holdout' AND other_arm <> 'holdout' AND gap < list_label)
-                 OR (other_arm = 'holdout' AND list_arm <> 'holdout' AND gap < other_label))
-                AS holdout
+            bool_or(abs(since) < cooldown_days) AS cooldown,
+            bool_or((other_arm = 'holdout' AND list_arm <> 'holdout'
+                     AND since >= 0 AND since < label_days)
+                 OR (list_arm = 'holdout' AND other_arm <> 'holdout'
+                     AND since <= 0 AND -since < label_days)) AS holdout
         FROM pairs GROUP BY relation_id HAVING cooldown OR holdout ORDER BY relation_id
         """,
         [
             *(v for r in rules for v in r),
             rid,
             default_cool,
-            default_label,
             default_label,
             rid,
         ],
