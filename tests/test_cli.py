@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from nextbest.cli import app
+from nextbest.config import load_config
+from nextbest.models import register_model
+from nextbest.store import open_store
 
 runner = CliRunner()
 
@@ -270,11 +275,13 @@ def test_measure_an_exported_run(demo_dir: Path) -> None:
         ],
     )
     assert knob.exit_code == 0, knob.output
-    ran = runner.invoke(app, ["-c", cfg, "run", "--override", "test", "--by", "ana"])
+    ran = runner.invoke(
+        app, ["-c", cfg, "run", "--override", "test", "--supersede", "lower bar", "--by", "ana"]
+    )
     assert ran.exit_code == 0, ran.output
-    rid = "latest"
-    assert runner.invoke(app, ["-c", cfg, "approve", rid, "--by", "ana"]).exit_code == 0
-    exported = runner.invoke(app, ["-c", cfg, "export", rid, "--by", "ana"])
+    rid = ran.output.split("Run ", 1)[1].split()[0]
+    assert runner.invoke(app, ["-c", cfg, "approve", rid, "--by", "ben"]).exit_code == 0
+    exported = runner.invoke(app, ["-c", cfg, "export", rid, "--by", "ben"])
     assert exported.exit_code == 0, exported.output
     drawn = runner.invoke(app, ["-c", cfg, "simulate-outcomes", rid])
     assert drawn.exit_code == 0, drawn.output
@@ -293,3 +300,113 @@ def test_measure_an_exported_run(demo_dir: Path) -> None:
     report = (demo_dir / "evaluation" / "report.html").read_text()
     assert "Incremental conversion (treat" in report
     assert "Selection by gender" in report
+
+
+TINY_TOML = """
+[store]
+path = "tiny.duckdb"
+
+[features]
+enabled = ["engagement"]
+
+[run]
+seed = 7
+
+[[actions]]
+name = "invest-onboarding"
+threshold = 0.2
+min_weekly = 2
+max_weekly = 2
+holdout_fraction = 0.0
+exploration_size = 0
+cooldown_weeks = 8
+flow_weeks = 3
+model = { kind = "logistic" }
+
+[[actions.rules]]
+name = "has_some_balance"
+sql = "total_balance >= 100"
+"""
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path) -> Path:
+    """The tiny hand-made bank of tests/pipeline as a project with a config file."""
+    from tests.pipeline.conftest import fill, hand_model
+
+    path = tmp_path / "nextbest.toml"
+    path.write_text(TINY_TOML)
+    with open_store(load_config(path)) as store:
+        fill(store)
+        register_model(store, hand_model())
+    return path
+
+
+def _cli(cfg: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["-c", str(cfg), *args])
+    return result.exit_code, result.output
+
+
+def test_run_twice_needs_supersede(tiny_project: Path) -> None:
+    """A second run of the week is refused (exit 2, naming the live run and the fix);
+    --override does not supersede; --supersede needs --by and then replaces the list."""
+    assert _cli(tiny_project, "run", "--by", "ana")[0] == 0
+    code, out = _cli(tiny_project, "run", "--by", "ana", "--override", "checks are fine")
+    assert code == 2
+    assert "already has a live list: 2025-03-02-r1 (pending_review)" in out
+    code, out = _cli(tiny_project, "run", "--supersede", "wrong threshold")
+    assert code == 2
+    assert "needs the name of who takes it" in " ".join(out.split())
+    code, out = _cli(tiny_project, "run", "--supersede", "wrong threshold", "--by", "ana")
+    assert code == 0, out
+    assert "supersedes 2025-03-02-r1: it can no longer be approved or exported" in out
+    code, out = _cli(tiny_project, "review", "2025-03-02-r2")
+    assert "also assigned in 2025-03-02-r1 (same week, superseded): 2" in out
+
+
+def test_four_eyes_and_named_runs(tiny_project: Path) -> None:
+    """Who ran it cannot approve it; 'latest' is refused for approve, reject and export;
+    another person approves and exports the named run."""
+    code, out = _cli(tiny_project, "run", "--by", "ana")
+    assert code == 0, out
+    assert "started by ana" in out
+    for step in ("approve", "reject", "export"):
+        code, out = _cli(tiny_project, step, "latest", "--by", "ben")
+        assert code == 2
+        assert f"name the run id to {step}" in out
+    code, out = _cli(tiny_project, "approve", "2025-03-02-r1", "--by", "ana")
+    assert code == 2
+    assert "was started by ana; someone else must approve it" in out
+    assert _cli(tiny_project, "approve", "2025-03-02-r1", "--by", "ben") == (
+        0,
+        "2025-03-02-r1: approved\n",
+    )
+    code, out = _cli(tiny_project, "export", "2025-03-02-r1", "--by", "ben")
+    assert code == 0, out
+    assert "2 to mail, 2 contacts recorded" in out
+    (tiny_project.parent / "exports" / "2025-03-02-r1" / "stops.csv").unlink()
+    code, out = _cli(tiny_project, "export", "2025-03-02-r1", "--by", "ben")
+    assert "already exported; nothing sent twice" in out
+    assert "rewrote stops.csv" in out
+
+
+def test_two_run_processes_one_wins(tiny_project: Path) -> None:
+    """Two 'nextbest run' processes for one week started together: one stores the run, the
+    other waits for the store and is then refused."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "nextbest", "-c", str(tiny_project), "run", "--by", who],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for who in ("ana", "ben")
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    results = sorted((p.returncode, err) for p, err in zip(procs, errors, strict=True))
+    assert [code for code, _ in results] == [0, 2], results
+    assert "already has a live list: 2025-03-02-r1" in results[1][1]
+    with open_store(load_config(tiny_project)) as store:
+        assert store.fetchall("SELECT run_id, status FROM runs") == [
+            ("2025-03-02-r1", "pending_review")
+        ]

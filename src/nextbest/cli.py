@@ -641,6 +641,15 @@ def train() -> None:
     _print_training(trained)
 
 
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        raise typer.BadParameter("cannot tell who you are from the login; pass --by NAME") from None
+
+
 @app.command("run")
 @_handled
 def run_cmd(
@@ -652,12 +661,29 @@ def run_cmd(
     override: Annotated[
         str | None, typer.Option(help="Written reason to run despite failed checks.")
     ] = None,
-    by: Annotated[str, typer.Option(help="Who runs it (recorded).")] = "system",
+    supersede: Annotated[
+        str | None,
+        typer.Option(
+            help="Written reason to decide a week again that already has a live list; the new "
+            "run supersedes it (an --override never does)."
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Who runs it (recorded; they cannot approve it). Default: your login name, "
+            "or 'system' with --week auto."
+        ),
+    ] = None,
 ) -> None:
     """Check the inputs, decide one week for every action, check the list; the run waits for
-    review. Exit 3 with a one-line reason when a check halts it; an e-mail goes out."""
-    if override and by == "system":
-        raise typer.BadParameter("an override needs the name of who takes it: --by NAME")
+    review. Exit 3 with a one-line reason when a check halts it; an e-mail goes out. A week
+    that already has a live list is refused unless --supersede gives a reason."""
+    if (override or supersede is not None) and not (by and by.strip()):
+        raise typer.BadParameter(
+            "an --override or --supersede needs the name of who takes it: --by NAME"
+        )
+    actor = by or ("system" if week == "auto" else _login_name())
     with _project() as (store, eff):
         if week is not None and week != "auto":
             raise typer.BadParameter(f"--week takes 'auto', got {week!r}")
@@ -675,9 +701,21 @@ def run_cmd(
             console.print(f"due week {day} ({why})")
         with _progress() as progress:
             result = run_week(
-                store, eff, day=day, seed=seed, progress=progress, override=override, actor=by
+                store,
+                eff,
+                day=day,
+                seed=seed,
+                progress=progress,
+                override=override,
+                supersede=supersede,
+                actor=actor,
             )
     _print_run(result)
+    console.print(f"  started by {actor} (someone else approves it)", highlight=False)
+    for old in result.superseded:
+        console.print(
+            f"  supersedes {old}: it can no longer be approved or exported", highlight=False
+        )
     warns = [c for c in result.checks if c.verdict != "pass"]
     for c in warns:
         console.print(f"  check {c.verdict}: {c.name}: {c.message}", highlight=False)
@@ -898,11 +936,14 @@ def review_cmd(
         )
     console.print(
         styled(
-            "[bold]Run {}[/] for {}: status [bold]{}[/]",
+            "[bold]Run {}[/] for {}: status [bold]{}[/]{}{}",
             r["run_id"],
             r["snapshot_date"],
             r["status"],
-        )
+            f", started by {r['started_by']}" if r.get("started_by") else "",
+            f", superseded by {r['superseded_by']}" if r.get("superseded_by") else "",
+        ),
+        highlight=False,
     )
     for action, counts in r.get("counts", {}).items():
         a = r["settings"].get(action)  # what the run was decided with, not today's knobs
@@ -926,10 +967,17 @@ def review_cmd(
             c["message"],
         )
     console.print(table)
-    if r["previous_run"]:
+    for o in r["overlaps"]:
+        which = "the previous week's run" if o["run_id"] == r["previous_run"] else "same week"
+        must = (
+            " (must be 0 within the cooldown)"
+            if o["run_id"] == r["previous_run"] or o["status"] == "exported"
+            else ""
+        )
         console.print(
-            f"  also assigned in the previous run {r['previous_run']}: "
-            f"{r['overlap_with_previous']} (must be 0 within the cooldown)"
+            f"  also assigned in {o['run_id']} ({which}, {o['status']}): "
+            f"{o['assigned_in_both']}{must}",
+            highlight=False,
         )
     for d in details:
         console.print(
@@ -955,7 +1003,8 @@ def approve(
     by: Annotated[str, typer.Option(help="Your name (recorded).")],
     comment: Annotated[str, typer.Option(help="What you checked.")] = "",
 ) -> None:
-    """Approve a run after review (four eyes)."""
+    """Approve a run after review (four eyes: not by who started it). Name the run; 'latest'
+    is refused."""
     with _project() as (store, _):
         status = decide_review(store, run_id, approve=True, actor=by, comment=comment)
     console.print(f"{run_id}: {status}")
@@ -968,7 +1017,7 @@ def reject(
     by: Annotated[str, typer.Option(help="Your name (recorded).")],
     comment: Annotated[str, typer.Option(help="Why.")] = "",
 ) -> None:
-    """Reject a run; it is never exported."""
+    """Reject a run; it is never exported. Name the run; 'latest' is refused."""
     with _project() as (store, _):
         status = decide_review(store, run_id, approve=False, actor=by, comment=comment)
     console.print(f"{run_id}: {status}")
@@ -980,12 +1029,17 @@ def export_cmd(
     run_id: Annotated[str, typer.Argument()],
     by: Annotated[str, typer.Option(help="Your name (recorded).")] = "system",
 ) -> None:
-    """Write the hand-off file for the e-mail tool (approved runs only; idempotent)."""
+    """Write the hand-off file for the e-mail tool (approved runs only; idempotent: again, it
+    verifies the files and rewrites a missing or damaged one). Name the run; 'latest' is
+    refused."""
     with _project() as (store, cfg):
         result = export_run(store, cfg, run_id, actor=by)
     if result.already:
         console.print(
             f"{result.run_id} was already exported; nothing sent twice ({result.csv_file})"
+            + (f"; rewrote {', '.join(result.restored)}" if result.restored else ""),
+            highlight=False,
+            soft_wrap=True,
         )
     else:
         console.print(

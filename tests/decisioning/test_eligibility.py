@@ -26,10 +26,10 @@ ARMS = ["treat", "holdout", "explore"]
 def test_no_customer_in_cooldown_is_eligible(
     contacts: list[tuple[int, int, str]], cooldown: int, flow: int
 ) -> None:
-    """For random contact histories (contacts of earlier weeks; a contact on D itself is the
-    run's own export), a customer assigned within the cooldown is never
-    eligible, one mailed within the flow is stopped by the flow rule, and everyone else
-    passes both (all other rules pass by construction)."""
+    """For random contact histories of earlier weeks, a customer assigned within the cooldown
+    or held out within the action's 8-week measurement window is never eligible, one mailed
+    within the flow is stopped by the flow rule, and everyone else passes both (all other
+    rules pass by construction)."""
     action = ActionConfig(name="a", cooldown_weeks=cooldown, flow_weeks=flow)
     with Store(":memory:") as store:
         for rid in range(1, 21):
@@ -48,7 +48,10 @@ def test_no_customer_in_cooldown_is_eligible(
         rid = row["relation_id"]
         mine = [(days, arm) for r, days, arm in contacts if r == rid]
         in_flow = any(days < 7 * flow and arm != "holdout" for days, arm in mine)
-        in_cooldown = any(days < 7 * cooldown for days, _ in mine)
+        in_cooldown = any(
+            days < 7 * cooldown or (arm == "holdout" and days < 7 * action.label_weeks)
+            for days, arm in mine
+        )
         if in_flow:
             assert row["first_failed_rule"] == "not_in_flow"
         elif in_cooldown:

@@ -73,9 +73,15 @@ def project_copy(tmp_path: Path) -> Path:
 
 
 def test_kill_during_run(project_copy: Path) -> None:
-    """Killed at several points of a weekly run: never a half-written run; the next run works."""
+    """Killed at several points of a weekly run that decides the demo's week again: never a
+    half-written run; the next run works and leaves one live list for the week."""
     for delay in DELAYS:
-        _kill_after(_nextbest(project_copy, "run", "--override", "crash test", "--by", "t"), delay)
+        _kill_after(
+            _nextbest(
+                project_copy, "run", "--override", "crash test", "--supersede", "crash", "--by", "t"
+            ),
+            delay,
+        )
         _consistent(project_copy)
     done = subprocess.run(
         [
@@ -87,6 +93,8 @@ def test_kill_during_run(project_copy: Path) -> None:
             "run",
             "--override",
             "after the crashes",
+            "--supersede",
+            "after the crashes",
             "--by",
             "t",
         ],
@@ -95,7 +103,8 @@ def test_kill_during_run(project_copy: Path) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     statuses = _consistent(project_copy)
-    assert statuses.get("pending_review", 0) >= 2
+    assert statuses["pending_review"] == 1
+    assert statuses["superseded"] >= 1
 
 
 def test_kill_during_export(project_copy: Path, tmp_path: Path) -> None:

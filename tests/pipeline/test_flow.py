@@ -8,7 +8,7 @@ from pathlib import Path
 from nextbest.config import SourceConfig
 from nextbest.ingest import EMAIL_EVENTS, load_file
 from nextbest.pipeline import decide_review, export_run, run_week
-from nextbest.pipeline._operate import stop_list
+from nextbest.pipeline._export import stop_list
 from nextbest.store import Store
 from tests.pipeline.conftest import D, tiny_config
 

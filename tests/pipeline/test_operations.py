@@ -81,9 +81,18 @@ def proj(
         yield cfg, store, box, BankManifest.read(root / "bank" / "manifest.json")
 
 
-def _halts(store: Store, cfg: Config, box: Mailbox, day: dt.date, check: str) -> str:
+def _halts(
+    store: Store,
+    cfg: Config,
+    box: Mailbox,
+    day: dt.date,
+    check: str,
+    *,
+    supersede: str | None = None,
+    actor: str = "system",
+) -> str:
     with pytest.raises(RunHaltedError, match=check):
-        run_week(store, cfg, day=day)
+        run_week(store, cfg, day=day, supersede=supersede, actor=actor)
     rid = store.scalar(
         "SELECT run_id FROM runs WHERE snapshot_date = ? AND status = 'halted' "
         "ORDER BY created_at DESC LIMIT 1",
@@ -143,7 +152,8 @@ def test_drifted_feature_halts(proj: tuple[Config, Store, Mailbox, BankManifest]
     store.execute(
         "UPDATE snapshots SET total_balance = total_balance * 100 WHERE snapshot_date = ?", [day]
     )
-    _halts(store, cfg, box, day, "drift:balance")
+    # the demo's run of this week is live: deciding it again needs a reason
+    _halts(store, cfg, box, day, "drift:balance", supersede="cents", actor="ana")
 
 
 def test_runaway_volume_halts(proj: tuple[Config, Store, Mailbox, BankManifest]) -> None:
@@ -154,7 +164,7 @@ def test_runaway_volume_halts(proj: tuple[Config, Store, Mailbox, BankManifest])
     eff = effective_config(store, cfg)
     assert eff.actions[0].threshold == 0.0001
     day = dt.date.fromisoformat(manifest.delivered_dates[-1])
-    _halts(store, eff, box, day, "volume")
+    _halts(store, eff, box, day, "volume", supersede="runaway", actor="ana")
     assert "above the threshold against a weekly maximum of 100" in box.messages[0]
 
 

@@ -95,11 +95,11 @@ def test_same_inputs_same_bytes(tiny_store: tuple[Store, Path]) -> None:
     store, path = tiny_store
     cfg = tiny_config(path, holdout_fraction=0.5, exploration_size=1)
     first = run_week(store, cfg)
-    second = run_week(store, cfg)
+    second = run_week(store, cfg, supersede="same again", actor="ana")
     assert first.run_id != second.run_id
     assert first.decision_file.read_bytes() == second.decision_file.read_bytes()
     assert hashlib.sha256(first.decision_file.read_bytes()).hexdigest() == first.decision_sha256
-    seeds = [run_week(store, cfg, seed=s) for s in range(3, 13)]
+    seeds = [run_week(store, cfg, seed=s, supersede="seed", actor="ana") for s in range(3, 13)]
     tables = [pq.read_table(r.decision_file).to_pandas() for r in seeds]
     assert all((t["selected"] == tables[0]["selected"]).all() for t in tables)
     assert any((t["arm"] != tables[0]["arm"]).any() for t in tables)

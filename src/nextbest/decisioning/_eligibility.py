@@ -8,8 +8,11 @@ Built-in rules, in order (a customer who fails several is reported with the firs
 3. ``not_investing`` — does not already invest;
 4. ``not_in_flow`` — not inside a running flow of this action (mailed in the last
    ``flow_weeks`` and not converted since);
-5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks``
-   (held-out customers count too, so the holdout stays clean for its measurement window);
+5. ``not_in_cooldown`` — not assigned to any arm of any action within ``cooldown_weeks`` of D,
+   before or after it, the same date included, nor held out by any action within the action's
+   ``label_weeks`` (held-out customers count too, so the holdout stays clean for its
+   measurement window; a week decided again sees the first run's contacts; a back-dated run
+   sees the contacts of the later weeks);
 6. the action's config-defined rules, in config order: each one scalar condition over the
    snapshot columns (see docs/configuration.md), embedded as regenerated from its parsed tree.
 """
@@ -52,10 +55,7 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
         ("adult", f"coalesce(cur.age >= {action.min_age}, false)"),
         ("not_investing", "NOT coalesce(cur.is_investor, false)"),
         ("not_in_flow", "f.relation_id IS NULL"),
-        (
-            "not_in_cooldown",
-            f"a.last_contact IS NULL OR a.last_contact <= $day - {7 * action.cooldown_weeks}",
-        ),
+        ("not_in_cooldown", "a.relation_id IS NULL"),
     ]
     # the condition regenerated from its parsed tree, never the config's text, with every column
     # qualified by the snapshot row ``cur`` (not the contact or flow tables joined next to it)
@@ -65,22 +65,37 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
     return rules
 
 
-def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
+def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
     """The eligibility query over ``$day`` (and ``$action``): ``relation_id`` and
-    ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``)."""
+    ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``).
+    With ``own_run``, the contact history is the one run ``$run_id`` saw when it was made: its
+    own contacts and those of runs exported after it was created are left out."""
     conditions = _rule_conditions(action)
+    cooldown = 7 * action.cooldown_weeks
+    window = 7 * action.label_weeks
+    seen = (
+        """WHERE run_id <> $run_id AND run_id NOT IN (
+            SELECT run_id FROM exports
+            WHERE exported_at >= (SELECT created_at FROM runs WHERE run_id = $run_id))"""
+        if own_run
+        else ""
+    )
     first = "\n".join(f"            WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
     trail_cols = "".join(f",\n        ({cond}) AS pass_{name}" for name, cond in conditions)
     return f"""
     WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
+    history AS (SELECT * FROM contacts {seen}),
     assigned AS (
-        SELECT relation_id, max(contact_date) AS last_contact
-        FROM contacts WHERE contact_date < $day
-        GROUP BY relation_id
+        SELECT DISTINCT relation_id FROM history
+        WHERE (contact_date > $day - {cooldown} AND contact_date < $day + {cooldown})
+           -- a holdout's measurement window, both ways: the customer held out elsewhere is not
+           -- mailed, and one who may be held out here was not mailed later (a back-dated run)
+           OR (contact_date > $day - {window} AND contact_date < $day + {window}
+               AND (arm = 'holdout' OR contact_date >= $day))
     ),
     in_flow AS (
         SELECT DISTINCT c.relation_id
-        FROM contacts c
+        FROM history c
         WHERE c.action = $action AND c.arm IN ('treat', 'explore')
           AND c.contact_date < $day AND c.contact_date > $day - {7 * action.flow_weeks}
           AND NOT EXISTS (
@@ -107,11 +122,14 @@ def eligibility_sql(action: ActionConfig, *, trail: bool = False) -> str:
 
 
 def eligibility_trail(
-    store: Store, action: ActionConfig, day: dt.date, relation_id: int
+    store: Store, action: ActionConfig, day: dt.date, relation_id: int, *, run_id: str = ""
 ) -> list[tuple[str, bool, str]]:
-    """Every rule for one customer: (rule, passed, description), in evaluation order."""
-    sql = f"SELECT * FROM ({eligibility_sql(action, trail=True)}) WHERE relation_id = $rid"
-    rows = store.arrow(sql, {"day": day, "action": action.name, "rid": relation_id}).to_pylist()
+    """Every rule for one customer: (rule, passed, description), in evaluation order; the
+    contacts of ``run_id`` (the run being explained) do not count."""
+    inner = eligibility_sql(action, trail=True, own_run=True)
+    sql = f"SELECT * FROM ({inner}) WHERE relation_id = $rid"
+    params = {"day": day, "action": action.name, "rid": relation_id, "run_id": run_id}
+    rows = store.arrow(sql, params).to_pylist()
     if not rows:
         return []
     row = rows[0]

@@ -9,15 +9,14 @@ from nextbest.pipeline._backtest import (
     write_backtest_report,
 )
 from nextbest.pipeline._demo import DemoResult, run_demo
+from nextbest.pipeline._export import ExportResult, export_run
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
-    ExportResult,
     action_enabled,
     decide_review,
     due_week,
     effective_config,
-    export_run,
     knob_log,
     parse_knob,
     record_skipped,

@@ -23,6 +23,7 @@ from nextbest.features import (
 )
 from nextbest.ingest import LoadReport, configured_sources, ingest_source
 from nextbest.models import ModelVersion
+from nextbest.pipeline._lifecycle import live_runs
 from nextbest.pipeline._project import write_config
 from nextbest.pipeline._report import write_report
 from nextbest.pipeline._train import TrainedAction, train_models
@@ -175,7 +176,11 @@ def run_demo(
         halted = None
         if has_champions:
             try:
-                run = run_week(store, config, day=latest, progress=progress)
+                # the demo run again decides its week again: it supersedes its earlier list
+                again = "the demo was run again" if live_runs(store, latest) else None
+                run = run_week(
+                    store, config, day=latest, progress=progress, supersede=again, actor="demo"
+                )
             except RunHaltedError as exc:
                 halted = str(exc)
         timings["run"] = time.perf_counter() - t

@@ -1,12 +1,12 @@
 """The operator's week: review, approve or reject, export, schedule, replay, knobs.
 
-* Only a run in ``pending_review`` can be approved or rejected, by a named person with a comment.
-* Only an ``approved`` run can be exported. Export writes the hand-off file for the e-mail tool
-  (CSV and Parquet: relation number, action, flow, arm) for the mailed arms, and ``stops.csv``:
-  customers in a running flow who converted since they were mailed, whose flow must stop;
-  it records a contact per assigned customer (treat, explore and holdout — the holdout so
-  that the cooldown keeps it clean) and marks the run ``exported``, all at once; exporting
-  again sends nothing twice and restores the files if they went missing.
+* Only a run in ``pending_review`` can be approved or rejected, by a named person with a comment;
+  the person who started the run cannot approve it (four eyes; rejecting it is allowed). The
+  run must be named: approve, reject and export refuse ``latest``.
+* Every state change is conditional (``UPDATE … WHERE status = 'pending_review'``) and checked
+  inside its transaction, so of several calls at once exactly one succeeds; the others get
+  :class:`RunStateError`, also when the database reports a write-write conflict.
+* Export is in :mod:`nextbest.pipeline._export`.
 * ``due_week`` picks the week the schedule should run; a week that already has a run is not
   run twice.
 * ``replay`` recomputes a past run from its recorded config, model versions and seed and checks
@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import re
@@ -25,13 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
 from nextbest.config import Config, config_from_mapping
 from nextbest.errors import ConfigError, NotFoundError, RunStateError, did_you_mean
 from nextbest.features import loaded_snapshot_dates
+from nextbest.pipeline._lifecycle import (
+    LIVE_STATUSES,
+    is_conflict,
+    record_event,
+    require_named,
+    resolve_run,
+    same_person,
+)
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -45,144 +48,64 @@ KNOBS: dict[str, str] = {
 }
 
 
-def _run(store: Store, run_id: str) -> tuple[str, dt.date, str]:
-    """(run id, snapshot date, status) of a run id or 'latest'."""
-    from nextbest.pipeline._review import _run_row
-
-    row = _run_row(store, run_id)
-    return str(row["run_id"]), row["snapshot_date"], str(row["status"])
-
-
-def _event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
-    store.execute(
-        "INSERT INTO run_events VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-        [run_id, event, actor, comment],
-    )
-
-
 def decide_review(store: Store, run_id: str, *, approve: bool, actor: str, comment: str) -> str:
-    """Approve or reject a run waiting for review; returns the new status."""
+    """Approve or reject a run waiting for review; returns the new status.
+
+    The person who started the run cannot approve it (four eyes); they may reject it. The
+    status change is conditional and checked inside its transaction: of several calls at once,
+    one succeeds and the others raise :class:`RunStateError`."""
+    step = "approve" if approve else "reject"
     if not actor.strip():
         raise RunStateError("approving or rejecting needs the operator's name (--by NAME)")
-    rid, _, status = _run(store, run_id)
-    if status != "pending_review":
-        raise RunStateError(
-            f"run {rid} is {status}; only a run pending review can be "
-            f"{'approved' if approve else 'rejected'}"
-        )
+    require_named(run_id, step)
+    rid, _, _ = resolve_run(store, run_id)
     new = "approved" if approve else "rejected"
-    with store.transaction():
-        store.execute("UPDATE runs SET status = ? WHERE run_id = ?", [new, rid])
-        _event(store, rid, new, actor, comment)
+    try:
+        with store.transaction():
+            row = store.fetchone(
+                "SELECT status, superseded_by, coalesce(started_by, (SELECT arg_min(e.actor, "
+                "e.event_at) FROM run_events e WHERE e.run_id = runs.run_id AND "
+                "e.event = 'created')) FROM runs WHERE run_id = ?",
+                [rid],
+            )
+            assert row is not None
+            status, superseded_by, starter = row
+            if status != "pending_review" or superseded_by:
+                by = f" (by {superseded_by})" if superseded_by else ""
+                raise RunStateError(
+                    f"run {rid} is {status}{by}; only a run pending review can be "
+                    f"{'approved' if approve else 'rejected'}"
+                )
+            if approve and starter and same_person(str(starter), actor):
+                raise RunStateError(
+                    f"run {rid} was started by {starter}; someone else must approve it (four "
+                    "eyes). You may reject it."
+                )
+            changed = store.fetchone(
+                "UPDATE runs SET status = ? WHERE run_id = ? AND status = 'pending_review' "
+                "AND superseded_by IS NULL",
+                [new, rid],
+            )
+            if changed is None or changed[0] != 1:
+                raise RunStateError(f"run {rid} changed while it was being {new}; run review again")
+            record_event(store, rid, new, actor, comment)
+    except Exception as exc:
+        if is_conflict(exc):
+            raise RunStateError(
+                f"run {rid} was approved, rejected or exported by someone else at the same "
+                f"time; see 'nextbest review {rid}'"
+            ) from None
+        raise
     return new
-
-
-@dataclass(frozen=True)
-class ExportResult:
-    run_id: str
-    csv_file: Path
-    parquet_file: Path
-    rows: int
-    contacts: int
-    already: bool
-
-
-def _handoff(store: Store, config: Config, run_id: str) -> pa.Table:
-    flows = {a.name: " > ".join(a.flow) for a in config.actions}
-    table = store.arrow(
-        "SELECT relation_id, action, arm FROM decisions WHERE run_id = ? "
-        "AND arm IN ('treat', 'explore') ORDER BY action, relation_id",
-        [run_id],
-    )
-    flow = [flows.get(a, "") for a in table["action"].to_pylist()]
-    return pa.table(
-        {
-            "relation_id": table["relation_id"],
-            "action": table["action"],
-            "flow": pa.array(flow, pa.string()),
-            "arm": table["arm"],
-        }
-    )
-
-
-def _write_atomic(table: pa.Table, folder: Path) -> tuple[Path, Path, str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    csv_path, pq_path = folder / "handoff.csv", folder / "handoff.parquet"
-    for path, writer in ((csv_path, pacsv.write_csv), (pq_path, pq.write_table)):
-        tmp = path.with_name(path.name + ".tmp")
-        writer(table, tmp)
-        tmp.replace(path)
-    return csv_path, pq_path, hashlib.sha256(csv_path.read_bytes()).hexdigest()
-
-
-def stop_list(store: Store, config: Config, run_id: str) -> pa.Table:
-    """Customers inside a running flow who converted since they were mailed: the e-mail tool
-    must stop the rest of their flow."""
-    _, day, _ = _run(store, run_id)
-    weeks = max(a.flow_weeks for a in config.actions)
-    return store.arrow(
-        """
-        SELECT c.relation_id, c.action, min(v.conversion_date) AS converted_on
-        FROM contacts c
-        JOIN conversions v ON v.relation_id = c.relation_id
-         AND v.conversion_date > c.contact_date AND v.conversion_date <= ?
-        WHERE c.arm IN ('treat', 'explore') AND c.contact_date < ?
-          AND c.contact_date > CAST(? AS DATE) - ?
-        GROUP BY ALL ORDER BY c.action, c.relation_id
-        """,
-        [day, day, day, 7 * weeks],
-    )
-
-
-def _write_stops(store: Store, config: Config, run_id: str, folder: Path) -> Path:
-    table = stop_list(store, config, run_id)
-    path = folder / "stops.csv"
-    tmp = path.with_name(path.name + ".tmp")
-    pacsv.write_csv(table, tmp)
-    tmp.replace(path)
-    return path
-
-
-def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> ExportResult:
-    """Export an approved run (see the module docstring); idempotent."""
-    rid, _, status = _run(store, run_id)
-    folder = config.resolve(config.store.path).parent / "exports" / rid
-    table = _handoff(store, config, rid)
-    if status == "exported":
-        row = store.fetchone("SELECT csv_file, parquet_file FROM exports WHERE run_id = ?", [rid])
-        assert row is not None
-        if not (Path(row[0]).exists() and Path(row[1]).exists()):
-            _write_atomic(table, folder)  # a crash after the commit lost the files
-        return ExportResult(rid, Path(row[0]), Path(row[1]), table.num_rows, 0, already=True)
-    if status != "approved":
-        raise RunStateError(
-            f"run {rid} is {status}; only an approved run can be exported "
-            f"(approve it with 'nextbest approve {rid} --by NAME --comment …')"
-        )
-    csv_path, pq_path, sha = _write_atomic(table, folder)
-    _write_stops(store, config, rid, folder)
-    with store.transaction():
-        store.execute(
-            "INSERT INTO contacts SELECT relation_id, action, snapshot_date, run_id, arm "
-            "FROM decisions WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')",
-            [rid],
-        )
-        contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
-        store.execute(
-            "INSERT INTO exports VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-            [rid, str(csv_path), str(pq_path), table.num_rows, sha],
-        )
-        store.execute("UPDATE runs SET status = 'exported' WHERE run_id = ?", [rid])
-        _event(store, rid, "exported", actor, f"{table.num_rows} mailed, {contacts} contacts")
-    return ExportResult(rid, csv_path, pq_path, table.num_rows, contacts, already=False)
 
 
 def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
     """What the operator checks: status, counts, volume against the band, every check, a
-    seeded sample, and the overlap with last week's selection."""
+    seeded sample, and the overlap with the other runs of the same week and with the previous
+    week's live run (``overlaps``: customers assigned an arm in both)."""
     from nextbest.pipeline._review import run_summary
 
-    rid, day, status = _run(store, run_id)
+    rid, day, status = resolve_run(store, run_id)
     summary = (
         run_summary(store, rid, sample=sample)
         if status != "halted"
@@ -196,21 +119,41 @@ def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
         )
     ]
     previous = store.fetchone(
-        "SELECT run_id FROM runs WHERE snapshot_date < ? AND status IN "
-        "('pending_review', 'approved', 'exported') ORDER BY snapshot_date DESC, run_id DESC",
-        [day],
+        "SELECT run_id FROM runs WHERE snapshot_date < ? AND status IN (?, ?, ?) "
+        "ORDER BY snapshot_date DESC, superseded_by IS NULL DESC, created_at DESC",
+        [day, *LIVE_STATUSES],
     )
-    overlap = None
-    if previous is not None:
-        overlap = int(
-            store.scalar(
-                "SELECT count(*) FROM decisions a JOIN decisions b USING (relation_id, action) "
-                "WHERE a.run_id = ? AND b.run_id = ? AND a.arm <> 'none' AND b.arm <> 'none'",
-                [rid, previous[0]],
-            )
+    others = store.fetchall(
+        "SELECT run_id, snapshot_date, status FROM runs WHERE run_id <> ? "
+        "AND status NOT IN ('halted', 'skipped') AND (snapshot_date = ? OR run_id = ?) "
+        "ORDER BY snapshot_date DESC, created_at",
+        [rid, day, None if previous is None else previous[0]],
+    )
+    overlaps = []
+    for other, other_day, other_status in others:
+        both = store.scalar(
+            "SELECT count(*) FROM decisions a JOIN decisions b USING (relation_id, action) "
+            "WHERE a.run_id = ? AND b.run_id = ? AND a.arm <> 'none' AND b.arm <> 'none'",
+            [rid, other],
         )
+        overlaps.append(
+            {
+                "run_id": other,
+                "snapshot_date": other_day,
+                "status": other_status,
+                "assigned_in_both": int(both),
+            }
+        )
+    summary["overlaps"] = overlaps
     summary["previous_run"] = None if previous is None else previous[0]
-    summary["overlap_with_previous"] = overlap
+    summary["overlap_with_previous"] = next(
+        (o["assigned_in_both"] for o in overlaps if o["run_id"] == summary["previous_run"]), None
+    )
+    if "started_by" not in summary:  # a halted run
+        from nextbest.pipeline._review import _run_row
+
+        row = _run_row(store, rid)
+        summary["started_by"], summary["superseded_by"] = row["started_by"], row["superseded_by"]
     summary["events"] = store.fetchall(
         "SELECT event, actor, comment, event_at FROM run_events WHERE run_id = ? ORDER BY event_at",
         [rid],
@@ -377,34 +320,40 @@ def knob_log(store: Store) -> list[dict[str, Any]]:
 
 def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> str:
     """A scheduled week that did not run (e.g. disabled) is recorded as skipped."""
-    n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-    rid = f"{day.isoformat()}-r{n + 1}"
     with store.transaction():
+        n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
+        rid = f"{day.isoformat()}-r{n + 1}"
         store.execute(
-            "INSERT INTO runs VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', '{}', '{}', "
-            "'{}', '{}', '{}', '', '', NULL, NULL, ?)",
+            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
+            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
+            "halted_reason, started_by) VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', "
+            "'{}', '{}', '{}', '{}', '{}', '', '', ?, 'system')",
             [rid, day, config.run.seed, reason],
         )
-        _event(store, rid, "skipped", "system", reason)
+        record_event(store, rid, "skipped", "system", reason)
     return rid
 
 
 def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
     """Recompute a past run from its recorded config, models and seed into a scratch folder
-    (inside a rolled-back transaction) and compare the decision files byte for byte."""
+    (inside a rolled-back transaction) and compare the decision files byte for byte.
+
+    The contact history is put back as it was when the run was made: the contacts of every
+    run exported after it was created are left out (its own included), and so are contacts
+    from elsewhere (no export record) dated on or after the run date."""
     import tempfile
 
     from nextbest.models import set_status
     from nextbest.pipeline._weekly import run_week
 
-    run_id, _, _ = _run(store, run_id)
+    run_id, _, _ = resolve_run(store, run_id)
     row = store.fetchone(
-        "SELECT snapshot_date, seed, config_json, models, decision_sha256, status FROM runs "
-        "WHERE run_id = ?",
+        "SELECT snapshot_date, seed, config_json, models, decision_sha256, status, created_at "
+        "FROM runs WHERE run_id = ?",
         [run_id],
     )
     assert row is not None
-    day, seed, config_json, models, sha, status = row
+    day, seed, config_json, models, sha, status, created_at = row
     if status in ("halted", "skipped") or not config_json:
         raise RunStateError(f"run {run_id} is {status}: there is no decision file to replay")
     cfg = config_from_mapping(json.loads(config_json), origin=f"run {run_id}")
@@ -436,7 +385,12 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                         actor="replay",
                         reason=f"replay of {run_id}",
                     )
-                store.execute("DELETE FROM contacts WHERE contact_date >= ?", [day])
+                store.execute(
+                    "DELETE FROM contacts WHERE run_id IN "
+                    "(SELECT run_id FROM exports WHERE exported_at >= ?) "
+                    "OR (run_id NOT IN (SELECT run_id FROM exports) AND contact_date >= ?)",
+                    [created_at, day],
+                )
                 result = run_week(
                     store,
                     scratch_cfg,
@@ -444,6 +398,7 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                     seed=int(seed),
                     alert=False,
                     override="replay of a recorded run",
+                    supersede=f"replay of {run_id}",
                     actor="replay",
                 )
                 new_sha = result.decision_sha256

@@ -28,9 +28,9 @@ def simulate_outcomes(
     store: Store, config: Config, bank_dir: Path, run_id: str, *, seed: int = 0
 ) -> int:
     """Draw and ingest the run's outcomes; returns the number of new conversions."""
-    from nextbest.pipeline._operate import _run
+    from nextbest.pipeline._lifecycle import resolve_run
 
-    run_id, day, _ = _run(store, run_id)
+    run_id, day, _ = resolve_run(store, run_id)
     truth = bank_dir / "truth" / f"hazard_{day.isoformat()}.parquet"
     if not truth.exists():
         raise NotFoundError(f"{truth} is missing: outcomes can only be simulated for the bank")

@@ -39,20 +39,34 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
 
 
 def _run_row(store: Store, run_id: str) -> dict[str, Any]:
+    """The run's record; ``latest`` is the most recently created run (for reading only:
+    approve, reject and export refuse it)."""
     if run_id == "latest":
         latest = store.scalar("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC")
         if latest is None:
             raise NotFoundError("there are no runs yet; run 'nextbest run' first")
         run_id = str(latest)
     row = store.fetchone(
-        "SELECT run_id, snapshot_date, status, seed, counts, models, flags FROM runs "
-        "WHERE run_id = ?",
+        "SELECT run_id, snapshot_date, status, seed, counts, models, flags, "
+        "coalesce(started_by, (SELECT arg_min(e.actor, e.event_at) FROM run_events e "
+        "WHERE e.run_id = runs.run_id AND e.event = 'created')), superseded_by "
+        "FROM runs WHERE run_id = ?",
         [run_id],
     )
     if row is None:
         known = [r[0] for r in store.fetchall("SELECT run_id FROM runs")]
         raise NotFoundError(f"no run '{run_id}';{did_you_mean(run_id, known)}")
-    keys = ("run_id", "snapshot_date", "status", "seed", "counts", "models", "flags")
+    keys = (
+        "run_id",
+        "snapshot_date",
+        "status",
+        "seed",
+        "counts",
+        "models",
+        "flags",
+        "started_by",
+        "superseded_by",
+    )
     out = dict(zip(keys, row, strict=True))
     for key in ("counts", "models", "flags"):
         out[key] = json.loads(out[key])
@@ -157,7 +171,9 @@ def _explain(
     market_wide = frozenset(d.name for d in fs.definitions if d.market_wide)
     for row in rows:
         action = config.action(row["action"])
-        trail = eligibility_trail(store, action, run["snapshot_date"], relation_id)
+        trail = eligibility_trail(
+            store, action, run["snapshot_date"], relation_id, run_id=run["run_id"]
+        )
         out[f"{action.name}: arm"] = (
             f"{row['arm']} (assignment probability {row['assignment_probability']:.3f})"
         )

@@ -1,11 +1,22 @@
 """The weekly run for one snapshot date: features → eligibility → score → arms → reasons →
-persist (run record, decision rows, decision file), all or nothing."""
+persist (run record, decision rows, decision file), all or nothing.
+
+One live list per week: a week whose run is ``pending_review``, ``approved`` or ``exported``
+(and not superseded) is not decided again unless a person gives a reason (``supersede``) and
+their name; the new run then supersedes the live one. The check happens inside the transaction
+that stores the run, so of two runs of one week made at the same time exactly one is stored.
+A week that halted keeps one record: a retry updates it (every attempt is a ``run_events``
+row), and a retry that gets through becomes that record.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import os
+import secrets
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +41,7 @@ from nextbest.checks import (
 )
 from nextbest.config import ActionConfig, Config
 from nextbest.decisioning import assign_arms, eligibility, select
-from nextbest.errors import NotFoundError, RunHaltedError
+from nextbest.errors import NotFoundError, RunHaltedError, RunStateError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
     PropensityModel,
@@ -40,6 +51,14 @@ from nextbest.models import (
     shadow_version,
 )
 from nextbest.pipeline._alerting import notify_halt
+from nextbest.pipeline._lifecycle import (
+    is_conflict,
+    live_error,
+    live_runs,
+    next_run_id,
+    record_event,
+    supersede_runs,
+)
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -87,6 +106,8 @@ class RunResult:
     outcomes: list[ActionOutcome]
     timings: dict[str, float]
     checks: list[Check] = field(default_factory=list)
+    #: the runs of the same week this run superseded
+    superseded: list[str] = field(default_factory=list)
 
 
 def config_hash(config: Config) -> str:
@@ -107,10 +128,8 @@ def input_fingerprints(store: Store, day: dt.date) -> dict[str, Any]:
         """,
         [day.isoformat()],
     )
-    contacts = store.fetchone(
-        "SELECT count(*), CAST(max(contact_date) AS VARCHAR) FROM contacts WHERE contact_date < ?",
-        [day],
-    )
+    # the cooldown looks both ways from the run date, so the whole contact history counts
+    contacts = store.fetchone("SELECT count(*), CAST(max(contact_date) AS VARCHAR) FROM contacts")
     assert contacts is not None
     return {
         "batches": {table: list(shas) for table, shas in rows},
@@ -254,65 +273,78 @@ def _groups(store: Store, day: dt.date) -> dict[str, np.ndarray[Any, Any]]:
     }
 
 
-def _next_run_id(store: Store, day: dt.date) -> str:
-    n_runs = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-    return f"{day.isoformat()}-r{n_runs + 1}"
-
-
 def _record_halt(
     store: Store,
     config: Config,
     *,
-    run_id: str,
     day: dt.date,
     seed: int,
     checks: list[Check],
     models: dict[str, str],
     alert: bool,
-) -> str | None:
-    """Record the halted run, then alert; returns why the alert was not delivered, or None."""
+    actor: str = "system",
+) -> tuple[str, str | None]:
+    """Record the halt in the week's halted record (updated by a retry, created on the first
+    halt) with this attempt's checks and an event, then alert; returns the run id and why the
+    alert was not delivered (None when it was, or when no alert was asked for)."""
     failed = [c for c in checks if c.verdict == "halt"]
     reason = "; ".join(f"{c.name}: {c.message}" for c in failed)
     with store.transaction():
-        store.execute(
-            "INSERT INTO runs VALUES (?, ?, 'halted', now()::TIMESTAMP, ?, ?, ?, ?, '{}', '{}', "
-            "'{}', '', '', NULL, ?, ?)",
-            [
-                run_id,
-                day,
-                seed,
-                config_hash(config),
-                json.dumps(input_fingerprints(store, day), sort_keys=True),
-                json.dumps(models, sort_keys=True),
-                config.model_dump_json(exclude={"source_path"}),
-                reason,
-            ],
-        )
+        run_id = next_run_id(store, day)
+        values = [
+            seed,
+            config_hash(config),
+            json.dumps(input_fingerprints(store, day), sort_keys=True),
+            json.dumps(models, sort_keys=True),
+            config.model_dump_json(exclude={"source_path"}),
+            reason,
+            actor,
+        ]
+        if store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
+            store.execute(
+                "UPDATE runs SET created_at = now()::TIMESTAMP, seed = ?, config_hash = ?, "
+                "inputs = ?, models = ?, config_json = ?, halted_reason = ?, started_by = ? "
+                "WHERE run_id = ?",
+                [*values, run_id],
+            )
+            store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
+        else:
+            store.execute(
+                "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
+                "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
+                "config_json, halted_reason, started_by) VALUES (?, ?, 'halted', "
+                "now()::TIMESTAMP, ?, ?, ?, ?, '{}', '{}', '{}', '', '', ?, ?, ?)",
+                [run_id, day, *values],
+            )
         _insert_checks(store, run_id, checks)
-        store.execute(
-            "INSERT INTO run_events VALUES (?, 'halted', 'system', ?, now()::TIMESTAMP)",
-            [run_id, reason],
-        )
+        record_event(store, run_id, "halted", actor, reason)
     if alert:
-        return notify_halt(store, config, run_id=run_id, day=day, checks=checks)
-    return None
+        return run_id, notify_halt(store, config, run_id=run_id, day=day, checks=checks)
+    return run_id, None
 
 
 def _halt(
     store: Store,
     config: Config,
     *,
-    run_id: str,
     day: dt.date,
     seed: int,
     checks: list[Check],
     models: dict[str, str],
     alert: bool,
     when: str,
+    actor: str = "system",
 ) -> None:
     """Record the halted run, send the alert, and stop with a one-line reason."""
-    alert_failure = _record_halt(
-        store, config, run_id=run_id, day=day, seed=seed, checks=checks, models=models, alert=alert
+    run_id, alert_failure = _record_halt(
+        store,
+        config,
+        day=day,
+        seed=seed,
+        checks=checks,
+        models=models,
+        alert=alert,
+        actor=actor,
     )
     failed = ", ".join(c.name for c in checks if c.verdict == "halt")
     raise RunHaltedError(
@@ -338,15 +370,20 @@ def run_week(
     seed: int | None = None,
     progress: Progress | None = None,
     override: str | None = None,
+    supersede: str | None = None,
     actor: str = "system",
     alert: bool = True,
 ) -> RunResult:
     """Check the inputs, decide every action for ``day`` (default: the latest loaded week),
-    check the list, and persist the run with status ``pending_review``.
+    check the list, and persist the run with status ``pending_review``, started by ``actor``.
 
     A failed check (verdict ``halt``) records the run as ``halted`` with every check, e-mails
     the configured recipients, and raises :class:`RunHaltedError` — before any list exists —
     unless ``override`` gives a person's written reason, which is recorded with ``actor``.
+
+    A week that already has a live list raises :class:`RunStateError` naming it, unless
+    ``supersede`` gives a person's written reason (and ``actor`` names them): the new run then
+    supersedes the live one(s), recorded as an event on both. ``override`` never supersedes.
     Nothing is visible until everything is written.
     """
     timings: dict[str, float] = {}
@@ -358,12 +395,21 @@ def run_week(
     seed = config.run.seed if seed is None else seed
     limits = config.checks
     overriding = bool(override and override.strip())
-    run_id = _next_run_id(store, day)
+    superseding = supersede is not None
+    if superseding and (not (supersede or "").strip() or actor.strip() in ("", "system")):
+        raise RunStateError(
+            "deciding a week again (supersede) needs a written reason and a name: "
+            '--supersede "why" --by NAME'
+        )
+    live = live_runs(store, day)
+    if live and not superseding:
+        raise live_error(day, live)
+    run_id = next_run_id(store, day)  # provisional: the id is taken when the run is stored
     checks = [freshness(store, day)]
     if checks[0].verdict == "halt":
         # nothing to decide on: a late week is never overridden
-        alert_failure = _record_halt(
-            store, config, run_id=run_id, day=day, seed=seed, checks=checks, models={}, alert=alert
+        run_id, alert_failure = _record_halt(
+            store, config, day=day, seed=seed, checks=checks, models={}, alert=alert, actor=actor
         )
         raise RunHaltedError(
             f"run {run_id} halted (freshness): {checks[0].message}",
@@ -395,13 +441,13 @@ def run_week(
         _halt(
             store,
             config,
-            run_id=run_id,
             day=day,
             seed=seed,
             checks=checks,
             models=models,
             alert=alert,
             when="before deciding",
+            actor=actor,
         )
     tables = []
     outcomes = []
@@ -452,26 +498,44 @@ def run_week(
         _halt(
             store,
             config,
-            run_id=run_id,
             day=day,
             seed=seed,
             checks=checks,
             models=models,
             alert=alert,
             when="after deciding (the list was discarded)",
+            actor=actor,
         )
     decisions = pa.concat_tables(tables)
     t = time.perf_counter()
-    out_dir = _runs_dir(config) / run_id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    decision_file = out_dir / "decisions.parquet"
+    runs_dir = _runs_dir(config)
     # the file holds the decisions only, not the run id, so that the same inputs, config,
-    # model and seed give a byte-identical file whatever the run is called
-    sha = write_decision_file(decisions.drop_columns(["run_id"]), decision_file)
+    # model and seed give a byte-identical file whatever the run is called; it is written to a
+    # unique name and moved to the run's folder once the run id is taken
+    tmp, sha = _write_decision_tmp(decisions.drop_columns(["run_id"]), runs_dir)
     inputs = input_fingerprints(store, day)
-    store.register("_decisions", decisions)
+    # a name of its own: another thread may be storing its run through the same connection
+    registered = f"_decisions_{secrets.token_hex(8)}"
+    store.register(registered, decisions)
+    moved: Path | None = None
     try:
         with store.transaction():
+            now_live = live_runs(store, day)
+            if now_live and not superseding:
+                raise live_error(day, now_live)
+            if superseding and now_live != live:
+                raise RunStateError(
+                    f"the live list of {day} changed while this run was made (now: "
+                    f"{', '.join(r for r, _ in now_live) or 'none'}); nothing was stored, run "
+                    "again"
+                )
+            run_id = next_run_id(store, day)
+            # a halted record of the week becomes this run
+            store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
+            store.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+            # named by its content: a run of the same id that fails to commit (another
+            # connection stored it first) can never overwrite the stored run's file
+            decision_file = runs_dir / run_id / f"decisions-{sha[:16]}.parquet"
             _persist(
                 store,
                 config,
@@ -487,6 +551,8 @@ def run_week(
                 decision_file,
                 sha,
                 inputs,
+                actor,
+                registered,
             )
             _insert_checks(store, run_id, checks)
             if overriding:
@@ -503,12 +569,32 @@ def run_week(
                         run_id,
                     ],
                 )
-            store.execute(
-                "INSERT INTO run_events VALUES (?, 'created', ?, ?, now()::TIMESTAMP)",
-                [run_id, actor, f"override: {override}" if overriding else "weekly run"],
+            record_event(
+                store,
+                run_id,
+                "created",
+                actor,
+                f"override: {override}" if overriding else "weekly run",
             )
+            if now_live:
+                supersede_runs(store, now_live, run_id, actor=actor, reason=str(supersede))
+            decision_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.replace(decision_file)
+            moved = decision_file
+    except Exception as exc:
+        if moved is not None:
+            stored = store.scalar("SELECT decision_file FROM runs WHERE run_id = ?", [run_id])
+            if stored != str(moved):
+                moved.unlink(missing_ok=True)
+        if is_conflict(exc):
+            raise RunStateError(
+                f"another run of {day} was stored at the same time; nothing was stored for "
+                f"this one. See 'nextbest runs'"
+            ) from None
+        raise
     finally:
-        store.unregister("_decisions")
+        store.unregister(registered)
+        tmp.unlink(missing_ok=True)
     return RunResult(
         run_id=run_id,
         snapshot_date=day,
@@ -518,6 +604,7 @@ def run_week(
         outcomes=outcomes,
         timings=timings,
         checks=checks,
+        superseded=[r for r, _ in now_live],
     )
 
 
@@ -536,14 +623,22 @@ def _persist(
     decision_file: Path,
     sha: str,
     inputs: dict[str, Any],
+    actor: str,
+    registered: str,
 ) -> None:
     with store.transaction():
-        store.execute("INSERT INTO decisions SELECT * FROM _decisions")
+        store.execute(
+            "INSERT INTO decisions SELECT * REPLACE (CAST(? AS VARCHAR) AS run_id) "
+            f"FROM {registered}",
+            [run_id],
+        )
         timings["persist"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         store.execute(
-            "INSERT INTO runs VALUES (?, ?, 'pending_review', now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, "
-            "?, ?, ?, NULL, ?, NULL)",
+            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
+            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
+            "config_json, started_by) "
+            "VALUES (?, ?, 'pending_review', now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 day,
@@ -557,15 +652,24 @@ def _persist(
                 str(decision_file),
                 sha,
                 config.model_dump_json(exclude={"source_path"}),
+                actor,
             ],
         )
+
+
+def _write_decision_tmp(decisions: pa.Table, folder: Path) -> tuple[Path, str]:
+    """Write the decision table to a unique temporary file in ``folder``; (path, sha256)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=".decisions-", suffix=".parquet.tmp")
+    os.close(fd)
+    tmp = Path(name)
+    pq.write_table(decisions, tmp, compression="zstd", write_statistics=True)
+    return tmp, hashlib.sha256(tmp.read_bytes()).hexdigest()
 
 
 def write_decision_file(decisions: pa.Table, path: Path) -> str:
     """Write the decision table atomically; return its sha256. The same rows give the same
     bytes (fixed row order, no timestamps in the file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(decisions, tmp, compression="zstd", write_statistics=True)
-    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    tmp, digest = _write_decision_tmp(decisions, path.parent)
     tmp.replace(path)
     return digest

@@ -115,7 +115,8 @@ CREATE TABLE IF NOT EXISTS model_events (
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
     snapshot_date DATE NOT NULL,
-    status VARCHAR NOT NULL,  -- halted | pending_review | approved | rejected | exported | skipped
+    -- halted | pending_review | approved | rejected | exported | skipped | superseded
+    status VARCHAR NOT NULL,
     created_at TIMESTAMP NOT NULL,
     seed BIGINT NOT NULL,
     config_hash VARCHAR NOT NULL,
@@ -128,7 +129,9 @@ CREATE TABLE IF NOT EXISTS runs (
     decision_sha256 VARCHAR NOT NULL,
     override VARCHAR,                  -- JSON: who overrode failed checks, and why
     config_json VARCHAR,               -- the effective config, to replay the run exactly
-    halted_reason VARCHAR
+    halted_reason VARCHAR,
+    started_by VARCHAR,                -- who started it (CLI --by, API token name, 'system')
+    superseded_by VARCHAR              -- the run of the same week that replaced this one
 );
 CREATE TABLE IF NOT EXISTS run_checks (
     run_id VARCHAR NOT NULL,
@@ -140,7 +143,8 @@ CREATE TABLE IF NOT EXISTS run_checks (
 );
 CREATE TABLE IF NOT EXISTS run_events (
     run_id VARCHAR NOT NULL,
-    event VARCHAR NOT NULL,  -- created | halted | approved | rejected | exported | skipped
+    -- created | halted | approved | rejected | exported | export_refused | skipped | superseded
+    event VARCHAR NOT NULL,
     actor VARCHAR NOT NULL,
     comment VARCHAR NOT NULL,
     event_at TIMESTAMP NOT NULL
@@ -150,8 +154,11 @@ CREATE TABLE IF NOT EXISTS exports (
     csv_file VARCHAR NOT NULL,
     parquet_file VARCHAR NOT NULL,
     rows BIGINT NOT NULL,
-    sha256 VARCHAR NOT NULL,
-    exported_at TIMESTAMP NOT NULL
+    sha256 VARCHAR NOT NULL,           -- of csv_file
+    exported_at TIMESTAMP NOT NULL,
+    parquet_sha256 VARCHAR,
+    stops_file VARCHAR,
+    stops_sha256 VARCHAR
 );
 CREATE TABLE IF NOT EXISTS realtime_log (
     decided_at TIMESTAMP NOT NULL,
@@ -241,4 +248,9 @@ ALTER TABLE decisions ADD COLUMN IF NOT EXISTS shadow_selected BOOLEAN;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS override VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_json VARCHAR;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS halted_reason VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS started_by VARCHAR;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
+ALTER TABLE exports ADD COLUMN IF NOT EXISTS parquet_sha256 VARCHAR;
+ALTER TABLE exports ADD COLUMN IF NOT EXISTS stops_file VARCHAR;
+ALTER TABLE exports ADD COLUMN IF NOT EXISTS stops_sha256 VARCHAR;
 """
