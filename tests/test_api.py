@@ -472,6 +472,7 @@ def test_role_change_takes_effect_at_once(client: TestClient) -> None:
         "changeme" * 6,
         "abcdefghijklmnop" * 3,
         "0123456789" * 4,
+        "Qx7!ABCDEFGHIJKLmZ9#pR2@vT5&wY8*",
     ],
 )
 def test_weak_secret_is_refused(built: Path, secret: str) -> None:

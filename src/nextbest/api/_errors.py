@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from typing import Any
 
@@ -46,7 +47,8 @@ HTTP_CODES = {
 STORE_BUSY = "the store is busy with another nextbest process; try again shortly"
 INTERNAL = "an unexpected error occurred; the server log has the details"
 
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?:/[\w.@+-]+){2,}/?")
+#: a file system path (two or more segments), but not a route of this API or the console
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/])(?!/v1/|/console\b)(?:/[\w.@+-]+){2,}/?")
 _PID = re.compile(r"\(?\bpid\b\s*[:=]?\s*\d+\)?", re.IGNORECASE)
 
 
@@ -70,9 +72,21 @@ class SafeJSONResponse(JSONResponse):
     written back."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(
-            content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
-        ).encode()
+        try:
+            text = json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+        except ValueError:  # NaN or infinity somewhere: JSON has no such numbers, null it is
+            text = json.dumps(_finite(content), ensure_ascii=True, separators=(",", ":"))
+        return text.encode()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def clean(message: str) -> str:
