@@ -790,6 +790,7 @@ def test_decide_answers_from_memory_while_the_store_is_held(client: TestClient) 
             assert again.status_code == 200
             assert again.json()["score"] == pytest.approx(first.json()["score"])
         client.app.state.serving.wait_idle(30)  # type: ignore[attr-defined]
+        assert "Another nextbest process" in client.app.state.serving.last_error  # type: ignore[attr-defined]
 
 
 FEATURES_OK = {

@@ -1262,7 +1262,8 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the JSON API on the embedded store (needs NEXTBEST_API_TOKENS)."""
+    """Serve the JSON API and the console on the embedded store (needs NEXTBEST_API_TOKENS).
+    Beyond 127.0.0.1, serve it behind https: the console's session cookie is Secure there."""
     import uvicorn
 
     from nextbest.api import create_app

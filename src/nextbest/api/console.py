@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Reques
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from nextbest.api._auth import Identity
+from nextbest.api._auth import Identity, hash_token
 from nextbest.api._db import StoreGate
 from nextbest.api._errors import ApiError, clean, name_the_run
 from nextbest.api._guard import IDENTITY, SESSION, is_loopback_http
@@ -125,8 +125,6 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
         who = state.tokens.identify(token.strip())
         if who is None:
             return page(request, "login.html", None, error="unknown token")
-        from nextbest.api._auth import hash_token
-
         cookie = state.sessions.start(hash_token(token.strip()))
         secure = state.secure_cookies
         if secure is None:
