@@ -887,3 +887,43 @@ def test_edges_never_give_a_500(client: TestClient) -> None:
     form = {"csrf": csrf, "action": "invest-onboarding", "knob": "threshold", "reason": "x"}
     page = client.post("/console/knobs", data={**form, "value": "[" * 5000 + "]" * 5000})
     assert page.status_code in (200, 422)
+
+
+def test_reads_and_writes_at_once_in_one_server(client: TestClient) -> None:
+    """Page views (read-only) and knob changes (read-write) at the same time in one server
+    all succeed: the server never opens the store both ways at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"action": "invest-onboarding", "knob": "max_weekly", "value": "700", "reason": "x"}
+
+    def read(_: int) -> int:
+        return client.get("/v1/runs", headers=_h("viewer")).status_code
+
+    def write(i: int) -> int:
+        change = dict(body, value=str(700 + i))
+        return client.post("/v1/knobs", json=change, headers=_h("admin")).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        reads = pool.map(read, range(24))
+        writes = pool.map(write, range(6))
+        statuses = [*reads, *writes]
+    assert statuses == [200] * 30
+
+
+def test_the_store_gate_never_opens_both_ways_at_once(client: TestClient, tmp_path: Path) -> None:
+    """Readers and writers overlapping in one process all get the store: DuckDB refuses a
+    read-only and a read-write connection to one file at once, so the gate takes turns."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nextbest.api._db import StoreGate
+
+    gate = StoreGate(load_config(tmp_path / "demo" / "nextbest.toml"), wait_seconds=30.0)
+
+    def use(i: int) -> int:
+        with gate.open(write=i % 3 == 0) as db:
+            time.sleep(0.02)
+            return int(db.scalar("SELECT count(*) FROM runs"))
+
+    with ThreadPoolExecutor(6) as pool:
+        counts = list(pool.map(use, range(36)))
+    assert counts == [1] * 36

@@ -132,7 +132,9 @@ class Guard:
                 return response
             scope[IDENTITY], scope[SESSION] = who, session
         length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        if length is not None and not (length.isascii() and length.isdigit()):
+            return self._error(path, 400, "bad_request", "Content-Length is not a number", scope)
+        if length is not None and int(length) > self.max_body_bytes:
             return self._error(
                 path,
                 413,
