@@ -597,15 +597,16 @@ def test_unauthenticated_requests_during_a_held_lock(client: TestClient) -> None
     requests are answered at once (401, or the login page) and the store file is untouched."""
     path = _store_file(client)
     before = _digest(path)
+    took: list[float] = []
     with _held_store(path):
-        t0 = time.perf_counter()
         for _ in range(10):
+            t0 = time.perf_counter()
             _error(client.get("/v1/runs"), 401, "unauthorized")
             _error(client.post("/v1/decide", json={"relation_id": 1}), 401, "unauthorized")
             assert client.get("/console", follow_redirects=False).status_code == 303
             assert client.get("/console/login").status_code == 200
-        took = time.perf_counter() - t0
-    assert took < 5.0
+            took.append(time.perf_counter() - t0)
+    assert max(took) < 2.0  # the store's lock wait is 10 s: nothing waited on it
     assert _digest(path) == before
 
 
@@ -633,7 +634,7 @@ def test_get_routes_open_the_store_read_only(client: TestClient) -> None:
             response = client.get(route, headers=_h("viewer"))
             assert response.status_code == 200, (route, response.text)
         took = time.perf_counter() - t0
-    assert took < 8.0
+    assert took < 20.0  # a read-write open would wait 10 s per route, then fail
 
 
 def test_bodies_over_the_limit_are_refused(built: Path, tmp_path: Path) -> None:
@@ -786,7 +787,7 @@ def test_decide_answers_from_memory_while_the_store_is_held(client: TestClient) 
         for _ in range(5):
             t0 = time.perf_counter()
             again = client.post("/v1/decide", json={"relation_id": relation}, headers=_h("viewer"))
-            assert time.perf_counter() - t0 < 0.5
+            assert time.perf_counter() - t0 < 2.0  # the store's lock wait is 10 s
             assert again.status_code == 200
             assert again.json()["score"] == pytest.approx(first.json()["score"])
         client.app.state.serving.wait_idle(30)  # type: ignore[attr-defined]
