@@ -1428,11 +1428,14 @@ def api_token(
     """Make an API token: prints the token (give it to its owner) and the entry to add to
     NEXTBEST_API_TOKENS (only its sha256 is kept)."""
     from nextbest.api import ROLES, hash_token, new_token
+    from nextbest.api._auth import NAME_PATTERN
 
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if ":" in name or "," in name:
-        raise typer.BadParameter("the name may not contain ':' or ','")
+    if not NAME_PATTERN.fullmatch(name):
+        raise typer.BadParameter(
+            f"the name {name[:70]!r} is not allowed: use 1 to 64 characters of A-Za-z0-9 . _ -"
+        )
     token = new_token()
     console.print(f"token for {name}: {token}")
     console.print(f"add to NEXTBEST_API_TOKENS: {name}:{role}:{hash_token(token)}")
@@ -1444,7 +1447,8 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
-    """Serve the JSON API on the embedded store (needs NEXTBEST_API_TOKENS)."""
+    """Serve the JSON API and the console on the embedded store (needs NEXTBEST_API_TOKENS).
+    Beyond 127.0.0.1, serve it behind https: the console's session cookie is Secure there."""
     import uvicorn
 
     from nextbest.api import create_app

@@ -101,3 +101,36 @@ def test_viewer_cannot_approve(server: str, browser: object) -> None:
         form={"csrf": "forged", "comment": "x"},
     )
     assert response.status == 403
+
+
+def test_chart_draws_under_the_content_security_policy(server: str, browser: object) -> None:
+    """The dashboard's chart draws with the strict CSP (no inline script), and the browser
+    reports no CSP violation on the console's pages."""
+    page = browser.new_page()  # type: ignore[attr-defined]
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(m.text))
+    page.goto(f"{server}/console")
+    page.fill("#token", VIEWER)
+    page.click("#login")
+    page.wait_for_selector("#volume .main-svg")
+    for path in ("/console/models", "/console/knobs", "/console/alerts"):
+        page.goto(f"{server}{path}")
+    assert not [m for m in messages if "Content Security Policy" in m], messages
+
+
+def test_logout_ends_the_session_on_the_server(server: str, browser: object) -> None:
+    """After logging out, the old session cookie put back into a fresh browser opens nothing:
+    the console sends it to the login page."""
+    page = _login(browser, server, VIEWER)
+    cookies = page.context.cookies()  # type: ignore[attr-defined]
+    (session,) = [c for c in cookies if c["name"] == "nb_session"]
+    assert session["httpOnly"] is True
+    assert session["sameSite"] == "Strict"
+    page.click("#logout")  # type: ignore[attr-defined]
+    page.wait_for_selector("#token")  # type: ignore[attr-defined]
+    other = browser.new_context()  # type: ignore[attr-defined]
+    other.add_cookies([session])
+    again = other.new_page()
+    again.goto(f"{server}/console/knobs")
+    assert again.url.endswith("/console/login")
+    assert again.locator("#knobs").count() == 0

@@ -1,25 +1,26 @@
 """The operator console: server-rendered pages on the same functions as the CLI.
 
-Login with an API token; the session is a signed cookie (HMAC over name, role and expiry with a
-secret from ``NEXTBEST_SECRET`` or, if unset, one made at start). Every form that changes state
-carries a CSRF token derived from the session, checked on POST. No CDN: the chart library is
-served from the installed Plotly package.
+Login with an API token starts a server-side session (:mod:`nextbest.api._sessions`); the
+guard in front of the app (:mod:`nextbest.api._guard`) checks it against the current token
+table on every request. Every form that changes state carries the session's CSRF token, checked
+on POST. Pages read the store read-only; only the forms that change something open it for
+writing. No inline script and no CDN: the chart library is served from the installed Plotly
+package, the page's own script from here, and its data sits in a JSON block.
 """
 
-import hashlib
-import hmac
-import json
-import secrets
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from nextbest.api._auth import Identity, identify
+from nextbest.api._auth import Identity, hash_token
+from nextbest.api._db import StoreGate
+from nextbest.api._errors import ApiError, clean, name_the_run
+from nextbest.api._guard import IDENTITY, SESSION, is_loopback_http
+from nextbest.api._sessions import COOKIE, Session
 from nextbest.config import Config
 from nextbest.errors import NextbestError
 from nextbest.models import list_versions, rollback
@@ -37,93 +38,120 @@ from nextbest.pipeline import (
     review,
     set_knob,
 )
-from nextbest.store import Store, open_store
+from nextbest.store import Store
 
-_COOKIE = "nb_session"
-_HOURS = 8
+_ENV = Environment(
+    loader=PackageLoader("nextbest.api", "templates"), autoescape=select_autoescape(["html"])
+)
+_TITLES = {
+    400: "That did not work",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    409: "Not now",
+    413: "Too large",
+    422: "That did not work",
+    500: "Something went wrong",
+    503: "Busy",
+}
+_MAX_ID = 2**63 - 1
+_DASHBOARD_JS = """\
+const chart = JSON.parse(document.getElementById("volume-data").textContent);
+const v = chart.volume, band = chart.band;
+Plotly.newPlot("volume", [
+  {x: v.map(r => r.run), y: v.map(r => r.selected), type: "bar", name: "selected"},
+  {x: v.map(r => r.run), y: v.map(() => band[1]), mode: "lines", name: "weekly maximum"},
+  {x: v.map(r => r.run), y: v.map(() => band[0]), mode: "lines", name: "weekly minimum"}
+], {margin: {t: 10}});
+"""
 
 
-class _Session:
-    def __init__(self, secret: bytes) -> None:
-        self.secret = secret
-
-    def sign(self, who: Identity) -> str:
-        payload = f"{who.name}|{who.role}|{int(time.time()) + _HOURS * 3600}"
-        mac = hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()
-        return f"{payload}|{mac}"
-
-    def read(self, value: str | None) -> Identity | None:
-        if not value or value.count("|") != 3:
-            return None
-        name, role, expiry, mac = value.split("|")
-        payload = f"{name}|{role}|{expiry}"
-        good = hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(good, mac) or int(expiry) < time.time():
-            return None
-        return Identity(name, role)
-
-    def csrf(self, value: str) -> str:
-        return hmac.new(self.secret, b"csrf|" + value.encode(), hashlib.sha256).hexdigest()
-
-
-def console_router(
-    config: Config, tokens: dict[str, Identity], environ: Mapping[str, str]
-) -> APIRouter:
-    secret = environ.get("NEXTBEST_SECRET", "").encode() or secrets.token_bytes(32)
-    session = _Session(secret)
-    env = Environment(
-        loader=PackageLoader("nextbest.api", "templates"), autoescape=select_autoescape(["html"])
+def error_page(status: int, code: str, message: str, who: Identity | None) -> HTMLResponse:
+    """The console's error page: the message, with the console's navigation."""
+    html = _ENV.get_template("error.html").render(
+        who=who,
+        csrf="",
+        status=status,
+        code=code,
+        title=_TITLES.get(status, "That did not work"),
+        message=clean(message),
     )
+    return HTMLResponse(html, status_code=status)
+
+
+def _session(request: Request) -> Session | None:
+    session: Session | None = request.scope.get(SESSION)
+    return session
+
+
+def console_router(config: Config, gate: StoreGate) -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
 
-    def store() -> Iterator[Store]:
-        with open_store(config) as s:
+    def reader() -> Iterator[Store]:
+        with gate.open(write=False) as s:
             yield s
 
     def page(request: Request, name: str, who: Identity | None, **ctx: Any) -> HTMLResponse:
-        cookie = request.cookies.get(_COOKIE, "")
-        html = env.get_template(name).render(
-            who=who, csrf=session.csrf(cookie) if cookie else "", **ctx
-        )
+        session = _session(request)
+        html = _ENV.get_template(name).render(who=who, csrf=session.csrf if session else "", **ctx)
         return HTMLResponse(html)
 
     def me(request: Request) -> Identity:
-        who = session.read(request.cookies.get(_COOKIE))
-        if who is None:
+        who: Identity | None = request.scope.get(IDENTITY)
+        if who is None:  # the guard lets no such request through; never trust that alone
             raise HTTPException(303, headers={"Location": "/console/login"})
         return who
 
     def checked(request: Request, csrf: str, role: str) -> Identity:
         who = me(request)
-        cookie = request.cookies.get(_COOKIE, "")
-        if not hmac.compare_digest(session.csrf(cookie), csrf):
+        session = _session(request)
+        if session is None or not request.app.state.sessions.csrf_ok(session, csrf):
             raise HTTPException(403, "the form is stale or forged (CSRF check failed)")
         if not who.can(role):
             raise HTTPException(403, f"this needs the {role} role; you are {who.role}")
         return who
 
-    Db = Annotated[Store, Depends(store)]
+    Db = Annotated[Store, Depends(reader)]
     Me = Annotated[Identity, Depends(me)]
+    Csrf = Annotated[str, Form(max_length=200)]
 
     @router.get("/login")
     def login_form(request: Request) -> HTMLResponse:
         return page(request, "login.html", None, error=None)
 
     @router.post("/login")
-    def login(request: Request, token: Annotated[str, Form()]) -> Response:
-        who = identify(tokens, token.strip())
+    def login(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
+        state = request.app.state
+        who = state.tokens.identify(token.strip())
         if who is None:
             return page(request, "login.html", None, error="unknown token")
+        cookie = state.sessions.start(hash_token(token.strip()))
+        secure = state.secure_cookies
+        if secure is None:
+            secure = not is_loopback_http(request.scope)
         response = RedirectResponse("/console", status_code=303)
         response.set_cookie(
-            _COOKIE, session.sign(who), httponly=True, samesite="strict", max_age=_HOURS * 3600
+            COOKIE,
+            cookie,
+            max_age=state.sessions.max_age,
+            path="/console",
+            secure=secure,
+            httponly=True,
+            samesite="strict",
         )
         return response
 
+    def refuse_latest(run_id: str, step: str) -> None:
+        if run_id.strip().lower() == "latest":
+            raise ApiError(422, "run_not_named", name_the_run(step))
+
     @router.post("/logout")
-    def logout() -> Response:
+    def logout(request: Request) -> Response:
+        session = _session(request)
+        if session is not None:
+            request.app.state.sessions.end(session)
         response = RedirectResponse("/console/login", status_code=303)
-        response.delete_cookie(_COOKIE)
+        response.delete_cookie(COOKIE, path="/console")
         return response
 
     @router.get("")
@@ -138,28 +166,34 @@ def console_router(
             who,
             runs=runs,
             latest=latest,
-            volume=json.dumps(volume),
-            band=[action.min_weekly, action.max_weekly],
+            chart={"volume": volume, "band": [action.min_weekly, action.max_weekly]},
         )
 
     @router.get("/runs/{run_id}")
     def run_page(
-        request: Request, run_id: str, db: Db, who: Me, q: str = "", arm: str = "", page_no: int = 1
+        request: Request,
+        run_id: str,
+        db: Db,
+        who: Me,
+        q: Annotated[str, Query(max_length=100)] = "",
+        arm: Annotated[str, Query(max_length=20)] = "",
+        page_no: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     ) -> HTMLResponse:
         r = review(db, run_id, sample=10)
         where, args = "run_id = ?", [r["run_id"]]
         if arm in ("treat", "holdout", "explore", "none"):
             where += " AND arm = ?"
             args.append(arm)
-        if q.strip().isdigit():
+        wanted = q.strip()
+        if wanted.isascii() and wanted.isdigit():  # '²' is a digit to isdigit(), not to int()
             where += " AND relation_id = ?"
-            args.append(int(q.strip()))
+            args.append(min(int(wanted), _MAX_ID))
         total = int(db.scalar(f"SELECT count(*) FROM decisions WHERE {where}", args))
         rows = db.arrow(
             "SELECT relation_id, action, arm, score, rank, first_failed_rule, reasons "
             f"FROM decisions WHERE {where} ORDER BY rank NULLS LAST, relation_id "
             "LIMIT 50 OFFSET ?",
-            [*args, (max(page_no, 1) - 1) * 50],
+            [*args, (page_no - 1) * 50],
         ).to_pylist()
         return page(
             request,
@@ -170,7 +204,7 @@ def console_router(
             total=total,
             q=q,
             arm=arm,
-            page_no=max(page_no, 1),
+            page_no=page_no,
         )
 
     @router.get("/runs/{run_id}/decisions.csv")
@@ -198,22 +232,29 @@ def console_router(
         request: Request,
         run_id: str,
         step: str,
-        db: Db,
-        csrf: Annotated[str, Form()],
-        comment: Annotated[str, Form()] = "",
+        csrf: Csrf,
+        comment: Annotated[str, Form(max_length=2000)] = "",
     ) -> Response:
         who = checked(request, csrf, "operator")
-        if step in ("approve", "reject"):
-            decide_review(db, run_id, approve=step == "approve", actor=who.name, comment=comment)
-        elif step == "export":
-            export_run(db, effective_config(db, config), run_id, actor=who.name)
-        else:
+        if step not in ("approve", "reject", "export"):
             raise HTTPException(404, f"no step '{step}'")
+        refuse_latest(run_id, step)
+        with gate.open(write=True) as db:
+            if step == "export":
+                export_run(db, effective_config(db, config), run_id, actor=who.name)
+            else:
+                decide_review(
+                    db, run_id, approve=step == "approve", actor=who.name, comment=comment
+                )
         return RedirectResponse(f"/console/runs/{run_id}", status_code=303)
 
     @router.get("/customers/{relation_id}")
     def customer(
-        request: Request, relation_id: int, db: Db, who: Me, run: str = "latest"
+        request: Request,
+        relation_id: Annotated[int, Path(ge=1, le=_MAX_ID)],
+        db: Db,
+        who: Me,
+        run: Annotated[str, Query(max_length=100)] = "latest",
     ) -> HTMLResponse:
         info = explain_customer(db, effective_config(db, config), run, relation_id)
         contacts = db.fetchall(
@@ -230,9 +271,9 @@ def console_router(
         request: Request,
         db: Db,
         who: Me,
-        message: str = "",
-        candidate: str = "",
-        champion: str = "",
+        message: Annotated[str, Query(max_length=2000)] = "",
+        candidate: Annotated[str, Query(max_length=200)] = "",
+        champion: Annotated[str, Query(max_length=200)] = "",
     ) -> HTMLResponse:
         lines: list[Any] = []
         if candidate and champion and candidate != champion:
@@ -255,14 +296,14 @@ def console_router(
     @router.post("/models/rollback")
     def models_rollback(
         request: Request,
-        db: Db,
-        csrf: Annotated[str, Form()],
-        action: Annotated[str, Form()],
-        reason: Annotated[str, Form()],
+        csrf: Csrf,
+        action: Annotated[str, Form(max_length=200)],
+        reason: Annotated[str, Form(max_length=2000)],
     ) -> Response:
         who = checked(request, csrf, "admin")
         try:
-            v = rollback(db, action, actor=who.name, reason=reason)
+            with gate.open(write=True) as db:
+                v = rollback(db, action, actor=who.name, reason=reason)
             message = f"{v.version} is champion again"
         except NextbestError as exc:
             message = str(exc)
@@ -271,25 +312,33 @@ def console_router(
     @router.post("/models/promote")
     def models_promote(
         request: Request,
-        db: Db,
-        csrf: Annotated[str, Form()],
-        version: Annotated[str, Form()],
-        to: Annotated[str, Form()],
-        reason: Annotated[str, Form()],
-        override: Annotated[str, Form()] = "",
+        csrf: Csrf,
+        version: Annotated[str, Form(max_length=200)],
+        to: Annotated[str, Form(max_length=20)],
+        reason: Annotated[str, Form(max_length=2000)],
+        override: Annotated[str, Form(max_length=2000)] = "",
     ) -> Response:
         who = checked(request, csrf, "admin")
         try:
-            v, _ = promote(
-                db, config, version, to=to, actor=who.name, reason=reason, override=override or None
-            )
+            with gate.open(write=True) as db:
+                v, _ = promote(
+                    db,
+                    config,
+                    version,
+                    to=to,
+                    actor=who.name,
+                    reason=reason,
+                    override=override or None,
+                )
             message = f"{v.version} is now {v.status}"
         except NextbestError as exc:
             message = str(exc)
         return RedirectResponse(f"/console/models?message={quote(message)}", status_code=303)
 
     @router.get("/knobs")
-    def knobs_page(request: Request, db: Db, who: Me, message: str = "") -> HTMLResponse:
+    def knobs_page(
+        request: Request, db: Db, who: Me, message: Annotated[str, Query(max_length=2000)] = ""
+    ) -> HTMLResponse:
         eff = effective_config(db, config)
         knobs = {
             a.name: {
@@ -310,18 +359,18 @@ def console_router(
     @router.post("/knobs")
     def knobs_set(
         request: Request,
-        db: Db,
-        csrf: Annotated[str, Form()],
-        action: Annotated[str, Form()],
-        knob: Annotated[str, Form()],
-        value: Annotated[str, Form()],
-        reason: Annotated[str, Form()],
+        csrf: Csrf,
+        action: Annotated[str, Form(max_length=200)],
+        knob: Annotated[str, Form(max_length=200)],
+        value: Annotated[str, Form(max_length=200)],
+        reason: Annotated[str, Form(max_length=2000)],
     ) -> Response:
         who = checked(request, csrf, "admin")
         try:
-            old, new, warning = set_knob(
-                db, config, action, knob, value, actor=who.name, reason=reason
-            )
+            with gate.open(write=True) as db:
+                old, new, warning = set_knob(
+                    db, config, action, knob, value, actor=who.name, reason=reason
+                )
             message = f"{action}.{knob}: {old} → {new}" + (
                 f". Warning: {warning}" if warning else ""
             )
@@ -351,6 +400,14 @@ def console_router(
             "WHERE status = 'halted' ORDER BY created_at DESC"
         )
         return page(request, "alerts.html", who, alerts=alerts)
+
+    @router.get("/static/dashboard.js")
+    def dashboard_js() -> Response:
+        return Response(
+            _DASHBOARD_JS,
+            media_type="application/javascript",
+            headers={"Cache-Control": "max-age=86400"},
+        )
 
     @router.get("/static/plotly.js")
     def plotly_js() -> Response:
