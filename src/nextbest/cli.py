@@ -1453,7 +1453,13 @@ def serve(
 
     from nextbest.api import create_app
 
-    uvicorn.run(create_app(_config()), host=host, port=port, log_level="info")
+    cfg = _config()
+    app = create_app(
+        cfg,
+        max_body_bytes=cfg.api.max_body_bytes,
+        store_wait_seconds=cfg.api.store_wait_seconds,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 models_app = typer.Typer(

@@ -30,6 +30,7 @@ __all__ = [
     "SENSITIVE_ATTRIBUTES",
     "ActionConfig",
     "AlertsConfig",
+    "ApiConfig",
     "BacktestConfig",
     "ChecksConfig",
     "Config",
@@ -484,6 +485,23 @@ class AlertsConfig(_Model):
         return value
 
 
+class ApiConfig(_Model):
+    """The JSON API and the console ('nextbest serve')."""
+
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=64 * 1_048_576,
+        description="Request bodies larger than this are refused with 413 before they are read.",
+    )
+    store_wait_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="How long a request waits for another process holding the store (then 503).",
+    )
+
+
 class ChecksConfig(_Model):
     """Limits of the checks before and after deciding a week."""
 
@@ -523,6 +541,7 @@ class Config(_Model):
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     #: the file this config was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)

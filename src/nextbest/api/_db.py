@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from nextbest.config import Config
 from nextbest.errors import StoreError
+from nextbest.pipeline import Project, effective_config
 from nextbest.store import Store, open_store
 
 _BUSY = (
@@ -47,6 +48,13 @@ class StoreGate:
                 yield store
         finally:
             self._leave()
+
+    @contextlib.contextmanager
+    def project(self, *, write: bool, wait_seconds: float | None = None) -> Iterator[Project]:
+        """The store with the effective config (the TOML with the operator's knobs): what a
+        route that acts on settings must use, so that none can act on the TOML alone."""
+        with self.open(write=write, wait_seconds=wait_seconds) as store:
+            yield Project(store=store, config=effective_config(store, self.config))
 
     def _enter(self, mode: str, deadline: float) -> None:
         with self._cond:

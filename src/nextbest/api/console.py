@@ -37,6 +37,7 @@ from nextbest.pipeline import (
     release_table,
     review,
     set_knob,
+    undelivered_alerts,
 )
 from nextbest.store import Store
 
@@ -158,7 +159,15 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
     def dashboard(request: Request, db: Db, who: Me) -> HTMLResponse:
         runs = list_runs(db)
         latest = review(db, runs[0]["run_id"], sample=0) if runs else None
-        action = config.actions[0]
+        # the band the latest run was decided with (its recorded settings, knobs included);
+        # with no decided run yet, today's effective config
+        settings = (latest or {}).get("settings") or {}
+        if settings:
+            first = next(iter(settings.values()))
+            band = [first["min_weekly"], first["max_weekly"]]
+        else:
+            action = effective_config(db, config).actions[0]
+            band = [action.min_weekly, action.max_weekly]
         volume = [{"run": r["run_id"], "selected": r["selected"]} for r in reversed(runs)]
         return page(
             request,
@@ -166,7 +175,7 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
             who,
             runs=runs,
             latest=latest,
-            chart={"volume": volume, "band": [action.min_weekly, action.max_weekly]},
+            chart={"volume": volume, "band": band},
         )
 
     @router.get("/runs/{run_id}")
@@ -239,12 +248,12 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
         if step not in ("approve", "reject", "export"):
             raise HTTPException(404, f"no step '{step}'")
         refuse_latest(run_id, step)
-        with gate.open(write=True) as db:
+        with gate.project(write=True) as p:
             if step == "export":
-                export_run(db, effective_config(db, config), run_id, actor=who.name)
+                export_run(p.store, p.config, run_id, actor=who.name)
             else:
                 decide_review(
-                    db, run_id, approve=step == "approve", actor=who.name, comment=comment
+                    p.store, run_id, approve=step == "approve", actor=who.name, comment=comment
                 )
         return RedirectResponse(f"/console/runs/{run_id}", status_code=303)
 
@@ -320,10 +329,10 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
     ) -> Response:
         who = checked(request, csrf, "admin")
         try:
-            with gate.open(write=True) as db:
+            with gate.project(write=True) as p:
                 v, _ = promote(
-                    db,
-                    config,
+                    p.store,
+                    p.config,
                     version,
                     to=to,
                     actor=who.name,
@@ -399,7 +408,8 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
             "SELECT run_id, snapshot_date, created_at, halted_reason FROM runs "
             "WHERE status = 'halted' ORDER BY created_at DESC"
         )
-        return page(request, "alerts.html", who, alerts=alerts)
+        undelivered = undelivered_alerts(db)
+        return page(request, "alerts.html", who, alerts=alerts, undelivered=undelivered)
 
     @router.get("/static/dashboard.js")
     def dashboard_js() -> Response:

@@ -46,7 +46,6 @@ from nextbest.pipeline import (
     KNOBS,
     action_enabled,
     decide_review,
-    effective_config,
     export_run,
     knob_log,
     list_runs,
@@ -54,7 +53,7 @@ from nextbest.pipeline import (
     review,
     set_knob,
 )
-from nextbest.store import Store
+from nextbest.store import Store, private_files
 
 MAX_BODY_BYTES = 1024 * 1024
 _MAX_ID = 2**63 - 1
@@ -142,6 +141,7 @@ def create_app(
     every request except plain http to a loopback address.
     """
     env = os.environ if environ is None else environ
+    private_files()  # exports and the store's files are created readable by their owner only
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -283,8 +283,8 @@ def create_app(
         """Export an approved run (operators only; idempotent). Name the run: 'latest' is
         refused."""
         named(run_id, "export")
-        with gate.open(write=True) as db:
-            r = export_run(db, effective_config(db, config), run_id, actor=me.name)
+        with gate.project(write=True) as p:
+            r = export_run(p.store, p.config, run_id, actor=me.name)
         return {
             "run_id": r.run_id,
             "rows": r.rows,
@@ -311,16 +311,18 @@ def create_app(
         ]
 
     @app.get("/v1/knobs", openapi_extra=_role("viewer"))
-    def knobs(db: Db) -> dict[str, Any]:
+    def knobs() -> dict[str, Any]:
         """Current knob values per action, and the change log."""
-        eff = effective_config(db, config)
-        values = {
-            a.name: {
-                k: (action_enabled(db, a.name) if k == "enabled" else getattr(a, k)) for k in KNOBS
+        with gate.project(write=False) as p:
+            values = {
+                a.name: {
+                    k: (action_enabled(p.store, a.name) if k == "enabled" else getattr(a, k))
+                    for k in KNOBS
+                }
+                for a in p.config.actions
             }
-            for a in eff.actions
-        }
-        return {"values": values, "log": json.loads(json.dumps(knob_log(db), default=str))}
+            log = knob_log(p.store)
+        return {"values": values, "log": json.loads(json.dumps(log, default=str))}
 
     @app.post("/v1/knobs", openapi_extra=_role("admin"))
     def change_knob(body: KnobRequest, db: WriteDb, me: Caller) -> dict[str, Any]:
@@ -340,19 +342,19 @@ def create_app(
     def promote_model(
         version: Annotated[str, Path(max_length=200)],
         body: PromoteRequest,
-        db: WriteDb,
         me: Caller,
     ) -> dict[str, Any]:
         """Promote a version through the release gate (admins only)."""
-        v, lines = promote(
-            db,
-            config,
-            version,
-            to=body.to,
-            actor=me.name,
-            reason=body.reason,
-            override=body.override,
-        )
+        with gate.project(write=True) as p:
+            v, lines = promote(
+                p.store,
+                p.config,
+                version,
+                to=body.to,
+                actor=me.name,
+                reason=body.reason,
+                override=body.override,
+            )
         return {
             "version": v.version,
             "status": v.status,

@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
