@@ -308,6 +308,8 @@ def test_shadow_is_logged_never_returned(client: TestClient) -> None:
 # -- the promises under misuse (issue 11) ------------------------------------------------------
 
 import hashlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -317,6 +319,7 @@ from typing import Any  # noqa: E402
 import anyio  # noqa: E402
 
 from nextbest.api._auth import load_tokens  # noqa: E402
+from nextbest.store import Store  # noqa: E402
 
 GOOD_SECRET = "kX9f2Qp7LmZ4vR1tB8nW3yH6jD0sC5aE-_uGoPiqTr"
 _ERROR_KEYS = {"code", "message", "status"}
@@ -928,3 +931,69 @@ def test_the_store_gate_never_opens_both_ways_at_once(client: TestClient, tmp_pa
     with ThreadPoolExecutor(6) as pool:
         counts = list(pool.map(use, range(36)))
     assert counts == [1] * 36
+
+
+def _run_id(client: TestClient) -> str:
+    return str(client.get("/v1/runs", headers=_h("viewer")).json()[0]["run_id"])
+
+
+def test_dashboard_band_is_what_the_latest_run_used(client: TestClient) -> None:
+    """The dashboard's band is the band the latest run was decided with (its recorded
+    config: here a knob of 700 at the time), not today's TOML (800) nor today's knob (123)."""
+    rid = _run_id(client)
+    with Store(_store_file(client)) as store:
+        recorded = json.loads(store.scalar("SELECT config_json FROM runs WHERE run_id = ?", [rid]))
+        recorded["actions"][0]["max_weekly"] = 700
+        store.execute(
+            "UPDATE runs SET config_json = ? WHERE run_id = ?", [json.dumps(recorded), rid]
+        )
+    body = {"action": "invest-onboarding", "knob": "max_weekly", "value": "123", "reason": "cut"}
+    assert client.post("/v1/knobs", json=body, headers=_h("admin")).status_code == 200
+    _login(client, "viewer")
+    html = client.get("/console").text
+    data = json.loads(html.split('id="volume-data">')[1].split("</script>")[0])
+    assert data["band"] == [recorded["actions"][0]["min_weekly"], 700]
+
+
+def test_alerts_page_lists_undelivered_alerts(client: TestClient) -> None:
+    """A halt alert that could not be sent is listed on the console's alerts page with why."""
+    rid = _run_id(client)
+    with Store(_store_file(client)) as store:
+        store.execute(
+            "INSERT INTO run_events VALUES (?, 'alert_failed', 'system', "
+            "'smtp.bank.example:25 refused after 3 attempts', now()::TIMESTAMP)",
+            [rid],
+        )
+    _login(client, "viewer")
+    page = client.get("/console/alerts").text
+    table = page.split('id="undelivered"')[1].split("</table>")[0]
+    assert rid in table and "refused after 3 attempts" in table
+
+
+def test_console_run_page_keeps_four_eyes_and_supersede(client: TestClient) -> None:
+    """The starter of a run sees no approve button (and a forced approval is refused with a
+    409 page); a superseded run offers neither approve nor export."""
+    rid = _run_id(client)
+    with Store(_store_file(client)) as store:
+        store.execute("UPDATE runs SET started_by = 'operator-user' WHERE run_id = ?", [rid])
+    _login(client, "operator")
+    page = client.get(f"/console/runs/{rid}").text
+    assert 'id="four-eyes"' in page and 'id="approve"' not in page
+    forced = client.post(f"/console/runs/{rid}/approve", data={"csrf": _csrf(page)})
+    assert forced.status_code == 409 and "four eyes" in forced.text
+    assert 'href="/console/models"' in forced.text  # an HTML page with the navigation
+    with Store(_store_file(client)) as store:
+        store.execute("UPDATE runs SET superseded_by = 'later-run' WHERE run_id = ?", [rid])
+    page = client.get(f"/console/runs/{rid}").text
+    assert 'id="superseded"' in page
+    assert 'id="approve"' not in page and 'id="export"' not in page
+
+
+def test_the_server_creates_private_files(built: Path) -> None:
+    """Making the app sets the process umask so that whatever it writes is owner-only."""
+    before = os.umask(0o022)
+    try:
+        create_app(load_config(built / "nextbest.toml"), environ=ENV)
+        assert os.umask(0o022) == 0o077
+    finally:
+        os.umask(before)
