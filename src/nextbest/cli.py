@@ -348,7 +348,10 @@ def _print_demo(result: DemoResult) -> None:
         "\nNext: review the list with\n"
         f"  {c} show {result.run.run_id}              counts, reasons, a sample to check\n"
         f"  {c} show {result.run.run_id} --customer N why this customer?\n"
-        f"  {c} status | quarantine | features --describe"
+        f"  {c} status | quarantine | features --describe\n"
+        "then, as a person other than the one who started it (the demo started it as 'demo'):\n"
+        f"  {c} approve {result.run.run_id} --by NAME --comment 'sample checked'\n"
+        f"  {c} export {result.run.run_id} --by NAME   hand-off file for the e-mail tool"
     )
 
 
