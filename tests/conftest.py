@@ -65,3 +65,38 @@ def loaded_store(loaded_db: Path, tmp_path: Path) -> Iterator[Store]:
         shutil.copy(audit_path_for(loaded_db), audit_path_for(copy))
     with Store(copy) as store:
         yield store
+
+
+class DemoFactory:
+    """Builds each distinct demo project once per session and hands out private copies.
+
+    A demo takes tens of seconds to build; the tests that use one only need their own copy
+    of the folder (the config inside uses relative paths, and the store's audit database sits
+    next to it in the folder, so ``copytree`` carries both).
+    """
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp = tmp_path_factory
+        self._built: dict[tuple[int, int, int], Path] = {}
+
+    def built(self, *, n_customers: int, n_weeks: int = 78, seed: int) -> Path:
+        """The shared, read-only build of this demo (copy it before changing it)."""
+        from nextbest.pipeline import run_demo
+
+        key = (n_customers, n_weeks, seed)
+        if key not in self._built:
+            root = self._tmp.mktemp(f"demo-{n_customers}-{seed}") / "demo"
+            run_demo(root, n_customers=n_customers, n_weeks=n_weeks, seed=seed)
+            self._built[key] = root
+        return self._built[key]
+
+    def copy(self, dest: Path, *, n_customers: int, n_weeks: int = 78, seed: int) -> Path:
+        """A private, writable copy of the demo project at ``dest``."""
+        shutil.copytree(self.built(n_customers=n_customers, n_weeks=n_weeks, seed=seed), dest)
+        return dest
+
+
+@pytest.fixture(scope="session")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> DemoFactory:
+    """The session's demo projects, each built once, copied per user."""
+    return DemoFactory(tmp_path_factory)

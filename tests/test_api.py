@@ -12,17 +12,15 @@ from fastapi.testclient import TestClient
 from nextbest.api import create_app, hash_token
 from nextbest.config import load_config
 from nextbest.errors import ConfigError
-from nextbest.pipeline import run_demo
+from tests.conftest import DemoFactory
 
 TOKENS = {"viewer": "v-" + "a" * 30, "operator": "o-" + "b" * 30, "admin": "x-" + "c" * 30}
 ENV = {"NEXTBEST_API_TOKENS": ",".join(f"{r}-user:{r}:{hash_token(t)}" for r, t in TOKENS.items())}
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("api") / "demo"
-    run_demo(root, n_customers=1500, n_weeks=78, seed=3)
-    return root
+def built(demos: DemoFactory) -> Path:
+    return demos.built(n_customers=1500, n_weeks=78, seed=3)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from nextbest.config import load_config
 from nextbest.pipeline import decide_review
 from nextbest.store import open_store
+from tests.conftest import DemoFactory
 
 DELAYS = (0.8, 1.6, 2.2, 2.8, 3.5)
 
@@ -64,11 +65,8 @@ def _consistent(cfg_path: Path) -> dict[str, int]:
 
 
 @pytest.fixture
-def project_copy(tmp_path: Path) -> Path:
-    from tests.pipeline.test_operations import run_demo  # the same demo builder
-
-    root = tmp_path / "demo"
-    run_demo(root, n_customers=2500, n_weeks=78, seed=11)
+def project_copy(demos: DemoFactory, tmp_path: Path) -> Path:
+    root = demos.copy(tmp_path / "demo", n_customers=2500, n_weeks=78, seed=11)
     return root / "nextbest.toml"
 
 

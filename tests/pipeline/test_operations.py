@@ -23,12 +23,12 @@ from nextbest.pipeline import (
     export_run,
     knob_log,
     replay,
-    run_demo,
     run_week,
     set_knob,
 )
 from nextbest.simulate import BankManifest
 from nextbest.store import Store, open_store
+from tests.conftest import DemoFactory
 
 
 @dataclass
@@ -56,10 +56,8 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ops") / "demo"
-    run_demo(root, n_customers=2500, n_weeks=78, seed=11)
-    return root
+def project(demos: DemoFactory) -> Path:
+    return demos.built(n_customers=2500, n_weeks=78, seed=11)
 
 
 @pytest.fixture
