@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from nextbest.cli import app
 from nextbest.config import load_config
-from nextbest.models import register_model
 from nextbest.store import open_store
+from tests.pipeline._tiny import write_tiny_project
 
 runner = CliRunner()
 
@@ -302,44 +302,12 @@ def test_measure_an_exported_run(demo_dir: Path) -> None:
     assert "Selection by gender" in report
 
 
-TINY_TOML = """
-[store]
-path = "tiny.duckdb"
-
-[features]
-enabled = ["engagement"]
-
-[run]
-seed = 7
-
-[[actions]]
-name = "invest-onboarding"
-threshold = 0.2
-min_weekly = 2
-max_weekly = 2
-holdout_fraction = 0.0
-exploration_size = 0
-cooldown_weeks = 8
-flow_weeks = 3
-model = { kind = "logistic" }
-
-[[actions.rules]]
-name = "has_some_balance"
-sql = "total_balance >= 100"
-"""
-
-
 @pytest.fixture
 def tiny_project(tmp_path: Path) -> Path:
     """The tiny hand-made bank of tests/pipeline as a project with a config file."""
-    from tests.pipeline.conftest import fill, hand_model
-
-    path = tmp_path / "nextbest.toml"
-    path.write_text(TINY_TOML)
-    with open_store(load_config(path)) as store:
-        fill(store)
-        register_model(store, hand_model())
-    return path
+    cfg = write_tiny_project(tmp_path)
+    assert cfg.source_path is not None
+    return cfg.source_path
 
 
 def _cli(cfg: Path, *args: str) -> tuple[int, str]:

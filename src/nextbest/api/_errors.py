@@ -60,11 +60,15 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def name_the_run(step: str) -> str:
-    return (
-        f"name the run to {step}: 'latest' is not accepted for a change, so that what you "
-        "checked is what you change; use the run id (GET /v1/runs lists them)"
-    )
+def refuse_latest(run_id: str, step: str) -> None:
+    """State changes name their run (API and console): 'latest' is refused with a 422."""
+    if run_id.strip().lower() == "latest":
+        raise ApiError(
+            422,
+            "run_not_named",
+            f"name the run to {step}: 'latest' is not accepted for a change, so that what you "
+            "checked is what you change; use the run id (GET /v1/runs lists them)",
+        )
 
 
 class SafeJSONResponse(JSONResponse):

@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from nextbest.api._auth import Identity, hash_token
 from nextbest.api._db import StoreGate
-from nextbest.api._errors import ApiError, clean, name_the_run
+from nextbest.api._errors import clean, refuse_latest
 from nextbest.api._guard import IDENTITY, SESSION, is_loopback_http
 from nextbest.api._sessions import COOKIE, Session
 from nextbest.config import Config
@@ -141,10 +141,6 @@ def console_router(config: Config, gate: StoreGate) -> APIRouter:
             samesite="strict",
         )
         return response
-
-    def refuse_latest(run_id: str, step: str) -> None:
-        if run_id.strip().lower() == "latest":
-            raise ApiError(422, "run_not_named", name_the_run(step))
 
     @router.post("/logout")
     def logout(request: Request) -> Response:

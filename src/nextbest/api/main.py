@@ -33,7 +33,7 @@ from nextbest.api._errors import (
     error_json,
     for_nextbest_error,
     log,
-    name_the_run,
+    refuse_latest,
 )
 from nextbest.api._guard import IDENTITY, Guard, is_console
 from nextbest.api._serving import InvalidInputError, ServingCache
@@ -220,11 +220,6 @@ def create_app(
     Caller = Annotated[Identity, Depends(_caller)]
     RunId = Annotated[str, Path(max_length=200)]
 
-    def named(run_id: str, step: str) -> str:
-        if run_id.strip().lower() == "latest":
-            raise ApiError(422, "run_not_named", name_the_run(step))
-        return run_id
-
     @app.get("/v1/runs", openapi_extra=_role("viewer"))
     def runs(db: Db) -> list[dict[str, Any]]:
         """The runs, newest first."""
@@ -265,7 +260,7 @@ def create_app(
     @app.post("/v1/runs/{run_id}/approve", openapi_extra=_role("operator"))
     def approve(run_id: RunId, body: ReviewRequest, me: Caller) -> dict[str, str]:
         """Approve a run pending review (operators only). Name the run: 'latest' is refused."""
-        named(run_id, "approve")
+        refuse_latest(run_id, "approve")
         with gate.open(write=True) as db:
             status = decide_review(db, run_id, approve=True, actor=me.name, comment=body.comment)
         return {"run_id": run_id, "status": status}
@@ -273,7 +268,7 @@ def create_app(
     @app.post("/v1/runs/{run_id}/reject", openapi_extra=_role("operator"))
     def reject(run_id: RunId, body: ReviewRequest, me: Caller) -> dict[str, str]:
         """Reject a run pending review (operators only). Name the run: 'latest' is refused."""
-        named(run_id, "reject")
+        refuse_latest(run_id, "reject")
         with gate.open(write=True) as db:
             status = decide_review(db, run_id, approve=False, actor=me.name, comment=body.comment)
         return {"run_id": run_id, "status": status}
@@ -282,7 +277,7 @@ def create_app(
     def export(run_id: RunId, me: Caller) -> dict[str, Any]:
         """Export an approved run (operators only; idempotent). Name the run: 'latest' is
         refused."""
-        named(run_id, "export")
+        refuse_latest(run_id, "export")
         with gate.project(write=True) as p:
             r = export_run(p.store, p.config, run_id, actor=me.name)
         return {
