@@ -8,9 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from nextbest.checks import CheckLimits, concentration, drift, market_regime, psi, volume
+from nextbest.checks import concentration, drift, market_regime, psi, volume
+from nextbest.config import ChecksConfig
 
-LIMITS = CheckLimits()
+LIMITS = ChecksConfig()
 
 
 def test_psi_by_hand() -> None:
@@ -69,3 +70,26 @@ def test_market_regime_outside_the_band_halts() -> None:
     assert "volatility 3.00% is above 1.5× the highest seen in training (1.00%)" in crash.message
     calm = market_regime({"return_4w": 0.01, "volatility": 0.008}, band, day)
     assert calm.verdict == "pass"
+
+
+def test_age_bands_at_their_edges() -> None:
+    """One definition of the bands: 17 is under 18, each band starts at its lower age, and an
+    unknown age falls in the last band (as the fairness report has always counted it)."""
+    from nextbest.checks import age_band_sql
+    from nextbest.store import Store
+
+    with Store(":memory:") as store:
+        rows = store.fetchall(
+            f"SELECT {age_band_sql('a')} "
+            "FROM (SELECT unnest([17, 18, 29, 30, 59, 60, 75, NULL]) AS a)"
+        )
+    assert [r[0] for r in rows] == [
+        "under 18",
+        "18-29",
+        "18-29",
+        "30-44",
+        "45-59",
+        "60-74",
+        "75+",
+        "75+",
+    ]

@@ -2,10 +2,13 @@
 
 from nextbest.checks._alerts import halt_message, send_alert
 from nextbest.checks._checks import (
+    AGE_BANDS,
+    LAST_AGE_BAND,
     VERDICTS,
     Check,
-    CheckLimits,
+    age_band_sql,
     concentration,
+    concentration_groups,
     contract,
     drift,
     freshness,
@@ -18,10 +21,13 @@ from nextbest.checks._checks import (
 )
 
 __all__ = [
+    "AGE_BANDS",
+    "LAST_AGE_BAND",
     "VERDICTS",
     "Check",
-    "CheckLimits",
+    "age_band_sql",
     "concentration",
+    "concentration_groups",
     "contract",
     "drift",
     "freshness",

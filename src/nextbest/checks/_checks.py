@@ -36,10 +36,6 @@ class Check:
         return asdict(self)
 
 
-#: the limits of the checks are the validated ``[checks]`` settings themselves
-CheckLimits = ChecksConfig
-
-
 def freshness(store: Store, day: dt.date) -> Check:
     """This week's snapshot is there (the warehouse is sometimes late)."""
     n = int(store.scalar("SELECT count(*) FROM snapshots WHERE snapshot_date = ?", [day]))
@@ -89,7 +85,7 @@ def contract(store: Store, day: dt.date) -> Check:
     return Check("contract", "pass", 0.0, "no contract errors", "the week met its contract")
 
 
-def row_count(store: Store, day: dt.date, limits: CheckLimits) -> Check:
+def row_count(store: Store, day: dt.date, limits: ChecksConfig) -> Check:
     """The number of customers did not jump against the previous delivered week."""
     rows = store.fetchall(
         "SELECT snapshot_date, count(*) FROM snapshots WHERE snapshot_date <= ? "
@@ -132,7 +128,7 @@ def psi(expected: list[float], actual: list[float]) -> float:
 def drift(
     values: dict[str, npt.NDArray[np.float64]],
     profile: dict[str, Any],
-    limits: CheckLimits,
+    limits: ChecksConfig,
 ) -> list[Check]:
     """PSI of each profiled feature against the *closest* week of the champion's training data
     (deciles of all training rows plus a missing bin): a week unlike every week the model has
@@ -225,7 +221,7 @@ def market_regime(
 
 
 def volume(
-    candidates: int, selected: int, *, min_weekly: int, max_weekly: int, limits: CheckLimits
+    candidates: int, selected: int, *, min_weekly: int, max_weekly: int, limits: ChecksConfig
 ) -> Check:
     """The selection is inside its band: near zero is fine, a runaway is not."""
     limit = (
@@ -253,11 +249,43 @@ def volume(
     return Check("volume", "pass", float(selected), limit, f"{selected:,} selected")
 
 
+#: the age bands of the concentration check and of the fairness report: (below this age, band);
+#: older customers, and those of unknown age, are in the last band
+AGE_BANDS: tuple[tuple[int, str], ...] = (
+    (18, "under 18"),
+    (30, "18-29"),
+    (45, "30-44"),
+    (60, "45-59"),
+    (75, "60-74"),
+)
+LAST_AGE_BAND = "75+"
+
+
+def age_band_sql(age: str) -> str:
+    """The SQL expression of the age band of the column ``age`` (see :data:`AGE_BANDS`)."""
+    whens = " ".join(f"WHEN {age} < {upper} THEN '{band}'" for upper, band in AGE_BANDS)
+    return f"CASE {whens} ELSE '{LAST_AGE_BAND}' END"
+
+
+def concentration_groups(store: Store, day: dt.date) -> dict[str, npt.NDArray[Any]]:
+    """Age band and segment of every customer with a snapshot on ``day``, sorted by relation
+    id: the groupings :func:`concentration` compares."""
+    t = store.arrow(
+        f"SELECT {age_band_sql('age')} AS age_band, coalesce(segment, 'unknown') AS segment "
+        "FROM snapshots WHERE snapshot_date = $day ORDER BY relation_id",
+        {"day": day},
+    )
+    return {
+        "age band": t["age_band"].to_numpy(zero_copy_only=False),
+        "segment": t["segment"].to_numpy(zero_copy_only=False),
+    }
+
+
 def concentration(
     groups: dict[str, npt.NDArray[Any]],
     eligible: npt.NDArray[np.bool_],
     selected: npt.NDArray[np.bool_],
-    limits: CheckLimits,
+    limits: ChecksConfig,
 ) -> Check:
     """The selection is not a narrow slice of the base: the largest total-variation distance
     between the selected and the eligible over age band and segment."""

@@ -20,12 +20,16 @@ Built-in rules, in order (a customer who fails several is reported with the firs
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pyarrow as pa
 
 from nextbest.config import ActionConfig
 from nextbest.errors import ConfigError
-from nextbest.store import Store, is_database_error
+from nextbest.store import Steps, Store, is_database_error, quote_identifier
+
+#: the rules the law requires (the fairness report judges them apart from the model)
+LEGAL_RULES: tuple[str, ...] = ("opted_in", "adult")
 
 BUILTIN_RULES: dict[str, str] = {
     "opted_in": "opted in to e-mail about this content",
@@ -46,13 +50,10 @@ def rule_descriptions(action: ActionConfig) -> dict[str, str]:
 
 def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
     """(rule, SQL that is TRUE when the customer passes it), in evaluation order."""
-    optin = f"optin_{action.content_type}"
+    optin = quote_identifier(f"optin_{action.content_type}")
     rules = [
-        (
-            "opted_in",
-            f"coalesce(cur.{optin}, false) AND u.relation_id IS NULL",
-        ),
-        ("adult", f"coalesce(cur.age >= {action.min_age}, false)"),
+        ("opted_in", f"coalesce(cur.{optin}, false) AND u.relation_id IS NULL"),
+        ("adult", "coalesce(cur.age >= $min_age, false)"),
         ("not_investing", "NOT coalesce(cur.is_investor, false)"),
         ("not_in_flow", "f.relation_id IS NULL"),
         ("not_in_cooldown", "a.relation_id IS NULL"),
@@ -65,60 +66,90 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
     return rules
 
 
+# the contact history the run ``$run_id`` saw when it was made: its own contacts and those of
+# runs exported after it was created left out
+_HISTORY_OF_RUN = """
+SELECT * FROM contacts
+WHERE run_id <> $run_id AND run_id NOT IN (
+    SELECT run_id FROM exports
+    WHERE exported_at >= (SELECT created_at FROM runs WHERE run_id = $run_id))"""
+
+_ASSIGNED = """
+SELECT DISTINCT relation_id FROM history
+WHERE (contact_date > $day - $cooldown_days AND contact_date < $day + $cooldown_days)
+   -- a holdout's measurement window, both ways: the customer held out elsewhere is not
+   -- mailed, and one who may be held out here was not mailed later (a back-dated run)
+   OR (contact_date > $day - $window_days AND contact_date < $day + $window_days
+       AND (arm = 'holdout' OR contact_date >= $day))"""
+
+_IN_FLOW = """
+SELECT DISTINCT c.relation_id
+FROM history c
+WHERE c.action = $action AND c.arm IN ('treat', 'explore')
+  AND c.contact_date < $day AND c.contact_date > $day - $flow_days
+  AND NOT EXISTS (
+      SELECT 1 FROM conversions v
+      WHERE v.relation_id = c.relation_id
+        AND v.conversion_date > c.contact_date AND v.conversion_date <= $day)"""
+
+# an unsubscribe reported by the e-mail tool counts at once, before the warehouse's opt-in flag
+# catches up
+_UNSUBSCRIBED = """
+SELECT DISTINCT relation_id FROM email_events
+WHERE event = 'unsubscribed' AND event_date < $day"""
+
+
+def eligibility_steps(*, own_run: bool = False) -> Steps:
+    """The named steps the rules read: ``cur`` (the snapshot of ``$day``), ``history`` (the
+    contacts; with ``own_run``, as run ``$run_id`` saw them), ``assigned``, ``in_flow`` and
+    ``unsubscribed``."""
+    return (
+        Steps()
+        .add("cur", "SELECT * FROM snapshots WHERE snapshot_date = $day")
+        .add("history", _HISTORY_OF_RUN if own_run else "SELECT * FROM contacts")
+        .add("assigned", _ASSIGNED)
+        .add("in_flow", _IN_FLOW)
+        .add("unsubscribed", _UNSUBSCRIBED)
+    )
+
+
+def eligibility_params(
+    action: ActionConfig, day: dt.date, *, run_id: str | None = None
+) -> dict[str, Any]:
+    """The parameters of :func:`eligibility_sql` for ``action`` on ``day`` (``run_id`` with
+    ``own_run``)."""
+    params: dict[str, Any] = {
+        "day": day,
+        "action": action.name,
+        "min_age": action.min_age,
+        "cooldown_days": 7 * action.cooldown_weeks,
+        "window_days": 7 * action.label_weeks,
+        "flow_days": 7 * action.flow_weeks,
+    }
+    if run_id is not None:
+        params["run_id"] = run_id
+    return params
+
+
 def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
-    """The eligibility query over ``$day`` (and ``$action``): ``relation_id`` and
+    """The eligibility query over :func:`eligibility_params`: ``relation_id`` and
     ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``).
-    With ``own_run``, the contact history is the one run ``$run_id`` saw when it was made: its
-    own contacts and those of runs exported after it was created are left out."""
+    With ``own_run``, the contact history is the one run ``$run_id`` saw when it was made."""
     conditions = _rule_conditions(action)
-    cooldown = 7 * action.cooldown_weeks
-    window = 7 * action.label_weeks
-    seen = (
-        """WHERE run_id <> $run_id AND run_id NOT IN (
-            SELECT run_id FROM exports
-            WHERE exported_at >= (SELECT created_at FROM runs WHERE run_id = $run_id))"""
-        if own_run
-        else ""
-    )
-    first = "\n".join(f"            WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
-    trail_cols = "".join(f",\n        ({cond}) AS pass_{name}" for name, cond in conditions)
-    return f"""
-    WITH cur AS (SELECT * FROM snapshots WHERE snapshot_date = $day),
-    history AS (SELECT * FROM contacts {seen}),
-    assigned AS (
-        SELECT DISTINCT relation_id FROM history
-        WHERE (contact_date > $day - {cooldown} AND contact_date < $day + {cooldown})
-           -- a holdout's measurement window, both ways: the customer held out elsewhere is not
-           -- mailed, and one who may be held out here was not mailed later (a back-dated run)
-           OR (contact_date > $day - {window} AND contact_date < $day + {window}
-               AND (arm = 'holdout' OR contact_date >= $day))
-    ),
-    in_flow AS (
-        SELECT DISTINCT c.relation_id
-        FROM history c
-        WHERE c.action = $action AND c.arm IN ('treat', 'explore')
-          AND c.contact_date < $day AND c.contact_date > $day - {7 * action.flow_weeks}
-          AND NOT EXISTS (
-              SELECT 1 FROM conversions v
-              WHERE v.relation_id = c.relation_id
-                AND v.conversion_date > c.contact_date AND v.conversion_date <= $day)
-    )
-    , unsubscribed AS (
-        -- an unsubscribe reported by the e-mail tool counts at once, before the warehouse's
-        -- opt-in flag catches up
-        SELECT DISTINCT relation_id FROM email_events
-        WHERE event = 'unsubscribed' AND event_date < $day
-    )
-    SELECT cur.relation_id,
-        CASE
+    first = "\n".join(f"        WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
+    trail_cols = "".join(f",\n    ({cond}) AS pass_{name}" for name, cond in conditions)
+    return eligibility_steps(own_run=own_run).render(
+        f"""
+SELECT cur.relation_id,
+    CASE
 {first}
-        END AS first_failed_rule{trail_cols if trail else ""}
-    FROM cur
-    LEFT JOIN assigned a ON a.relation_id = cur.relation_id
-    LEFT JOIN in_flow f ON f.relation_id = cur.relation_id
-    LEFT JOIN unsubscribed u ON u.relation_id = cur.relation_id
-    ORDER BY cur.relation_id
-    """
+    END AS first_failed_rule{trail_cols if trail else ""}
+FROM cur
+LEFT JOIN assigned a ON a.relation_id = cur.relation_id
+LEFT JOIN in_flow f ON f.relation_id = cur.relation_id
+LEFT JOIN unsubscribed u ON u.relation_id = cur.relation_id
+ORDER BY cur.relation_id"""
+    )
 
 
 def eligibility_trail(
@@ -128,7 +159,7 @@ def eligibility_trail(
     contacts of ``run_id`` (the run being explained) do not count."""
     inner = eligibility_sql(action, trail=True, own_run=True)
     sql = f"SELECT * FROM ({inner}) WHERE relation_id = $rid"
-    params = {"day": day, "action": action.name, "rid": relation_id, "run_id": run_id}
+    params = {**eligibility_params(action, day, run_id=run_id), "rid": relation_id}
     rows = store.arrow(sql, params).to_pylist()
     if not rows:
         return []
@@ -141,7 +172,7 @@ def eligibility(store: Store, action: ActionConfig, day: dt.date) -> pa.Table:
     """Per customer with a snapshot on ``day``: ``relation_id``, ``eligible``,
     ``first_failed_rule`` (NULL when eligible), sorted by relation id."""
     try:
-        table = store.arrow(eligibility_sql(action), {"day": day, "action": action.name})
+        table = store.arrow(eligibility_sql(action), eligibility_params(action, day))
     except Exception as exc:
         if not is_database_error(exc):
             raise

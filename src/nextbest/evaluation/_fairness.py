@@ -21,15 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from nextbest.checks import age_band_sql
 from nextbest.config import FeaturesConfig
+from nextbest.decisioning import LEGAL_RULES
 from nextbest.store import Store
 
-LEGAL_RULES = ("opted_in", "adult")
-
 _GROUPS = {
-    "age band": "CASE WHEN s.age < 18 THEN 'under 18' WHEN s.age < 30 THEN '18-29' "
-    "WHEN s.age < 45 THEN '30-44' WHEN s.age < 60 THEN '45-59' WHEN s.age < 75 THEN '60-74' "
-    "ELSE '75+' END",
+    "age band": age_band_sql("s.age"),
     "segment": "coalesce(s.segment, 'unknown')",
     "gender": "coalesce(a.gender, 'unknown')",
     "postcode area": "coalesce(a.postcode_area, 'unknown')",
@@ -45,19 +43,19 @@ def selection_by_group(store: Store, run_ids: list[str]) -> list[dict[str, Any]]
             grouping: store.fetchall(
                 f"""
                 SELECT {expr} AS grp, count(*) AS n,
-                    avg(CASE WHEN d.first_failed_rule IN {LEGAL_RULES} THEN 0 ELSE 1 END)
+                    avg(CASE WHEN list_contains($legal, d.first_failed_rule) THEN 0 ELSE 1 END)
                         AS legal,
                     avg(d.selected::INT) FILTER (
                         WHERE d.first_failed_rule IS NULL
-                           OR d.first_failed_rule NOT IN {LEGAL_RULES}) AS model
+                           OR NOT list_contains($legal, d.first_failed_rule)) AS model
                 FROM decisions d
                 JOIN snapshots s ON s.relation_id = d.relation_id
                                 AND s.snapshot_date = d.snapshot_date
                 LEFT JOIN audit.sensitive_attributes a ON a.relation_id = d.relation_id
-                WHERE d.run_id IN (SELECT unnest(?::VARCHAR[]))
+                WHERE d.run_id IN (SELECT unnest($run_ids::VARCHAR[]))
                 GROUP BY grp ORDER BY grp
                 """,
-                [run_ids],
+                {"run_ids": run_ids, "legal": list(LEGAL_RULES)},
             )
             for grouping, expr in _GROUPS.items()
         }

@@ -17,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
 from nextbest.config import FeaturesConfig, TrainingConfig
 from nextbest.errors import ConfigError, NotFoundError, did_you_mean
 from nextbest.features._definitions import FEATURES, FeatureDefinition
-from nextbest.store import Store, is_database_error
+from nextbest.store import Steps, Store, is_database_error
 
 #: how stale a history point may be: the lookup window per measurement point, in days
 _TOLERANCE_DAYS = 14
@@ -84,95 +84,125 @@ def feature_set_for(config: FeaturesConfig, names: Sequence[str]) -> FeatureSet:
     )
 
 
+#: which customers a query reads: everyone, the ``$ids`` listed, or those not investing yet
+Population = Literal["all", "listed", "non_investors"]
+
+_POPULATION: dict[Population, str] = {
+    "all": "TRUE",
+    "listed": "s.relation_id IN (SELECT unnest($ids))",
+    "non_investors": "NOT s.is_investor",
+}
+
+_TARGET = """
+SELECT DISTINCT CAST(d AS DATE) AS snapshot_date FROM (SELECT unnest($dates) AS d)"""
+
+_HIST = """
+SELECT c.snapshot_date, h.relation_id,
+    max_by(h.total_balance, h.snapshot_date) FILTER (WHERE c.point = 1) AS balance_4w,
+    max_by(h.total_balance, h.snapshot_date) FILTER (WHERE c.point = 2) AS balance_8w
+FROM cand c
+JOIN snapshots h ON h.snapshot_date = c.hist_date
+WHERE h.relation_id IN (SELECT relation_id FROM cur)
+GROUP BY c.snapshot_date, h.relation_id"""
+
+# prices from 38 days before D: the 4-week point plus the same tolerance as a weekly snapshot
+_MKT = """
+SELECT t.snapshot_date,
+    max_by(m.price, m.price_date) AS price_0,
+    max_by(m.price, m.price_date) FILTER (
+        WHERE m.price_date <= t.snapshot_date - 7) AS price_1w,
+    max_by(m.price, m.price_date) FILTER (
+        WHERE m.price_date <= t.snapshot_date - 28) AS price_4w
+FROM target t
+JOIN market_prices m
+  ON m.fund = $fund
+ AND m.price_date BETWEEN t.snapshot_date - 38 AND t.snapshot_date
+GROUP BY t.snapshot_date"""
+
+_LAB = """
+SELECT t.snapshot_date, c.relation_id, sum(c.amount) AS amount_invested
+FROM target t
+JOIN conversions c
+  ON c.conversion_date > t.snapshot_date
+ AND c.conversion_date <= t.snapshot_date + $label_days
+GROUP BY t.snapshot_date, c.relation_id"""
+
+_BASE = """
+SELECT cur.*, hist.balance_4w, hist.balance_8w, mkt.price_0, mkt.price_1w, mkt.price_4w
+FROM cur
+LEFT JOIN hist ON hist.snapshot_date = cur.snapshot_date
+              AND hist.relation_id = cur.relation_id
+LEFT JOIN mkt ON mkt.snapshot_date = cur.snapshot_date"""
+
+_FEATURES_ONLY = "SELECT b.* FROM feat b ORDER BY b.snapshot_date, b.relation_id"
+
+_WITH_LABELS = """
+SELECT b.*,
+    CASE WHEN lab.relation_id IS NULL THEN 0 ELSE 1 END AS converted,
+    coalesce(lab.amount_invested, 0.0) AS amount_invested
+FROM feat b
+LEFT JOIN lab ON lab.snapshot_date = b.snapshot_date AND lab.relation_id = b.relation_id
+ORDER BY b.snapshot_date, b.relation_id"""
+
+
+def _cur_sql(population: Population, *, sampled: bool) -> str:
+    """Every chosen customer's snapshot on the target dates (a seeded hash sample with
+    ``sampled``: ``$seed`` and ``$sample_below`` out of a million)."""
+    conditions = ["s.snapshot_date IN (SELECT snapshot_date FROM target)", _POPULATION[population]]
+    if sampled:
+        conditions.append("hash(s.relation_id, $seed) % 1000000 < $sample_below")
+    return "SELECT s.* FROM snapshots s\nWHERE " + "\n  AND ".join(conditions)
+
+
+def _cand_sql() -> str:
+    """The candidate history dates of each target date: each measurement point's lag plus
+    every day of the tolerance."""
+    offsets = ", ".join(f"({k})" for k in range(_TOLERANCE_DAYS + 1))
+    return (
+        "SELECT t.snapshot_date, p.point, CAST(t.snapshot_date - (p.lag + k.k) AS DATE) "
+        "AS hist_date\nFROM target t\n"
+        "CROSS JOIN (VALUES (1, 28), (2, 56)) AS p(point, lag)\n"
+        f"CROSS JOIN (VALUES {offsets}) AS k(k)"
+    )
+
+
+def _feat_sql(fs: FeatureSet) -> str:
+    cols = ",\n    ".join(f"({d.sql}) AS {d.name}" for d in fs.definitions)
+    return f"SELECT relation_id, snapshot_date,\n    {cols}\nFROM base"
+
+
+def feature_steps(
+    fs: FeatureSet,
+    *,
+    population: Population = "all",
+    sampled: bool = False,
+    labelled: bool = False,
+) -> Steps:
+    """The named steps of the feature (and, ``labelled``, label) query over ``$dates`` and
+    ``$fund`` (``$ids``, ``$seed`` and ``$sample_below``, ``$label_days`` as chosen)."""
+    steps = (
+        Steps()
+        .add("target", _TARGET)
+        .add("cur", _cur_sql(population, sampled=sampled))
+        .add("cand", _cand_sql())
+        .add("hist", _HIST)
+        .add("mkt", _MKT)
+    )
+    if labelled:
+        steps.add("lab", _LAB)
+    return steps.add("base", _BASE).add("feat", _feat_sql(fs))
+
+
 def _query(
     fs: FeatureSet,
     *,
-    population: str = "TRUE",
-    sample_fraction: float = 1.0,
-    label_weeks: int | None = None,
+    population: Population = "all",
+    sampled: bool = False,
+    labelled: bool = False,
 ) -> str:
-    """The feature (and optionally label) query over ``$dates``, ``$fund`` and ``$seed``."""
-    feature_cols = ",\n    ".join(f"({d.sql}) AS {d.name}" for d in fs.definitions)
-    sample = (
-        "TRUE"
-        if sample_fraction >= 1.0
-        else f"hash(s.relation_id, $seed) % 1000000 < {int(sample_fraction * 1_000_000)}"
-    )
-    offsets = ", ".join(f"({k})" for k in range(_TOLERANCE_DAYS + 1))
-    labels_cte = ""
-    labels_join = ""
-    labels_cols = ""
-    if label_weeks is not None:
-        labels_cte = f""",
-lab AS (
-    SELECT t.snapshot_date, c.relation_id, sum(c.amount) AS amount_invested
-    FROM target t
-    JOIN conversions c
-      ON c.conversion_date > t.snapshot_date
-     AND c.conversion_date <= t.snapshot_date + {7 * label_weeks}
-    GROUP BY t.snapshot_date, c.relation_id
-)"""
-        labels_join = (
-            "LEFT JOIN lab ON lab.snapshot_date = b.snapshot_date "
-            "AND lab.relation_id = b.relation_id"
-        )
-        labels_cols = (
-            ",\n    CASE WHEN lab.relation_id IS NULL THEN 0 ELSE 1 END AS converted"
-            ",\n    coalesce(lab.amount_invested, 0.0) AS amount_invested"
-        )
-    return f"""
-WITH target AS (
-    SELECT DISTINCT CAST(d AS DATE) AS snapshot_date FROM (SELECT unnest($dates) AS d)
-),
-cur AS (
-    SELECT s.* FROM snapshots s
-    WHERE s.snapshot_date IN (SELECT snapshot_date FROM target) AND ({population}) AND {sample}
-),
-cand AS (
-    SELECT t.snapshot_date, p.point, CAST(t.snapshot_date - (p.lag + k.k) AS DATE) AS hist_date
-    FROM target t
-    CROSS JOIN (VALUES (1, 28), (2, 56)) AS p(point, lag)
-    CROSS JOIN (VALUES {offsets}) AS k(k)
-),
-hist AS (
-    SELECT c.snapshot_date, h.relation_id,
-        max_by(h.total_balance, h.snapshot_date) FILTER (WHERE c.point = 1) AS balance_4w,
-        max_by(h.total_balance, h.snapshot_date) FILTER (WHERE c.point = 2) AS balance_8w
-    FROM cand c
-    JOIN snapshots h ON h.snapshot_date = c.hist_date
-    WHERE h.relation_id IN (SELECT relation_id FROM cur)
-    GROUP BY c.snapshot_date, h.relation_id
-),
-mkt AS (
-    SELECT t.snapshot_date,
-        max_by(m.price, m.price_date) AS price_0,
-        max_by(m.price, m.price_date) FILTER (
-            WHERE m.price_date <= t.snapshot_date - 7) AS price_1w,
-        max_by(m.price, m.price_date) FILTER (
-            WHERE m.price_date <= t.snapshot_date - 28) AS price_4w
-    FROM target t
-    JOIN market_prices m
-      ON m.fund = $fund
-     AND m.price_date BETWEEN t.snapshot_date - {28 + 10} AND t.snapshot_date
-    GROUP BY t.snapshot_date
-){labels_cte},
-base AS (
-    SELECT cur.*, hist.balance_4w, hist.balance_8w, mkt.price_0, mkt.price_1w, mkt.price_4w
-    FROM cur
-    LEFT JOIN hist ON hist.snapshot_date = cur.snapshot_date
-                  AND hist.relation_id = cur.relation_id
-    LEFT JOIN mkt ON mkt.snapshot_date = cur.snapshot_date
-),
-feat AS (
-    SELECT relation_id, snapshot_date,
-    {feature_cols}
-    FROM base
-)
-SELECT b.*{labels_cols}
-FROM feat b
-{labels_join}
-ORDER BY b.snapshot_date, b.relation_id
-"""
+    """The feature (and optionally label) query as one statement."""
+    steps = feature_steps(fs, population=population, sampled=sampled, labelled=labelled)
+    return steps.render(_WITH_LABELS if labelled else _FEATURES_ONLY)
 
 
 def loaded_snapshot_dates(store: Store) -> list[dt.date]:
@@ -233,7 +263,7 @@ def build_features(
         return _run(store, _query(fs), params, fs)
     # a few customers (a look-up): the same query, restricted early
     params["ids"] = [int(i) for i in relation_ids]
-    return _run(store, _query(fs, population="s.relation_id IN (SELECT unnest($ids))"), params, fs)
+    return _run(store, _query(fs, population="listed"), params, fs)
 
 
 def training_dates(
@@ -287,13 +317,14 @@ def build_training_table(
     """
     dates = sorted(set(dates))
     _check_dates(store, dates)
-    sql = _query(
-        fs,
-        population="NOT s.is_investor",
-        sample_fraction=customer_fraction,
-        label_weeks=label_weeks,
-    )
-    params: dict[str, Any] = {"dates": dates, "fund": fs.market_fund}
-    if customer_fraction < 1.0:
+    sampled = customer_fraction < 1.0
+    sql = _query(fs, population="non_investors", sampled=sampled, labelled=True)
+    params: dict[str, Any] = {
+        "dates": dates,
+        "fund": fs.market_fund,
+        "label_days": 7 * label_weeks,
+    }
+    if sampled:
         params["seed"] = seed
+        params["sample_below"] = int(customer_fraction * 1_000_000)
     return _run(store, sql, params, fs)

@@ -9,7 +9,7 @@ from pathlib import Path
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError, did_you_mean
 from nextbest.ingest._contracts import Contract
-from nextbest.store import Store, is_database_error
+from nextbest.store import Store, is_database_error, quote_literal
 
 _SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
 
@@ -53,13 +53,9 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
     """A SELECT over the file with a 1-based data row number ``_row``."""
-    lit = _literal(str(path))
+    lit = quote_literal(str(path))
     if fmt == "parquet":
         return (
             f"SELECT *, file_row_number + 1 AS _row "
@@ -67,7 +63,7 @@ def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
         )
     return (
         "SELECT *, row_number() OVER () AS _row FROM read_csv("
-        f"{lit}, delim = {_literal(source.delimiter)}, header = true, all_varchar = true)"
+        f"{lit}, delim = {quote_literal(source.delimiter)}, header = true, all_varchar = true)"
     )
 
 

@@ -21,7 +21,7 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import ColumnContract, Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
-from nextbest.store import REDACTED, Store
+from nextbest.store import REDACTED, Store, quote_identifier, quote_literal
 
 #: a file with more than this share of rows quarantined is an error, not a warning
 QUARANTINE_ERROR_SHARE = 0.05
@@ -58,23 +58,20 @@ class LoadReport:
     seconds: float = 0.0
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _cast(col: ColumnContract, sql_type: str, src: str, fmt: str, source: SourceConfig) -> str:
     if sql_type == "DATE" and fmt == "csv" and source.date_format:
-        return f"TRY_CAST(TRY_STRPTIME(CAST({src} AS VARCHAR), {_lit(source.date_format)}) AS DATE)"
+        pattern = quote_literal(source.date_format)
+        return f"TRY_CAST(TRY_STRPTIME(CAST({src} AS VARCHAR), {pattern}) AS DATE)"
     return f"TRY_CAST({src} AS {sql_type})"
 
 
 def _raw(col: str, materialised: set[str]) -> str:
     """The value as read from the file, as text (for messages and the quarantine record)."""
-    return _q(col + "__raw") if col in materialised else f"CAST({_q(col)} AS VARCHAR)"
+    return (
+        quote_identifier(col + "__raw")
+        if col in materialised
+        else f"CAST({quote_identifier(col)} AS VARCHAR)"
+    )
 
 
 def _row_rules(contract: Contract, present: set[str], materialised: set[str]) -> list[str]:
@@ -82,14 +79,14 @@ def _row_rules(contract: Contract, present: set[str], materialised: set[str]) ->
     rules: list[str] = []
 
     def violation(column: str, rule: str, value: str) -> str:
-        return f"{{'c': {_lit(column)}, 'r': {_lit(rule)}, 'v': {value}}}"
+        return f"{{'c': {quote_literal(column)}, 'r': {quote_literal(rule)}, 'v': {value}}}"
 
     for col in contract.columns:
         if col.name not in present:
             if not col.nullable:
                 rules.append(violation(col.name, "missing column, not nullable", "NULL"))
             continue
-        typed, raw = _q(col.name), _raw(col.name, materialised)
+        typed, raw = quote_identifier(col.name), _raw(col.name, materialised)
         sql_type = contract.sql_type(col.name)
         if col.name in materialised:
             rules.append(
@@ -114,7 +111,7 @@ def _row_rules(contract: Contract, present: set[str], materialised: set[str]) ->
                 f"{violation(col.name, f'range: outside {lo}..{hi}', raw)} END"
             )
         if col.allowed is not None:
-            allowed = ", ".join(_lit(a) for a in col.allowed)
+            allowed = ", ".join(quote_literal(a) for a in col.allowed)
             rules.append(
                 f"CASE WHEN {typed} NOT IN ({allowed}) THEN "
                 f"{violation(col.name, 'allowed: not one of ' + '/'.join(col.allowed), raw)} END"
@@ -142,15 +139,15 @@ def _stage(
     for col in contract.columns:
         sql_type = contract.sql_type(col.name)
         if col.name not in mapping:
-            selects.append(f"CAST(NULL AS {sql_type}) AS {_q(col.name)}")
+            selects.append(f"CAST(NULL AS {sql_type}) AS {quote_identifier(col.name)}")
             continue
-        src = "src." + _q(mapping[col.name])
+        src = "src." + quote_identifier(mapping[col.name])
         if file_types.get(mapping[col.name], "").upper() == sql_type:
-            selects.append(f"{src} AS {_q(col.name)}")
+            selects.append(f"{src} AS {quote_identifier(col.name)}")
             continue
         materialised.add(col.name)
-        selects.append(f"CAST({src} AS VARCHAR) AS {_q(col.name + '__raw')}")
-        selects.append(f"{_cast(col, sql_type, src, fmt, source)} AS {_q(col.name)}")
+        selects.append(f"CAST({src} AS VARCHAR) AS {quote_identifier(col.name + '__raw')}")
+        selects.append(f"{_cast(col, sql_type, src, fmt, source)} AS {quote_identifier(col.name)}")
     rules = _row_rules(contract, set(mapping), materialised)
     store.execute(
         f"""
@@ -169,14 +166,17 @@ def _mark_duplicates(store: Store, contract: Contract) -> None:
     Rows sharing a key with different values are all marked (nobody can tell which is right);
     of exact copies, the first is kept and the later ones are marked.
     """
-    key = ", ".join(_q(k) for k in contract.key)
-    key_not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in contract.key)
-    row_hash = "hash(" + ", ".join(f"s.{_q(c.name)}" for c in contract.columns) + ")"
-    key_join = " AND ".join(f"s.{_q(k)} = k.{_q(k)}" for k in contract.key)
-    key_text = " || ', ' || ".join(
-        f"{_lit(k + '=')} || coalesce(CAST(d.{_q(k)} AS VARCHAR), 'NULL')" for k in contract.key
+    key = ", ".join(quote_identifier(k) for k in contract.key)
+    key_not_null = " AND ".join(f"{quote_identifier(k)} IS NOT NULL" for k in contract.key)
+    row_hash = "hash(" + ", ".join(f"s.{quote_identifier(c.name)}" for c in contract.columns) + ")"
+    key_join = " AND ".join(
+        f"s.{quote_identifier(k)} = k.{quote_identifier(k)}" for k in contract.key
     )
-    key_name = _lit(", ".join(contract.key))
+    key_text = " || ', ' || ".join(
+        f"{quote_literal(k + '=')} || coalesce(CAST(d.{quote_identifier(k)} AS VARCHAR), 'NULL')"
+        for k in contract.key
+    )
+    key_name = quote_literal(", ".join(contract.key))
     store.execute(
         f"""
         UPDATE _stage SET _violations = list_append(_stage._violations, CASE
@@ -186,13 +186,13 @@ def _mark_duplicates(store: Store, contract: Contract) -> None:
                 'v': {key_text} || ' (same as row ' || d.first_row || ')'}}
             END)
         FROM (
-            SELECT s._row, {", ".join(f"s.{_q(k)}" for k in contract.key)},
+            SELECT s._row, {", ".join(f"s.{quote_identifier(k)}" for k in contract.key)},
                 min({row_hash}) OVER w <> max({row_hash}) OVER w AS conflict,
                 min(s._row) OVER w AS first_row
             FROM _stage s
             JOIN (SELECT {key} FROM _stage WHERE {key_not_null}
                   GROUP BY {key} HAVING count(*) > 1) k ON {key_join}
-            WINDOW w AS (PARTITION BY {", ".join(f"s.{_q(k)}" for k in contract.key)})
+            WINDOW w AS (PARTITION BY {", ".join(f"s.{quote_identifier(k)}" for k in contract.key)})
         ) d
         WHERE _stage._row = d._row AND (d.conflict OR d._row > d.first_row)
         """
@@ -206,8 +206,8 @@ def _issues(
     limited = [c for c in contract.columns if c.max_null_fraction is not None]
     part = contract.partition
     if limited:
-        part_expr = f"CAST({_q(part)} AS VARCHAR)" if part else "NULL"
-        aggs = ", ".join(f"avg(({_q(c.name)} IS NULL)::DOUBLE)" for c in limited)
+        part_expr = f"CAST({quote_identifier(part)} AS VARCHAR)" if part else "NULL"
+        aggs = ", ".join(f"avg(({quote_identifier(c.name)} IS NULL)::DOUBLE)" for c in limited)
         rows = store.fetchall(
             f"SELECT {part_expr} AS p, count(*), {aggs} FROM _stage "
             "WHERE len(_violations) = 0 GROUP BY ALL ORDER BY p"
@@ -345,8 +345,8 @@ def _commit(
         partitions = [
             r[0]
             for r in store.fetchall(
-                f"SELECT DISTINCT CAST({_q(part)} AS VARCHAR) AS p FROM _stage "
-                f"WHERE {_q(part)} IS NOT NULL ORDER BY p"
+                f"SELECT DISTINCT CAST({quote_identifier(part)} AS VARCHAR) AS p FROM _stage "
+                f"WHERE {quote_identifier(part)} IS NOT NULL ORDER BY p"
             )
         ]
     by_rule = {
@@ -390,19 +390,20 @@ def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch
     """Replace the file's partitions (or the whole table) with its valid rows; returns how
     many partitions (or whether the table) held rows before."""
     part = contract.partition
-    cols = ", ".join(_q(c.name) for c in contract.columns)
+    cols = ", ".join(quote_identifier(c.name) for c in contract.columns)
     if part:
         part_type = contract.sql_type(part)
         replaced = int(
             store.scalar(
-                f"SELECT count(DISTINCT {_q(part)}) FROM {contract.table} "
-                f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
+                f"SELECT count(DISTINCT {quote_identifier(part)}) FROM {contract.table} "
+                f"WHERE {quote_identifier(part)} IN "
+                f"(SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
                 [partitions],
             )
         )
         store.execute(
             f"DELETE FROM {contract.table} "
-            f"WHERE {_q(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
+            f"WHERE {quote_identifier(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
             [partitions],
         )
     else:
@@ -437,13 +438,14 @@ def _record_batch(
     rows_read, rows_quarantined = staged.rows_read, staged.rows_quarantined
     issues = staged.issues
     if contract.audit_only:
-        value, record = _lit(REDACTED), _lit(REDACTED)
+        value, record = quote_literal(REDACTED), quote_literal(REDACTED)
     else:
         value = "v.v"
         record = (
             "CAST(json_object("
             + ", ".join(
-                f"{_lit(c.name)}, {_raw(c.name, staged.materialised)}" for c in contract.columns
+                f"{quote_literal(c.name)}, {_raw(c.name, staged.materialised)}"
+                for c in contract.columns
             )
             + ") AS VARCHAR)"
         )

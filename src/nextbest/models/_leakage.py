@@ -34,7 +34,7 @@ from nextbest.config import LeakageConfig
 from nextbest.models._estimators import LightGBMPropensity
 from nextbest.models._metrics import auc_interval
 from nextbest.models._propensity import feature_matrix
-from nextbest.store import Store
+from nextbest.store import Store, quote_identifier
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -80,27 +80,25 @@ class LeakageSettings:
         )
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def find_time_keys(
     store: Store, table: pa.Table, *, time_column: str, features: list[str]
 ) -> list[Finding]:
     """Features alone or in pairs that identify the date (see the module docstring)."""
     store.register("_leak_keys", table)
     try:
-        n_dates = int(store.scalar(f"SELECT count(DISTINCT {_q(time_column)}) FROM _leak_keys"))
+        n_dates = int(
+            store.scalar(f"SELECT count(DISTINCT {quote_identifier(time_column)}) FROM _leak_keys")
+        )
         if n_dates < 3:
             return []
         constant: dict[str, int] = {}  # feature -> distinct values across dates
         for f in features:
+            t, qf = quote_identifier(time_column), quote_identifier(f)
             row = store.fetchone(
                 f"""
                 WITH per AS (
-                    SELECT {_q(time_column)} AS t, count(DISTINCT {_q(f)}) AS n,
-                           any_value({_q(f)}) AS v
-                    FROM _leak_keys WHERE {_q(f)} IS NOT NULL GROUP BY t)
+                    SELECT {t} AS t, count(DISTINCT {qf}) AS n, any_value({qf}) AS v
+                    FROM _leak_keys WHERE {qf} IS NOT NULL GROUP BY t)
                 SELECT max(n), count(DISTINCT v), count(*) FROM per
                 """
             )
@@ -138,11 +136,12 @@ def find_time_keys(
                     )
                 )
         for a, b in combinations(sorted(set(constant) - keys), 2):
+            qa, qb, t = quote_identifier(a), quote_identifier(b), quote_identifier(time_column)
             pairs = int(
                 store.scalar(
-                    f"SELECT count(DISTINCT ({_q(a)}, {_q(b)})) FROM (SELECT DISTINCT "
-                    f"{_q(time_column)}, {_q(a)}, {_q(b)} FROM _leak_keys "
-                    f"WHERE {_q(a)} IS NOT NULL AND {_q(b)} IS NOT NULL)"
+                    f"SELECT count(DISTINCT ({qa}, {qb})) FROM (SELECT DISTINCT "
+                    f"{t}, {qa}, {qb} FROM _leak_keys "
+                    f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL)"
                 )
             )
             if pairs == n_dates:

@@ -21,6 +21,7 @@ import duckdb
 
 from nextbest.errors import StoreError
 from nextbest.store._private import make_private, tighten
+from nextbest.store._quoting import quote_identifier, quote_literal
 from nextbest.store._schema import AUDIT_TABLES, REDACTED, audit_ddl
 
 #: the name the audit database is attached under, inside ``Store.audit`` only
@@ -45,14 +46,6 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
     half-read result open and refuses the connection's next statement)."""
     rows = con.execute(sql, params).fetchall()
     return rows[0][0] if rows else None
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def has_legacy_audit(con: duckdb.DuckDBPyConnection) -> bool:
@@ -81,7 +74,7 @@ def attach_audit(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool)
             return
         created = not path.exists()
         mode = " (READ_ONLY)" if read_only else ""
-        con.execute(f"ATTACH {_literal(str(path))} AS {AUDIT_CATALOG}{mode}")
+        con.execute(f"ATTACH {quote_literal(str(path))} AS {AUDIT_CATALOG}{mode}")
     except duckdb.Error as exc:
         raise StoreError(
             f"cannot open the audit database {path.name}: {str(exc).splitlines()[0]}. "
@@ -103,7 +96,7 @@ def move_legacy_audit(con: duckdb.DuckDBPyConnection, audit_path: Path) -> None:
     the schema, marking the store for its rewrite (:func:`rewrite_if_pending`)."""
     if not has_legacy_audit(con):
         return
-    main = _ident(str(_one(con, "SELECT current_database()")))
+    main = quote_identifier(str(_one(con, "SELECT current_database()")))
     legacy = {
         f"audit.{r[0]}"
         for r in con.execute(
@@ -112,7 +105,7 @@ def move_legacy_audit(con: duckdb.DuckDBPyConnection, audit_path: Path) -> None:
         ).fetchall()
     }
     created = not audit_path.exists()
-    con.execute(f"ATTACH {_literal(str(audit_path))} AS _audit_move")
+    con.execute(f"ATTACH {quote_literal(str(audit_path))} AS _audit_move")
     try:
         if created:
             make_private(audit_path)
@@ -150,10 +143,10 @@ def rewrite_if_pending(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     db = _one(con, "SELECT current_database()")
     fresh = path.with_name(path.name + ".rewrite")
     fresh.unlink(missing_ok=True)
-    con.execute(f"ATTACH {_literal(str(fresh))} AS _rewrite")
+    con.execute(f"ATTACH {quote_literal(str(fresh))} AS _rewrite")
     make_private(fresh)
     try:
-        con.execute(f"COPY FROM DATABASE {_ident(str(db))} TO _rewrite")
+        con.execute(f"COPY FROM DATABASE {quote_identifier(str(db))} TO _rewrite")
         con.execute("DELETE FROM _rewrite.meta WHERE key = ?", [_REWRITE_PENDING])
     finally:
         con.execute("DETACH _rewrite")
