@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -18,13 +19,22 @@ ACTION = ActionConfig(name="a", cooldown_weeks=2, label_weeks=8, flow_weeks=4)
 def _ids(step: str, tables: dict[str, pa.Table]) -> list[int]:
     """The relation ids the one step ``step`` returns over ``tables``."""
     con = duckdb.connect()
-    for name, table in tables.items():
+    for name, table in {"settings": _settings(), **tables}.items():
         con.register(name, table)
-    params = eligibility_params(ACTION, D)
     sql = eligibility_steps().step_sql(step)
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    rows = con.sql(sql, params=used).fetchall()
+    rows = con.sql(sql, params=_used(sql, eligibility_params(ACTION, D))).fetchall()
     return sorted(r[0] for r in rows)
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` reads (DuckDB refuses values it does not use)."""
+    return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+def _settings(action: ActionConfig | None = None) -> pa.Table:
+    """The ``settings`` step alone: from the parameters, or written in for ``action``."""
+    sql = eligibility_steps(action).step_sql("settings")
+    return duckdb.sql(sql, params=_used(sql, eligibility_params(ACTION, D))).to_arrow_table()
 
 
 def _contacts(rows: list[tuple[int, int, str, str]]) -> pa.Table:
@@ -44,6 +54,16 @@ def test_params_are_the_action_settings_in_days() -> None:
     p = eligibility_params(ACTION, D, run_id="r1")
     assert (p["cooldown_days"], p["window_days"], p["flow_days"]) == (14, 56, 28)
     assert (p["day"], p["action"], p["min_age"], p["run_id"]) == (D, "a", 18, "r1")
+
+
+def test_settings_are_the_same_passed_or_written_in() -> None:
+    """The settings row is 18, 14, 56, 28 days either way."""
+    passed, written = _settings().to_pylist(), _settings(ACTION).to_pylist()
+    assert (
+        passed
+        == written
+        == [{"min_age": 18, "cooldown_days": 14, "window_days": 56, "flow_days": 28}]
+    )
 
 
 def test_assigned_is_the_cooldown_and_the_holdout_window() -> None:

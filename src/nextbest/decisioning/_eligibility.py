@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from nextbest.config import ActionConfig
 from nextbest.errors import ConfigError
-from nextbest.store import Steps, Store, is_database_error, quote_identifier
+from nextbest.store import Query, Steps, Store, is_database_error, quote_identifier
 
 #: the rules the law requires (the fairness report judges them apart from the model)
 LEGAL_RULES: tuple[str, ...] = ("opted_in", "adult")
@@ -53,7 +53,7 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
     optin = quote_identifier(f"optin_{action.content_type}")
     rules = [
         ("opted_in", f"coalesce(cur.{optin}, false) AND u.relation_id IS NULL"),
-        ("adult", "coalesce(cur.age >= $min_age, false)"),
+        ("adult", "coalesce(cur.age >= s.min_age, false)"),
         ("not_investing", "NOT coalesce(cur.is_investor, false)"),
         ("not_in_flow", "f.relation_id IS NULL"),
         ("not_in_cooldown", "a.relation_id IS NULL"),
@@ -75,18 +75,18 @@ WHERE run_id <> $run_id AND run_id NOT IN (
     WHERE exported_at >= (SELECT created_at FROM runs WHERE run_id = $run_id))"""
 
 _ASSIGNED = """
-SELECT DISTINCT relation_id FROM history
-WHERE (contact_date > $day - $cooldown_days AND contact_date < $day + $cooldown_days)
+SELECT DISTINCT relation_id FROM history CROSS JOIN settings s
+WHERE (contact_date > $day - s.cooldown_days AND contact_date < $day + s.cooldown_days)
    -- a holdout's measurement window, both ways: the customer held out elsewhere is not
    -- mailed, and one who may be held out here was not mailed later (a back-dated run)
-   OR (contact_date > $day - $window_days AND contact_date < $day + $window_days
+   OR (contact_date > $day - s.window_days AND contact_date < $day + s.window_days
        AND (arm = 'holdout' OR contact_date >= $day))"""
 
 _IN_FLOW = """
 SELECT DISTINCT c.relation_id
-FROM history c
+FROM history c CROSS JOIN settings s
 WHERE c.action = $action AND c.arm IN ('treat', 'explore')
-  AND c.contact_date < $day AND c.contact_date > $day - $flow_days
+  AND c.contact_date < $day AND c.contact_date > $day - s.flow_days
   AND NOT EXISTS (
       SELECT 1 FROM conversions v
       WHERE v.relation_id = c.relation_id
@@ -99,12 +99,36 @@ SELECT DISTINCT relation_id FROM email_events
 WHERE event = 'unsubscribed' AND event_date < $day"""
 
 
-def eligibility_steps(*, own_run: bool = False) -> Steps:
-    """The named steps the rules read: ``cur`` (the snapshot of ``$day``), ``history`` (the
-    contacts; with ``own_run``, as run ``$run_id`` saw them), ``assigned``, ``in_flow`` and
-    ``unsubscribed``."""
+#: the action's settings, in days, as the steps read them (from the ``settings`` step)
+_SETTINGS = ("min_age", "cooldown_days", "window_days", "flow_days")
+
+
+def _settings_values(action: ActionConfig) -> dict[str, int]:
+    return {
+        "min_age": action.min_age,
+        "cooldown_days": 7 * action.cooldown_weeks,
+        "window_days": 7 * action.label_weeks,
+        "flow_days": 7 * action.flow_weeks,
+    }
+
+
+def _settings_sql(action: ActionConfig | None) -> str:
+    """The one row of the action's settings: from the parameters of
+    :func:`eligibility_params`, or, with ``action``, its validated integers written out (the
+    contract of :func:`eligibility_sql`, whose callers pass ``$day`` and ``$action`` only)."""
+    if action is None:
+        return "SELECT " + ", ".join(f"${k} AS {k}" for k in _SETTINGS)
+    values = _settings_values(action)
+    return "SELECT " + ", ".join(f"{int(values[k])} AS {k}" for k in _SETTINGS)
+
+
+def eligibility_steps(action: ActionConfig | None = None, *, own_run: bool = False) -> Steps:
+    """The named steps the rules read: ``settings`` (see :func:`_settings_sql`), ``cur`` (the
+    snapshot of ``$day``), ``history`` (the contacts; with ``own_run``, as run ``$run_id`` saw
+    them), ``assigned``, ``in_flow`` and ``unsubscribed``."""
     return (
         Steps()
+        .add("settings", _settings_sql(action))
         .add("cur", "SELECT * FROM snapshots WHERE snapshot_date = $day")
         .add("history", _HISTORY_OF_RUN if own_run else "SELECT * FROM contacts")
         .add("assigned", _ASSIGNED)
@@ -116,40 +140,51 @@ def eligibility_steps(*, own_run: bool = False) -> Steps:
 def eligibility_params(
     action: ActionConfig, day: dt.date, *, run_id: str | None = None
 ) -> dict[str, Any]:
-    """The parameters of :func:`eligibility_sql` for ``action`` on ``day`` (``run_id`` with
-    ``own_run``)."""
-    params: dict[str, Any] = {
-        "day": day,
-        "action": action.name,
-        "min_age": action.min_age,
-        "cooldown_days": 7 * action.cooldown_weeks,
-        "window_days": 7 * action.label_weeks,
-        "flow_days": 7 * action.flow_weeks,
-    }
+    """The parameters of :func:`eligibility_query` for ``action`` on ``day`` (``run_id``: the
+    run whose own contacts do not count)."""
+    params: dict[str, Any] = {"day": day, "action": action.name, **_settings_values(action)}
     if run_id is not None:
         params["run_id"] = run_id
     return params
 
 
-def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
-    """The eligibility query over :func:`eligibility_params`: ``relation_id`` and
-    ``first_failed_rule``; with ``trail``, also one boolean column per rule (``pass_<rule>``).
-    With ``own_run``, the contact history is the one run ``$run_id`` saw when it was made."""
+def _select(action: ActionConfig, *, trail: bool) -> str:
+    """The final SELECT: ``relation_id``, ``first_failed_rule`` and, with ``trail``, one
+    boolean column per rule (``pass_<rule>``)."""
     conditions = _rule_conditions(action)
     first = "\n".join(f"        WHEN NOT ({cond}) THEN '{name}'" for name, cond in conditions)
     trail_cols = "".join(f",\n    ({cond}) AS pass_{name}" for name, cond in conditions)
-    return eligibility_steps(own_run=own_run).render(
-        f"""
+    return f"""
 SELECT cur.relation_id,
     CASE
 {first}
     END AS first_failed_rule{trail_cols if trail else ""}
 FROM cur
+CROSS JOIN settings s
 LEFT JOIN assigned a ON a.relation_id = cur.relation_id
 LEFT JOIN in_flow f ON f.relation_id = cur.relation_id
 LEFT JOIN unsubscribed u ON u.relation_id = cur.relation_id
 ORDER BY cur.relation_id"""
+
+
+def eligibility_query(
+    action: ActionConfig, day: dt.date, *, trail: bool = False, run_id: str | None = None
+) -> Query:
+    """The eligibility query of ``action`` on ``day`` with its parameters: ``relation_id`` and
+    ``first_failed_rule`` (and the ``pass_<rule>`` columns with ``trail``). With ``run_id``,
+    the contact history is the one that run saw when it was made: its own contacts and those
+    of runs exported after it was created are left out."""
+    steps = eligibility_steps(own_run=run_id is not None)
+    return Query(
+        steps.render(_select(action, trail=trail)),
+        eligibility_params(action, day, run_id=run_id),
     )
+
+
+def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
+    """The eligibility query over ``$day`` and ``$action`` (and ``$run_id`` with ``own_run``),
+    the action's settings written in; prefer :func:`eligibility_query`."""
+    return eligibility_steps(action, own_run=own_run).render(_select(action, trail=trail))
 
 
 def eligibility_trail(
@@ -157,10 +192,9 @@ def eligibility_trail(
 ) -> list[tuple[str, bool, str]]:
     """Every rule for one customer: (rule, passed, description), in evaluation order; the
     contacts of ``run_id`` (the run being explained) do not count."""
-    inner = eligibility_sql(action, trail=True, own_run=True)
-    sql = f"SELECT * FROM ({inner}) WHERE relation_id = $rid"
-    params = {**eligibility_params(action, day, run_id=run_id), "rid": relation_id}
-    rows = store.arrow(sql, params).to_pylist()
+    query = eligibility_query(action, day, trail=True, run_id=run_id)
+    sql = f"SELECT * FROM ({query.sql}) WHERE relation_id = $rid"
+    rows = store.arrow(sql, {**query.params, "rid": relation_id}).to_pylist()
     if not rows:
         return []
     row = rows[0]
@@ -172,7 +206,8 @@ def eligibility(store: Store, action: ActionConfig, day: dt.date) -> pa.Table:
     """Per customer with a snapshot on ``day``: ``relation_id``, ``eligible``,
     ``first_failed_rule`` (NULL when eligible), sorted by relation id."""
     try:
-        table = store.arrow(eligibility_sql(action), eligibility_params(action, day))
+        query = eligibility_query(action, day)
+        table = store.arrow(query.sql, dict(query.params))
     except Exception as exc:
         if not is_database_error(exc):
             raise

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
-from nextbest.ingest._contracts import ColumnContract, Contract
+from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
+from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
 from nextbest.store import REDACTED, Store, quote_identifier, quote_literal
 
 #: a file with more than this share of rows quarantined is an error, not a warning
@@ -58,67 +59,6 @@ class LoadReport:
     seconds: float = 0.0
 
 
-def _cast(col: ColumnContract, sql_type: str, src: str, fmt: str, source: SourceConfig) -> str:
-    if sql_type == "DATE" and fmt == "csv" and source.date_format:
-        pattern = quote_literal(source.date_format)
-        return f"TRY_CAST(TRY_STRPTIME(CAST({src} AS VARCHAR), {pattern}) AS DATE)"
-    return f"TRY_CAST({src} AS {sql_type})"
-
-
-def _raw(col: str, materialised: set[str]) -> str:
-    """The value as read from the file, as text (for messages and the quarantine record)."""
-    return (
-        quote_identifier(col + "__raw")
-        if col in materialised
-        else f"CAST({quote_identifier(col)} AS VARCHAR)"
-    )
-
-
-def _row_rules(contract: Contract, present: set[str], materialised: set[str]) -> list[str]:
-    """SQL expressions yielding a violation struct or NULL, one per rule."""
-    rules: list[str] = []
-
-    def violation(column: str, rule: str, value: str) -> str:
-        return f"{{'c': {quote_literal(column)}, 'r': {quote_literal(rule)}, 'v': {value}}}"
-
-    for col in contract.columns:
-        if col.name not in present:
-            if not col.nullable:
-                rules.append(violation(col.name, "missing column, not nullable", "NULL"))
-            continue
-        typed, raw = quote_identifier(col.name), _raw(col.name, materialised)
-        sql_type = contract.sql_type(col.name)
-        if col.name in materialised:
-            rules.append(
-                f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
-                f"{violation(col.name, f'type: not a valid {sql_type}', raw)} END"
-            )
-        if not col.nullable:
-            null_test = f"{raw} IS NULL" if col.name in materialised else f"{typed} IS NULL"
-            rules.append(
-                f"CASE WHEN {null_test} THEN {violation(col.name, 'not null', 'NULL')} END"
-            )
-        if col.min is not None or col.max is not None:
-            lo = "-inf" if col.min is None else f"{col.min:g}"
-            hi = "inf" if col.max is None else f"{col.max:g}"
-            conds = []
-            if col.min is not None:
-                conds.append(f"{typed} < {col.min!r}")
-            if col.max is not None:
-                conds.append(f"{typed} > {col.max!r}")
-            rules.append(
-                f"CASE WHEN {' OR '.join(conds)} THEN "
-                f"{violation(col.name, f'range: outside {lo}..{hi}', raw)} END"
-            )
-        if col.allowed is not None:
-            allowed = ", ".join(quote_literal(a) for a in col.allowed)
-            rules.append(
-                f"CASE WHEN {typed} NOT IN ({allowed}) THEN "
-                f"{violation(col.name, 'allowed: not one of ' + '/'.join(col.allowed), raw)} END"
-            )
-    return rules
-
-
 def _stage(
     store: Store,
     contract: Contract,
@@ -147,8 +87,10 @@ def _stage(
             continue
         materialised.add(col.name)
         selects.append(f"CAST({src} AS VARCHAR) AS {quote_identifier(col.name + '__raw')}")
-        selects.append(f"{_cast(col, sql_type, src, fmt, source)} AS {quote_identifier(col.name)}")
-    rules = _row_rules(contract, set(mapping), materialised)
+        selects.append(
+            f"{cast_sql(col, sql_type, src, fmt, source)} AS {quote_identifier(col.name)}"
+        )
+    rules = row_rules(contract, set(mapping), materialised)
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _stage AS
@@ -444,7 +386,7 @@ def _record_batch(
         record = (
             "CAST(json_object("
             + ", ".join(
-                f"{quote_literal(c.name)}, {_raw(c.name, staged.materialised)}"
+                f"{quote_literal(c.name)}, {raw_sql(c.name, staged.materialised)}"
                 for c in contract.columns
             )
             + ") AS VARCHAR)"

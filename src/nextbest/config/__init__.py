@@ -1,0 +1,59 @@
+"""Typed project configuration: one TOML file, validated at load with actionable errors.
+
+The configuration holds the business knobs and where the data lives. Secrets never live here;
+they come from the environment. Relative paths are resolved against the folder of the TOML
+file, so a project folder can be moved as a whole.
+
+Example
+-------
+>>> cfg = Config.model_validate({"store": {"path": "bank.duckdb"}})
+>>> cfg.store.path.name
+'bank.duckdb'
+"""
+
+from nextbest.config._actions import ActionConfig, EligibilityRule, ModelSpec
+from nextbest.config._base import DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES
+from nextbest.config._data import (
+    CustomFeature,
+    FeaturesConfig,
+    SourceConfig,
+    SourcesConfig,
+    StoreConfig,
+    TrainingConfig,
+)
+from nextbest.config._load import Config, config_from_mapping, load_config
+from nextbest.config._settings import (
+    AlertsConfig,
+    ApiConfig,
+    BacktestConfig,
+    ChecksConfig,
+    LeakageConfig,
+    ReleaseConfig,
+    RunConfig,
+    WhatIf,
+)
+
+__all__ = [
+    "DEFAULT_FEATURES",
+    "SENSITIVE_ATTRIBUTES",
+    "ActionConfig",
+    "AlertsConfig",
+    "ApiConfig",
+    "BacktestConfig",
+    "ChecksConfig",
+    "Config",
+    "CustomFeature",
+    "EligibilityRule",
+    "FeaturesConfig",
+    "LeakageConfig",
+    "ModelSpec",
+    "ReleaseConfig",
+    "RunConfig",
+    "SourceConfig",
+    "SourcesConfig",
+    "StoreConfig",
+    "TrainingConfig",
+    "WhatIf",
+    "config_from_mapping",
+    "load_config",
+]

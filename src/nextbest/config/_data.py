@@ -1,0 +1,160 @@
+"""Settings of the data: the store, the input files, the features and the training table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from nextbest._scalar_sql import FEATURE_COLUMNS, scalar_sql, sensitive_message
+from nextbest.config._base import _IDENT, DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES, _Model
+from nextbest.errors import ConfigError
+
+
+class StoreConfig(_Model):
+    """Where the embedded DuckDB store lives."""
+
+    path: Path = Field(
+        default=Path("nextbest-data/nextbest.duckdb"),
+        description="DuckDB database file; created on first use.",
+    )
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory limit, e.g. '8GB'; default: DuckDB's own (80%)."
+    )
+    threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
+
+
+class SourceConfig(_Model):
+    """One input table delivered as files (a warehouse export)."""
+
+    path: str = Field(description="A file, a folder, or a glob such as 'exports/snap_*.csv'.")
+    format: Literal["auto", "parquet", "csv"] = Field(
+        default="auto", description="'auto' decides by file extension."
+    )
+    delimiter: str = Field(default=",", description="CSV field delimiter.")
+    date_format: str | None = Field(
+        default=None, description="strptime format of CSV dates, e.g. '%d-%m-%Y'; default ISO."
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Mapping from nextbest's column name to the column name in your file.",
+    )
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, value: str) -> str:
+        if len(value) != 1:
+            raise ValueError(f"delimiter must be one character, got {value!r}")
+        return value
+
+
+class SourcesConfig(_Model):
+    """The input tables. Each is optional; a command that needs a missing one says so."""
+
+    snapshots: SourceConfig | None = None
+    market: SourceConfig | None = None
+    conversions: SourceConfig | None = None
+    email_events: SourceConfig | None = Field(
+        default=None, description="What the e-mail tool reports: sent, opened, clicked, …"
+    )
+    audit: SourceConfig | None = Field(
+        default=None,
+        description="Audit-only sensitive attributes for fairness checks; never features.",
+    )
+
+    @model_validator(mode="after")
+    def _no_sensitive_outside_audit(self) -> SourcesConfig:
+        for table in ("snapshots", "market", "conversions", "email_events"):
+            source: SourceConfig | None = getattr(self, table)
+            if source is None:
+                continue
+            for canonical in source.columns:
+                if canonical.lower() in SENSITIVE_ATTRIBUTES:
+                    raise ValueError(
+                        f"[sources.{table}.columns] maps the sensitive attribute "
+                        f"'{canonical}'; sensitive attributes may only be loaded through "
+                        "[sources.audit] for fairness checks. Remove it from "
+                        f"[sources.{table}.columns]."
+                    )
+        return self
+
+
+class CustomFeature(_Model):
+    """A feature defined by a SQL expression over the snapshot columns at date D.
+
+    The SQL must be one scalar expression over the columns of the feature base (see
+    docs/configuration.md); it is parsed at load and refused otherwise.
+    """
+
+    name: str
+    sql: str = Field(description="SQL expression over the current snapshot row, e.g. 'n_accounts'")
+    description: str = Field(description="Plain-language description a data analyst can pass on.")
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(
+                f"feature name {value!r} must be lower-case letters, digits and '_' "
+                "and start with a letter"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _scalar(self) -> CustomFeature:
+        if self.name.lower() in SENSITIVE_ATTRIBUTES:
+            raise ValueError(sensitive_message(self.name, "[[features.custom]] name"))
+        try:
+            self.checked_sql()
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def checked_sql(self, *, table: str | None = None) -> str:
+        """The SQL regenerated from its parsed tree, columns qualified with ``table``; what a
+        query embeds (never :attr:`sql` itself). Raises ConfigError when it breaks the grammar."""
+        return scalar_sql(
+            self.sql,
+            columns=FEATURE_COLUMNS,
+            what=f"custom feature '{self.name}'",
+            table=table,
+            sensitive=SENSITIVE_ATTRIBUTES,
+        )
+
+
+class FeaturesConfig(_Model):
+    """Which features the models see."""
+
+    enabled: list[str] = Field(default_factory=lambda: list(DEFAULT_FEATURES))
+    custom: list[CustomFeature] = Field(default_factory=list)
+    market_fund: str = Field(
+        default="balanced", description="Fund whose price series feeds the market features."
+    )
+
+    @model_validator(mode="after")
+    def _no_sensitive_features(self) -> FeaturesConfig:
+        for name in self.enabled:
+            if name.lower() in SENSITIVE_ATTRIBUTES:
+                raise ValueError(sensitive_message(name, "[features].enabled"))
+        names = [*self.enabled, *(f.name for f in self.custom)]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"feature names must be unique; repeated: {duplicates}")
+        return self
+
+
+class TrainingConfig(_Model):
+    """How training tables are sampled from history."""
+
+    label_weeks: int = Field(
+        default=8, ge=1, le=52, description="Label: converted within this many weeks after D."
+    )
+    n_dates: int = Field(default=20, ge=1, description="Snapshot dates sampled across history.")
+    customer_fraction: float = Field(
+        default=1.0, gt=0.0, le=1.0, description="Share of customers sampled per date."
+    )
+    history_weeks: int = Field(
+        default=8, ge=0, description="Weeks of history a date needs before it can be sampled."
+    )
+    seed: int = Field(default=0, description="Seed of the customer sample.")

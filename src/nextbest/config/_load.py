@@ -1,0 +1,131 @@
+"""The whole configuration and loading it from a TOML file with actionable errors."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from nextbest.config._actions import ActionConfig, _default_actions
+from nextbest.config._base import _Model
+from nextbest.config._data import FeaturesConfig, SourcesConfig, StoreConfig, TrainingConfig
+from nextbest.config._settings import (
+    AlertsConfig,
+    ApiConfig,
+    BacktestConfig,
+    ChecksConfig,
+    LeakageConfig,
+    ReleaseConfig,
+    RunConfig,
+)
+from nextbest.errors import ConfigError
+
+
+class Config(_Model):
+    """The whole project configuration."""
+
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    actions: list[ActionConfig] = Field(default_factory=_default_actions)
+    run: RunConfig = Field(default_factory=RunConfig)
+    leakage: LeakageConfig = Field(default_factory=LeakageConfig)
+    release: ReleaseConfig = Field(default_factory=ReleaseConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+
+    #: the file this config was read from (None when built in code)
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_actions(self) -> Config:
+        names = [a.name for a in self.actions]
+        if not names:
+            raise ValueError("[[actions]] is empty; configure at least one action")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"action names must be unique; repeated: {repeated}")
+        return self
+
+    def action(self, name: str) -> ActionConfig:
+        """The action called ``name``, or a ConfigError with a did-you-mean."""
+        for action in self.actions:
+            if action.name == name:
+                return action
+        from nextbest.errors import did_you_mean
+
+        names = [a.name for a in self.actions]
+        raise ConfigError(
+            f"unknown action '{name}';{did_you_mean(name, names)} Actions: {', '.join(names)}"
+        )
+
+    def resolve(self, path: str | Path) -> Path:
+        """Resolve a path from the config against the folder of the config file."""
+        p = Path(path)
+        if p.is_absolute() or self.source_path is None:
+            return p
+        return self.source_path.parent / p
+
+
+def _format_validation_error(exc: ValidationError, origin: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        msg = str(err["msg"])
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown setting '{loc}'; check its spelling against docs/configuration.md"
+        elif "input" in err and err["type"] != "value_error":
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{origin}: setting '{loc}': {msg}")
+    return "\n".join(lines)
+
+
+def config_from_mapping(data: Mapping[str, Any], *, origin: str = "<config>") -> Config:
+    """Validate a mapping (e.g. parsed TOML) into a :class:`Config`."""
+    try:
+        return Config.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin)) from None
+
+
+def load_config(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Load the project config.
+
+    The file is ``path`` if given, else ``$NEXTBEST_CONFIG``, else ``./nextbest.toml`` when it
+    exists; with none of these, the defaults are used (embedded store under
+    ``./nextbest-data``).
+    """
+    env = os.environ if environ is None else environ
+    chosen: Path | None
+    if path is not None:
+        chosen = Path(path)
+    elif env.get("NEXTBEST_CONFIG"):
+        chosen = Path(env["NEXTBEST_CONFIG"])
+    elif Path("nextbest.toml").exists():
+        chosen = Path("nextbest.toml")
+    else:
+        chosen = None
+    if chosen is None:
+        return Config()
+    if not chosen.exists():
+        raise ConfigError(
+            f"config file {chosen} does not exist; pass an existing file with --config "
+            "or create one with 'nextbest init'"
+        )
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
+    cfg = config_from_mapping(data, origin=str(chosen))
+    return cfg.model_copy(update={"source_path": chosen.resolve()})
