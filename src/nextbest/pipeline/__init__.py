@@ -6,8 +6,8 @@ from nextbest.pipeline._backtest import (
     BacktestWeek,
     market_series,
     run_backtest,
-    write_backtest_report,
 )
+from nextbest.pipeline._backtest_report import write_backtest_report
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table

@@ -17,7 +17,6 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -396,126 +395,6 @@ def _check_expectations(weeks: list[BacktestWeek], config: Config) -> list[dict[
             }
         )
     return out
-
-
-def write_backtest_report(
-    result: BacktestResult, path: Path, *, market: list[tuple[dt.date, float]]
-) -> Path:
-    """An offline HTML report with the weekly plots, and a CSV of every week beside it."""
-    import csv
-    import html
-
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
-
-    from nextbest.pipeline._report import write_html_page
-
-    weeks = [w.week for w in result.weeks]
-    fig = make_subplots(
-        rows=3,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.06,
-        subplot_titles=(
-            "Weekly volume",
-            "Realised precision and lift",
-            "Market: reference fund price",
-        ),
-    )
-    fig.add_trace(
-        go.Bar(x=weeks, y=[w.selected for w in result.weeks], name="selected"), row=1, col=1
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=weeks,
-            y=[w.candidates for w in result.weeks],
-            name="above the threshold",
-            mode="lines+markers",
-        ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(x=weeks, y=[w.mails for w in result.weeks], name="mails", mode="lines"),
-        row=1,
-        col=1,
-    )
-    for name in result.weeks[0].whatif_selected if result.weeks else {}:
-        fig.add_trace(
-            go.Scatter(
-                x=weeks,
-                y=[w.whatif_selected[name] for w in result.weeks],
-                name=f"what if {name}",
-                mode="lines",
-                line={"dash": "dot"},
-            ),
-            row=1,
-            col=1,
-        )
-    done = [w for w in result.weeks if w.outcome_complete]
-    fig.add_trace(
-        go.Scatter(
-            x=[w.week for w in done],
-            y=[w.precision for w in done],
-            name="precision (selected)",
-            mode="lines+markers",
-        ),
-        row=2,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[w.week for w in done],
-            y=[w.conv_not_selected for w in done],
-            name="conversion (not selected)",
-            mode="lines",
-        ),
-        row=2,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[d for d, _ in market], y=[p for _, p in market], name="fund price", mode="lines"
-        ),
-        row=3,
-        col=1,
-    )
-    fig.update_layout(
-        height=900, template="plotly_white", title=f"History replay — {result.action}"
-    )
-    s = result.summary
-    worst = "".join(
-        f"<li><b>{html.escape(w['week'])}</b>: {html.escape(w['why'])}</li>"
-        for w in s["worst_weeks"]
-    )
-    exp = "".join(
-        f"<li>{'✓' if e['passed'] else '✗'} {html.escape(e['expect'])}"
-        + (f": {html.escape('; '.join(e['violations']))}" if e["violations"] else "")
-        + "</li>"
-        for e in result.expectations
-    )
-    body = (
-        f"<h1>History replay — {html.escape(result.action)}</h1>"
-        f"<p>{s['weeks']} weeks ({s['first_week']} … {s['last_week']}); weekly volume max "
-        f"{s['max_weekly_volume']:,}, median {s['median_weekly_volume']:,} "
-        f"(max/median {s['max_to_median']:.2f}); {s['weeks_outside_bounds']} weeks outside the "
-        f"bounds; {s['total_mails']:,} mails in all.</p>"
-        f"<h2>Worst weeks</h2><ul>{worst}</ul><h2>Expectations</h2><ul>{exp or '<li>none</li>'}"
-        "</ul>" + fig.to_html(full_html=False, include_plotlyjs=False)
-    )
-    write_html_page(
-        path,
-        title="nextbest backtest",
-        body=body,
-        css="body{font-family:system-ui,sans-serif;max-width:1150px;margin:2rem auto}",
-    )
-    rows = result.rows()
-    csv_path = path.with_suffix(".csv")
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]) if rows else ["week"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
 
 
 def market_series(
