@@ -93,3 +93,26 @@ def test_age_bands_at_their_edges() -> None:
         "75+",
         "75+",
     ]
+
+
+def test_concentration_groups_by_relation_id() -> None:
+    """Customers 2 (age 17, no segment) and 1 (age 40, mass): sorted by relation id, the
+    minor in 'under 18' and the missing segment 'unknown'; other days are left out."""
+    from nextbest.checks import concentration_groups
+    from nextbest.store import Store
+
+    day = dt.date(2025, 3, 2)
+    with Store(":memory:") as store:
+        for rid, age, segment, when in [
+            (2, 17, None, day),
+            (1, 40, "mass", day),
+            (3, 50, "mass", day - dt.timedelta(days=7)),
+        ]:
+            store.execute(
+                "INSERT INTO snapshots VALUES (?, ?, ?, ?, true, true, 2, 500.0, true, 3, "
+                "true, true, DATE '2015-01-01', false, 0)",
+                [rid, when, age, segment],
+            )
+        groups = concentration_groups(store, day)
+    assert list(groups["age band"]) == ["30-44", "under 18"]
+    assert list(groups["segment"]) == ["mass", "unknown"]
