@@ -24,6 +24,7 @@ import numpy as np
 from nextbest.checks import age_band_sql
 from nextbest.config import FeaturesConfig
 from nextbest.decisioning import LEGAL_RULES
+from nextbest.features import build_features, resolve_features
 from nextbest.store import Store
 
 _GROUPS = {
@@ -145,8 +146,6 @@ def proxy_check(
 ) -> list[dict[str, Any]]:
     """η² of each feature of ``features`` (custom ones included) by each sensitive attribute
     on the run's week; above ``threshold`` the feature is reported as a strong proxy."""
-    from nextbest.features import build_features, resolve_features
-
     day = store.scalar("SELECT snapshot_date FROM runs WHERE run_id = ?", [run_id])
     fs = resolve_features(features)
     feats = build_features(store, fs, [day])

@@ -1,13 +1,18 @@
 """Building features (and labels) for snapshot dates with one relational query.
 
-The query has three parts, all restricted to data at or before each target date D:
+The query is a pipeline of named steps (:func:`feature_steps`), each testable alone, all
+restricted to data at or before each target date D:
 
-* ``cur``: every customer's snapshot at D;
-* ``hist``: the balance at the latest snapshot in [D − 42, D − 28] and in [D − 70, D − 56]
-  days — an as-of lookup written as an equi-join on the candidate dates plus ``max_by``
-  (``max_by`` is Spark's ``max_by`` too), which runs unchanged in a warehouse or as Spark SQL
-  (``ASOF JOIN`` would not) and lets DuckDB skip every week it does not need;
-* ``mkt``: the market fund's last price at or before D, D − 7 and D − 28 days.
+* ``target``: the dates D (``$dates``);
+* ``cur``: every chosen customer's snapshot at D (everyone, the ``$ids`` listed, or the
+  non-investors of a training table, optionally a seeded hash sample);
+* ``cand`` and ``hist``: the balance at the latest snapshot in [D − 42, D − 28] and in
+  [D − 70, D − 56] days — an as-of lookup written as an equi-join on the candidate dates plus
+  ``max_by`` (``max_by`` is Spark's ``max_by`` too), which runs unchanged in a warehouse or as
+  Spark SQL (``ASOF JOIN`` would not) and lets DuckDB skip every week it does not need;
+* ``mkt``: the market fund's (``$fund``) last price at or before D, D − 7 and D − 28 days;
+* ``lab`` (training tables only): conversions strictly after D, within ``$label_days``;
+* ``base`` and ``feat``: the joined columns and the feature expressions over them.
 
 Labels (:func:`build_training_table`) come only from conversions strictly after D.
 """
