@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,9 @@ import numpy.typing as npt
 from nextbest.config import ChecksConfig
 from nextbest.store import Store
 
-VERDICTS = ("pass", "warn", "halt")
+#: a check's verdict: ``halt`` stops the run, ``warn`` is shown at review
+Verdict = Literal["pass", "warn", "halt"]
+VERDICTS: tuple[Verdict, ...] = ("pass", "warn", "halt")
 #: volatility may exceed the highest seen in training by this factor before the run halts
 VOLATILITY_MARGIN = 1.5
 
@@ -27,13 +29,18 @@ VOLATILITY_MARGIN = 1.5
 @dataclass(frozen=True)
 class Check:
     name: str
-    verdict: str  # pass | warn | halt
+    verdict: Verdict
     figure: float | None
     limit: str
     message: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _grade(figure: float, *, warn: float, halt: float) -> Verdict:
+    """``halt`` above ``halt``, ``warn`` above ``warn``, else ``pass``."""
+    return "halt" if figure > halt else "warn" if figure > warn else "pass"
 
 
 def freshness(store: Store, day: dt.date) -> Check:
@@ -96,13 +103,7 @@ def row_count(store: Store, day: dt.date, limits: ChecksConfig) -> Check:
         return Check("row_count", "pass", None, "", "no earlier week to compare with")
     now, before = rows[0][1], rows[1][1]
     change = now / before - 1
-    verdict = (
-        "halt"
-        if abs(change) > limits.row_change_halt
-        else "warn"
-        if abs(change) > limits.row_change_warn
-        else "pass"
-    )
+    verdict = _grade(abs(change), warn=limits.row_change_warn, halt=limits.row_change_halt)
     return Check(
         "row_count",
         verdict,
@@ -145,7 +146,7 @@ def drift(
         best, closest = min(
             (psi([*w["shares"], w["missing"]], actual), day) for day, w in prof["weeks"].items()
         )
-        verdict = "halt" if best > limits.psi_halt else "warn" if best > limits.psi_warn else "pass"
+        verdict = _grade(best, warn=limits.psi_warn, halt=limits.psi_halt)
         missing = float(np.isnan(col).mean())
         checks.append(
             Check(
@@ -300,13 +301,7 @@ def concentration(
         if tvd > worst:
             top = cats[int(np.argmax(s - e))]
             worst, where = tvd, f"{name}: {top} is {s.max():.0%} of the selected"
-    verdict = (
-        "halt"
-        if worst > limits.concentration_halt
-        else "warn"
-        if worst > limits.concentration_warn
-        else "pass"
-    )
+    verdict = _grade(worst, warn=limits.concentration_warn, halt=limits.concentration_halt)
     return Check(
         "concentration",
         verdict,
@@ -316,6 +311,7 @@ def concentration(
     )
 
 
-def worst_verdict(checks: list[Check]) -> str:
-    order = {"halt": 0, "warn": 1, "pass": 2}
+def worst_verdict(checks: list[Check]) -> Verdict:
+    """The most severe verdict of ``checks`` (``pass`` when there are none)."""
+    order: dict[Verdict, int] = {"halt": 0, "warn": 1, "pass": 2}
     return min((c.verdict for c in checks), key=lambda v: order[v], default="pass")
