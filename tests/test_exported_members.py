@@ -18,6 +18,11 @@ EXPECTED = {
         "is_database_error",
         "open_store",
         "private_files",
+        "Query",
+        "Step",
+        "Steps",
+        "quote_identifier",
+        "quote_literal",
     },
     "nextbest.features": {
         "FEATURES",
@@ -134,7 +139,6 @@ EXPECTED = {
     "nextbest.checks": {
         "VERDICTS",
         "Check",
-        "CheckLimits",
         "concentration",
         "contract",
         "drift",
@@ -147,6 +151,10 @@ EXPECTED = {
         "send_alert",
         "volume",
         "worst_verdict",
+        "AGE_BANDS",
+        "LAST_AGE_BAND",
+        "age_band_sql",
+        "concentration_groups",
     },
     "nextbest.decisioning": {
         "BUILTIN_RULES",
@@ -158,6 +166,10 @@ EXPECTED = {
         "eligibility_sql",
         "eligibility_trail",
         "rule_descriptions",
+        "LEGAL_RULES",
+        "eligibility_params",
+        "eligibility_query",
+        "eligibility_steps",
     },
     "nextbest.models": {
         "STATUSES",
