@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -15,6 +16,9 @@ from nextbest.errors import NotFoundError, RunStateError, did_you_mean
 from nextbest.features import FeatureSet, build_features, phrase, resolve_features
 from nextbest.models import load_model, reason_codes
 from nextbest.store import Store
+
+Arm = Literal["treat", "holdout", "explore", "none"]
+ARMS: tuple[Arm, ...] = ("treat", "holdout", "explore", "none")
 
 
 def list_runs(store: Store) -> list[dict[str, Any]]:
@@ -212,3 +216,55 @@ def _explain(
         )
     )
     return out
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """One decision of a run, as listed for review."""
+
+    relation_id: int
+    action: str
+    arm: Arm
+    score: float | None
+    rank: int | None
+    eligible: bool
+    first_failed_rule: str | None
+    assignment_probability: float
+    reasons: str | None
+
+
+@dataclass(frozen=True)
+class DecisionPage:
+    """One page of a run's decisions, and how many match in all."""
+
+    run_id: str
+    page: int
+    size: int
+    total: int
+    items: list[DecisionRow]
+
+
+def decisions_page(
+    store: Store,
+    run_id: str,
+    *,
+    arm: Arm | None = None,
+    relation_id: int | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> DecisionPage:
+    """The decisions of run ``run_id`` (or 'latest'), optionally of one arm or one customer, by
+    action, rank and relation number; ``page`` counts from 1."""
+    rid = _run_row(store, run_id)["run_id"]
+    where = "run_id = ? AND (? IS NULL OR arm = ?) AND (? IS NULL OR relation_id = ?)"
+    args: list[Any] = [rid, arm, arm, relation_id, relation_id]
+    total = int(store.scalar(f"SELECT count(*) FROM decisions WHERE {where}", args))
+    rows = store.arrow(
+        "SELECT relation_id, action, arm, score, rank, eligible, first_failed_rule, "
+        f"assignment_probability, reasons FROM decisions WHERE {where} "
+        "ORDER BY action, rank NULLS LAST, relation_id LIMIT ? OFFSET ?",
+        [*args, size, (page - 1) * size],
+    ).to_pylist()
+    return DecisionPage(
+        run_id=rid, page=page, size=size, total=total, items=[DecisionRow(**r) for r in rows]
+    )
