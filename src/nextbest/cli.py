@@ -79,6 +79,7 @@ from nextbest.pipeline import (
     write_backtest_report,
     write_config,
 )
+from nextbest.pipeline._review import CustomerExplanation  # exported by pipeline at merge
 from nextbest.simulate import simulate_bank
 from nextbest.store import Store, private_files
 
@@ -760,6 +761,27 @@ def runs() -> None:
         )
 
 
+def _why(e: CustomerExplanation) -> list[tuple[str, str]]:
+    """A customer's explanation as (label, text) lines; per-action labels start with it."""
+    lines = [("run", e.run_id), ("relation", str(e.relation_id))]
+    for a in e.actions:
+        trail = "; ".join(f"{'✓' if c.passed else '✗'} {c.rule}" for c in a.eligibility)
+        arm = f"{a.arm} (assignment probability {a.assignment_probability:.3f})"
+        lines += [(f"{a.action}: arm", arm), (f"{a.action}: eligibility", trail)]
+        if a.first_failed_rule:
+            lines.append((f"{a.action}: first failing rule", a.first_failed_rule))
+        rank = f", rank {a.rank}" if a.rank else ""
+        lines.append((f"{a.action}: score", f"{a.score:.4f} (threshold {a.threshold:g}){rank}"))
+        lines.append((f"{a.action}: reasons", a.reasons))
+    shares = [
+        "" if f.share_below is None else f" (higher than {f.share_below:.0%} of customers)"
+        for f in e.features
+    ]
+    facts = sorted(zip(e.features, shares, strict=True), key=lambda p: p[0].market_wide)
+    lines.append(("features", "; ".join(f.text + share for f, share in facts)))
+    return lines
+
+
 @app.command()
 @_handled
 def show(
@@ -771,7 +793,7 @@ def show(
     with _project() as (store, cfg):
         if customer is not None:
             info = explain_customer(store, cfg, run_id, customer)
-            for key, value in info.items():
+            for key, value in _why(info):
                 console.print(styled("[bold]{}[/]: {}", key, value), soft_wrap=True)
             return
         summary = run_summary(store, run_id, sample=sample)
@@ -986,11 +1008,9 @@ def review_cmd(
         console.print(
             styled(
                 "  [bold]{}[/] {}",
-                d["relation"],
+                d.relation_id,
                 " | ".join(
-                    f"{k.split(': ')[-1]}: {v}"
-                    for k, v in d.items()
-                    if k not in ("run", "relation")
+                    f"{k.split(': ')[-1]}: {v}" for k, v in _why(d) if k not in ("run", "relation")
                 ),
             ),
             soft_wrap=True,

@@ -251,6 +251,7 @@ def test_past_run_is_explained_with_the_contacts_it_saw(tiny_store: tuple[Store,
     """103 was eligible (rank 3, capped) on D and mailed the week after; explaining the run of
     D still shows 103 outside the cooldown, as when that run was made."""
     from nextbest.pipeline import explain_customer
+    from nextbest.pipeline._review import RuleCheck
 
     store, path = tiny_store
     cfg = tiny_config(path)
@@ -260,12 +261,10 @@ def test_past_run_is_explained_with_the_contacts_it_saw(tiny_store: tuple[Store,
     decide_review(store, r2, approve=True, actor="ben", comment="")
     export_run(store, cfg, r2, actor="ben")
     assert _mailed(store, r2) == [103]
-    trail = explain_customer(store, cfg, r1, 103)["invest-onboarding: eligibility"]
-    assert "✓ not_in_cooldown" in trail
-    assert (
-        "✗ not_in_cooldown"
-        in explain_customer(store, cfg, r2, 101)["invest-onboarding: eligibility"]
-    )
+    (before,) = explain_customer(store, cfg, r1, 103).actions
+    assert RuleCheck("not_in_cooldown", passed=True) in before.eligibility
+    (after,) = explain_customer(store, cfg, r2, 101).actions
+    assert RuleCheck("not_in_cooldown", passed=False) in after.eligibility
 
 
 def test_review_shows_overlap_with_the_same_week(tiny_store: tuple[Store, Path]) -> None:

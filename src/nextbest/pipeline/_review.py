@@ -129,7 +129,53 @@ def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any
     return run
 
 
-def explain_customer(store: Store, config: Config, run_id: str, relation_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RuleCheck:
+    """One eligibility rule for one customer, in evaluation order."""
+
+    rule: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class ActionExplanation:
+    """Why one customer got their arm for one action of a run."""
+
+    action: str
+    arm: Arm
+    assignment_probability: float
+    eligibility: list[RuleCheck]
+    first_failed_rule: str | None
+    score: float
+    threshold: float
+    rank: int | None
+    reasons: str
+
+
+@dataclass(frozen=True)
+class FeatureFact:
+    """One feature of the customer that week, in words; ``share_below``: the share of
+    customers with a lower value (None for a market-wide feature or a missing value)."""
+
+    name: str
+    text: str
+    share_below: float | None
+    market_wide: bool
+
+
+@dataclass(frozen=True)
+class CustomerExplanation:
+    """Why a customer got their arms in a run: per action, then the week's features."""
+
+    run_id: str
+    relation_id: int
+    actions: list[ActionExplanation]
+    features: list[FeatureFact]
+
+
+def explain_customer(
+    store: Store, config: Config, run_id: str, relation_id: int
+) -> CustomerExplanation:
     """Why this customer got their arm: eligibility trail, score, rank, reasons (computed on
     demand for any customer, also those the run did not explain), and features — against the
     settings the run was decided with (its recorded config; ``config`` only for a run that
@@ -140,7 +186,7 @@ def explain_customer(store: Store, config: Config, run_id: str, relation_id: int
 
 def explain_customers(
     store: Store, config: Config, run_id: str, relation_ids: list[int]
-) -> list[dict[str, Any]]:
+) -> list[CustomerExplanation]:
     """:func:`explain_customer` for several customers of one run, building the week's
     features (which the percentiles need for everyone) once."""
     run = _run_row(store, run_id)
@@ -159,7 +205,7 @@ def _explain(
     fs: FeatureSet,
     feats: pa.Table,
     relation_id: int,
-) -> dict[str, Any]:
+) -> CustomerExplanation:
     rows = store.arrow(
         "SELECT * FROM decisions WHERE run_id = ? AND relation_id = ? ORDER BY action",
         [run["run_id"], relation_id],
@@ -171,51 +217,58 @@ def _explain(
         )
     idx = int(np.searchsorted(feats["relation_id"].to_numpy(), relation_id))
     values = {name: feats[name][idx].as_py() for name in fs.names}
-    out: dict[str, Any] = {"run": run["run_id"], "relation": relation_id}
     market_wide = frozenset(d.name for d in fs.definitions if d.market_wide)
-    for row in rows:
-        action = config.action(row["action"])
-        trail = eligibility_trail(
-            store, action, run["snapshot_date"], relation_id, run_id=run["run_id"]
-        )
-        out[f"{action.name}: arm"] = (
-            f"{row['arm']} (assignment probability {row['assignment_probability']:.3f})"
-        )
-        out[f"{action.name}: eligibility"] = "; ".join(
-            f"{'✓' if ok else '✗'} {name}" for name, ok, _ in trail
-        )
-        if row["first_failed_rule"]:
-            out[f"{action.name}: first failing rule"] = row["first_failed_rule"]
-        model = load_model(store, run["models"][action.name])
-        x = np.array([[np.nan if values[f] is None else float(values[f]) for f in model.features]])
-        score = float(model.score(x)[0])
-        texts, _ = reason_codes(model, x, top=config.run.reasons_top, exclude=market_wide)
-        out[f"{action.name}: score"] = f"{score:.4f} (threshold {action.threshold:g})" + (
-            f", rank {row['rank']}" if row["rank"] else ""
-        )
-        out[f"{action.name}: reasons"] = texts[0]
-
-    def percentile(name: str, value: Any) -> str:
-        if value is None:
-            return ""
-        col = feats[name].to_numpy(zero_copy_only=False).astype(np.float64)
-        col = col[~np.isnan(col)]
-        return f" (higher than {np.mean(col < float(value)):.0%} of customers)" if len(col) else ""
-
-    out["features"] = (
-        "; ".join(
-            f"{phrase(k, v)}{percentile(k, v)}"
-            for k, v in values.items()
-            if not any(d.name == k and d.market_wide for d in fs.definitions)
-        )
-        + "; "
-        + "; ".join(
-            phrase(k, v)
-            for k, v in values.items()
-            if any(d.name == k and d.market_wide for d in fs.definitions)
-        )
+    return CustomerExplanation(
+        run_id=run["run_id"],
+        relation_id=relation_id,
+        actions=[_explain_action(store, config, run, row, values, market_wide) for row in rows],
+        features=[
+            FeatureFact(
+                name=name,
+                text=phrase(name, value),
+                share_below=None if name in market_wide else _share_below(feats, name, value),
+                market_wide=name in market_wide,
+            )
+            for name, value in values.items()
+        ],
     )
-    return out
+
+
+def _explain_action(
+    store: Store,
+    config: Config,
+    run: dict[str, Any],
+    row: dict[str, Any],
+    values: dict[str, Any],
+    market_wide: frozenset[str],
+) -> ActionExplanation:
+    action = config.action(row["action"])
+    trail = eligibility_trail(
+        store, action, run["snapshot_date"], row["relation_id"], run_id=run["run_id"]
+    )
+    model = load_model(store, run["models"][action.name])
+    x = np.array([[np.nan if values[f] is None else float(values[f]) for f in model.features]])
+    texts, _ = reason_codes(model, x, top=config.run.reasons_top, exclude=market_wide)
+    return ActionExplanation(
+        action=action.name,
+        arm=row["arm"],
+        assignment_probability=row["assignment_probability"],
+        eligibility=[RuleCheck(rule=name, passed=ok) for name, ok, _ in trail],
+        first_failed_rule=row["first_failed_rule"],
+        score=float(model.score(x)[0]),
+        threshold=action.threshold,
+        rank=row["rank"],
+        reasons=texts[0],
+    )
+
+
+def _share_below(feats: pa.Table, name: str, value: Any) -> float | None:
+    """The share of the week's customers (with a value) below ``value``."""
+    if value is None:
+        return None
+    col = feats[name].to_numpy(zero_copy_only=False).astype(np.float64)
+    col = col[~np.isnan(col)]
+    return float(np.mean(col < float(value))) if len(col) else None
 
 
 @dataclass(frozen=True)
