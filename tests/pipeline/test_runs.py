@@ -16,6 +16,7 @@ import pytest
 
 from nextbest.errors import RunHaltedError, RunStateError, StoreError
 from nextbest.pipeline import decide_review, export_run, replay, review, run_week
+from nextbest.pipeline._review import Overlap, RuleCheck
 from nextbest.store import Store
 from tests.pipeline.conftest import D, tiny_config
 
@@ -251,7 +252,6 @@ def test_past_run_is_explained_with_the_contacts_it_saw(tiny_store: tuple[Store,
     """103 was eligible (rank 3, capped) on D and mailed the week after; explaining the run of
     D still shows 103 outside the cooldown, as when that run was made."""
     from nextbest.pipeline import explain_customer
-    from nextbest.pipeline._review import RuleCheck
 
     store, path = tiny_store
     cfg = tiny_config(path)
@@ -274,12 +274,12 @@ def test_review_shows_overlap_with_the_same_week(tiny_store: tuple[Store, Path])
     r1 = run_week(store, cfg, actor="ana").run_id
     r2 = run_week(store, cfg, supersede="again", actor="ana").run_id
     summary = review(store, r2)
-    assert summary["overlaps"] == [
-        {"run_id": r1, "snapshot_date": D, "status": "superseded", "assigned_in_both": 2}
+    assert summary.overlaps == [
+        Overlap(run_id=r1, snapshot_date=D, status="superseded", assigned_in_both=2)
     ]
-    assert summary["superseded_by"] is None
-    assert summary["started_by"] == "ana"
-    assert review(store, r1)["superseded_by"] == r2
+    assert summary.superseded_by is None
+    assert summary.started_by == "ana"
+    assert review(store, r1).superseded_by == r2
 
 
 # -- four eyes and naming the run ------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_state_changes_need_the_run_named(tiny_store: tuple[Store, Path]) -> Non
     ):
         with pytest.raises(RunStateError, match="name the run id"):
             call()
-    assert review(store, "latest")["run_id"] == rid
+    assert review(store, "latest").run_id == rid
 
 
 # -- races -----------------------------------------------------------------------------------

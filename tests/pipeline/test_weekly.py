@@ -123,7 +123,7 @@ def test_review_sample_and_explanation(tiny_store: tuple[Store, Path]) -> None:
     cfg = tiny_config(path)
     result = run_week(store, cfg)
     summary = run_summary(store, result.run_id, sample=5)
-    assert [r["relation_id"] for r in summary["sample"]] == [101, 102]
+    assert [r.relation_id for r in summary.sample] == [101, 102]
     (why,) = explain_customer(store, cfg, "latest", 103).actions
     assert (why.action, why.arm, why.assignment_probability) == ("invest-onboarding", "none", 1.0)
     assert (round(why.score, 4), why.threshold, why.rank) == (0.2689, 0.2, 3)

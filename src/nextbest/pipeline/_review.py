@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +20,107 @@ from nextbest.store import Store
 
 Arm = Literal["treat", "holdout", "explore", "none"]
 ARMS: tuple[Arm, ...] = ("treat", "holdout", "explore", "none")
+
+
+RunStatus = Literal[
+    "pending_review", "approved", "rejected", "exported", "superseded", "halted", "skipped"
+]
+Verdict = Literal["pass", "warn", "halt"]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The per-action settings a run was decided with (the knobs as they were then)."""
+
+    threshold: float
+    min_weekly: int
+    max_weekly: int
+    holdout_fraction: float
+    exploration_size: int
+    cooldown_weeks: int
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One selected customer of the review sample."""
+
+    relation_id: int
+    action: str
+    arm: Arm
+    score: float
+    rank: int | None
+    reasons: str | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's record, per-action counts and settings, and a seeded sample of the selected."""
+
+    run_id: str
+    snapshot_date: dt.date
+    status: RunStatus
+    seed: int
+    counts: dict[str, dict[str, int]]
+    models: dict[str, str]
+    flags: dict[str, list[Any]]
+    started_by: str | None
+    superseded_by: str | None
+    settings: dict[str, RunSettings]
+    sample: list[SampleRow]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check of a run: its verdict, the figure measured and the limit."""
+
+    name: str
+    verdict: Verdict
+    figure: float | None
+    limit: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Customers assigned an arm both in the run reviewed and in another run."""
+
+    run_id: str
+    snapshot_date: dt.date
+    status: RunStatus
+    assigned_in_both: int
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One step in a run's history."""
+
+    event: str
+    actor: str
+    comment: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class RunReview:
+    """What the operator checks before approving; a halted run has no seed, models, flags,
+    settings, counts or sample (empty)."""
+
+    run_id: str
+    snapshot_date: dt.date
+    status: RunStatus
+    seed: int | None
+    counts: dict[str, dict[str, int]]
+    models: dict[str, str]
+    flags: dict[str, list[Any]]
+    started_by: str | None
+    superseded_by: str | None
+    settings: dict[str, RunSettings]
+    sample: list[SampleRow]
+    checks: list[CheckResult]
+    overlaps: list[Overlap]
+    previous_run: str | None
+    overlap_with_previous: int | None
+    events: list[RunEvent]
 
 
 def list_runs(store: Store) -> list[dict[str, Any]]:
@@ -101,22 +203,21 @@ def run_config(store: Store, run_id: str) -> Config:
     )
 
 
-def _settings(store: Store, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _settings(store: Store, run: dict[str, Any]) -> dict[str, RunSettings]:
     if not run["counts"]:
         return {}  # halted or skipped: nothing was decided against these settings
     try:
         config = run_config(store, run["run_id"])
     except RunStateError:
         return {}  # a run from before configs were recorded
-    return {a.name: {k: getattr(a, k) for k in RUN_SETTINGS} for a in config.actions}
+    return {a.name: RunSettings(**{k: getattr(a, k) for k in RUN_SETTINGS}) for a in config.actions}
 
 
-def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
+def run_summary(store: Store, run_id: str, *, sample: int = 10) -> RunSummary:
     """Counts per action, the settings the run used (``settings``: per action its threshold,
     weekly band and arm sizes from the run's recorded config), and a seeded random sample of
     the selected, for a four-eyes check."""
     run = _run_row(store, run_id)
-    run["settings"] = _settings(store, run)
     selected = store.fetchall(
         "SELECT relation_id, action, arm, score, rank, reasons FROM decisions "
         "WHERE run_id = ? AND selected ORDER BY action, relation_id",
@@ -124,9 +225,19 @@ def run_summary(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any
     )
     rng = np.random.default_rng([int(run["seed"]), 7])
     pick = sorted(rng.choice(len(selected), size=min(sample, len(selected)), replace=False))
-    keys = ("relation_id", "action", "arm", "score", "rank", "reasons")
-    run["sample"] = [dict(zip(keys, selected[i], strict=True)) for i in pick]
-    return run
+    return RunSummary(
+        run_id=run["run_id"],
+        snapshot_date=run["snapshot_date"],
+        status=run["status"],
+        seed=int(run["seed"]),
+        counts=run["counts"],
+        models=run["models"],
+        flags=run["flags"],
+        started_by=run["started_by"],
+        superseded_by=run["superseded_by"],
+        settings=_settings(store, run),
+        sample=[SampleRow(*selected[i]) for i in pick],
+    )
 
 
 @dataclass(frozen=True)

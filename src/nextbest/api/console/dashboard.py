@@ -16,10 +16,10 @@ def dashboard(request: Request, db: Db, config: ProjectConfig, who: Me) -> HTMLR
     latest = review(db, runs[0]["run_id"], sample=0) if runs else None
     # the band the latest run was decided with (its recorded settings, knobs included);
     # with no decided run yet, today's effective config
-    settings = (latest or {}).get("settings") or {}
+    settings = latest.settings if latest else {}
     if settings:
         first = next(iter(settings.values()))
-        band = [first["min_weekly"], first["max_weekly"]]
+        band = [first.min_weekly, first.max_weekly]
     else:
         action = effective_config(db, config).actions[0]
         band = [action.min_weekly, action.max_weekly]

@@ -40,7 +40,7 @@ def run_page(
     r = review(db, run_id, sample=10)
     found = decisions_page(
         db,
-        r["run_id"],
+        r.run_id,
         arm=arm if arm in ARMS else None,
         relation_id=_relation(q),
         page=page_no,
@@ -61,7 +61,7 @@ def run_page(
 
 @router.get("/runs/{run_id}/decisions.csv")
 def run_csv(run_id: str, db: Db, who: Me) -> Response:
-    rid = review(db, run_id, sample=0)["run_id"]
+    rid = review(db, run_id, sample=0).run_id
     table = db.arrow(
         "SELECT relation_id, action, arm, score, rank, first_failed_rule, "
         "reasons FROM decisions WHERE run_id = ? ORDER BY relation_id",

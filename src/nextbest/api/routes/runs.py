@@ -1,5 +1,6 @@
 """``/v1/runs``: list, review, page through decisions, approve, reject, export."""
 
+import dataclasses
 import json
 from typing import Annotated, Any, cast
 
@@ -48,18 +49,19 @@ class OverlapRow(BaseModel):
 
 
 class RunReview(BaseModel):
-    """A run for review; a halted run has no seed, models, flags or settings."""
+    """A run for review; a halted run has no seed (null), models, flags or settings
+    (empty)."""
 
     run_id: str
     snapshot_date: str
     status: str
-    seed: int | None = None
+    seed: int | None
     counts: dict[str, dict[str, Any]]
-    models: dict[str, str] | None = None
-    flags: Any = None
+    models: dict[str, str]
+    flags: Any
     started_by: str | None
     superseded_by: str | None
-    settings: dict[str, dict[str, Any]] | None = None
+    settings: dict[str, dict[str, Any]]
     sample: list[SampleRow]
     checks: list[CheckRow]
     overlaps: list[OverlapRow]
@@ -98,15 +100,12 @@ def runs(db: Db) -> list[RunItem]:
     ]
 
 
-@router.get(
-    "/{run_id}",
-    openapi_extra=role("viewer"),
-    response_model=RunReview,
-    response_model_exclude_unset=True,
-)
-def run(run_id: RunId, db: Db) -> Any:
+@router.get("/{run_id}", openapi_extra=role("viewer"))
+def run(run_id: RunId, db: Db) -> RunReview:
     """Counts, checks, a sample and the overlap with the previous run."""
-    return RunReview.model_validate(json.loads(json.dumps(review(db, run_id), default=str)))
+    out = json.loads(json.dumps(dataclasses.asdict(review(db, run_id)), default=str))
+    out["events"] = [(e["event"], e["actor"], e["comment"], e["at"]) for e in out["events"]]
+    return RunReview.model_validate(out)
 
 
 @router.get("/{run_id}/decisions", openapi_extra=role("viewer"))
