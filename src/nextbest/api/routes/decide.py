@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from nextbest.api._errors import ApiError
-from nextbest.api._serving import InvalidInputError, ServingCache
+from nextbest.api._serving import Decision, InvalidInputError, ServingCache
 from nextbest.api.deps import MAX_ID, CallerFirstRoute, role
 
 router = APIRouter(prefix="/v1/decide", tags=["decide"], route_class=CallerFirstRoute)
@@ -34,25 +34,6 @@ class DecideRequest(BaseModel):
     action: str | None = Field(default=None, max_length=200, description="Default: the first.")
 
 
-class RuleResult(BaseModel):
-    rule: str
-    passed: bool
-    description: str
-
-
-class Decision(BaseModel):
-    action: str
-    model: str = Field(description="The champion version that scored.")
-    score: float
-    threshold: float
-    recommended: bool | None = Field(description="Null for inline features.")
-    eligible: bool | None = Field(description="Null for inline features: not checked.")
-    eligibility: list[RuleResult]
-    reasons: str
-    features: dict[str, str]
-    snapshot_date: str | None
-
-
 @router.post("", openapi_extra=role("viewer"))
 def decide(body: DecideRequest, cache: Serving) -> Decision:
     """The next best action for one customer now: score, reasons, eligibility trail, from
@@ -63,9 +44,8 @@ def decide(body: DecideRequest, cache: Serving) -> Decision:
     if (body.relation_id is None) == (body.features is None):
         raise ApiError(422, "invalid_request", "send either relation_id or features")
     try:
-        answer = cache.decide(
+        return cache.decide(
             action=body.action, relation_id=body.relation_id, features=body.features
         )
     except InvalidInputError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
-    return Decision.model_validate(answer)
