@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +24,10 @@ from pathlib import Path
 import httpx2 as httpx
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests._serve
+from tests._serve import serve_in_background
+
 from nextbest.api import hash_token, new_token
-from nextbest.api._local import serve_in_background
 from nextbest.api._serving import ServingCache
 from nextbest.config import config_from_mapping
 from nextbest.features import loaded_snapshot_dates

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests._serve
+from tests._serve import serve_in_background
+
 from nextbest.api import hash_token, new_token
-from nextbest.api._local import serve_in_background
 from nextbest.pipeline import run_demo
 
 FLAGS = [

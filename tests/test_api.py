@@ -689,12 +689,12 @@ def test_every_error_has_the_one_shape(client: TestClient, monkeypatch: pytest.M
         422,
         "invalid_request",
     )
-    import nextbest.api.main as main
+    from nextbest.api.routes import runs
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("/srv/secret/nextbest.duckdb held by PID 4242")
 
-    monkeypatch.setattr(main, "list_runs", boom)
+    monkeypatch.setattr(runs, "list_runs", boom)
     msg = _error(client.get("/v1/runs", headers=_h("viewer")), 500, "internal_error")
     _no_leaks(msg)
     assert "4242" not in msg

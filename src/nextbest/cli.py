@@ -79,6 +79,7 @@ from nextbest.pipeline import (
     write_backtest_report,
     write_config,
 )
+from nextbest.pipeline._review import CustomerExplanation  # exported by pipeline at merge
 from nextbest.simulate import simulate_bank
 from nextbest.store import Store, private_files
 
@@ -760,6 +761,27 @@ def runs() -> None:
         )
 
 
+def _why(e: CustomerExplanation) -> list[tuple[str, str]]:
+    """A customer's explanation as (label, text) lines; per-action labels start with it."""
+    lines = [("run", e.run_id), ("relation", str(e.relation_id))]
+    for a in e.actions:
+        trail = "; ".join(f"{'✓' if c.passed else '✗'} {c.rule}" for c in a.eligibility)
+        arm = f"{a.arm} (assignment probability {a.assignment_probability:.3f})"
+        lines += [(f"{a.action}: arm", arm), (f"{a.action}: eligibility", trail)]
+        if a.first_failed_rule:
+            lines.append((f"{a.action}: first failing rule", a.first_failed_rule))
+        rank = f", rank {a.rank}" if a.rank else ""
+        lines.append((f"{a.action}: score", f"{a.score:.4f} (threshold {a.threshold:g}){rank}"))
+        lines.append((f"{a.action}: reasons", a.reasons))
+    shares = [
+        "" if f.share_below is None else f" (higher than {f.share_below:.0%} of customers)"
+        for f in e.features
+    ]
+    facts = sorted(zip(e.features, shares, strict=True), key=lambda p: p[0].market_wide)
+    lines.append(("features", "; ".join(f.text + share for f, share in facts)))
+    return lines
+
+
 @app.command()
 @_handled
 def show(
@@ -771,35 +793,35 @@ def show(
     with _project() as (store, cfg):
         if customer is not None:
             info = explain_customer(store, cfg, run_id, customer)
-            for key, value in info.items():
+            for key, value in _why(info):
                 console.print(styled("[bold]{}[/]: {}", key, value), soft_wrap=True)
             return
         summary = run_summary(store, run_id, sample=sample)
     console.print(
         styled(
             "[bold]Run {}[/] for {}: status {}",
-            summary["run_id"],
-            summary["snapshot_date"],
-            summary["status"],
+            summary.run_id,
+            summary.snapshot_date,
+            summary.status,
         )
     )
-    for action, counts in summary["counts"].items():
+    for action, counts in summary.counts.items():
         console.print(
             f"  {action}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()), highlight=False
         )
     table = Table(
-        title=f"Random sample of {len(summary['sample'])} selected (seeded)", title_justify="left"
+        title=f"Random sample of {len(summary.sample)} selected (seeded)", title_justify="left"
     )
     for col in ("relation", "action", "arm", "score", "rank", "reasons"):
         table.add_column(col)
-    for r in summary["sample"]:
+    for r in summary.sample:
         table.add_row(
-            str(r["relation_id"]),
-            r["action"],
-            r["arm"],
-            f"{r['score']:.3f}",
-            str(r["rank"]),
-            r["reasons"] or "",
+            str(r.relation_id),
+            r.action,
+            r.arm,
+            f"{r.score:.3f}",
+            str(r.rank),
+            r.reasons or "",
         )
     console.print(table)
 
@@ -934,23 +956,23 @@ def review_cmd(
         details = explain_customers(
             store,
             cfg,
-            r["run_id"],
-            [s["relation_id"] for s in r["sample"]],
+            r.run_id,
+            [s.relation_id for s in r.sample],
         )
     console.print(
         styled(
             "[bold]Run {}[/] for {}: status [bold]{}[/]{}{}",
-            r["run_id"],
-            r["snapshot_date"],
-            r["status"],
-            f", started by {r['started_by']}" if r.get("started_by") else "",
-            f", superseded by {r['superseded_by']}" if r.get("superseded_by") else "",
+            r.run_id,
+            r.snapshot_date,
+            r.status,
+            f", started by {r.started_by}" if r.started_by else "",
+            f", superseded by {r.superseded_by}" if r.superseded_by else "",
         ),
         highlight=False,
     )
-    for action, counts in r.get("counts", {}).items():
-        a = r["settings"].get(action)  # what the run was decided with, not today's knobs
-        band = f"{a['min_weekly']}–{a['max_weekly']}" if a else "not recorded"
+    for action, counts in r.counts.items():
+        a = r.settings.get(action)  # what the run was decided with, not today's knobs
+        band = f"{a.min_weekly}–{a.max_weekly}" if a else "not recorded"
         console.print(
             f"  {action}: {counts['selected']:,} selected (band {band}), "
             f"treat {counts['treat']:,}, holdout {counts['holdout']:,}, explore "
@@ -961,42 +983,39 @@ def review_cmd(
     for col in ("check", "verdict", "figure", "limit", "message"):
         table.add_column(col)
     colours = {"pass": "green", "warn": "yellow", "halt": "red"}
-    for c in r["checks"]:
+    for c in r.checks:
         table.add_row(
-            c["name"],
-            styled(f"[{colours[c['verdict']]}]{{}}[/]", c["verdict"]),
-            "" if c["figure"] is None else f"{c['figure']:.4g}",
-            c["limit"],
-            c["message"],
+            c.name,
+            styled(f"[{colours[c.verdict]}]{{}}[/]", c.verdict),
+            "" if c.figure is None else f"{c.figure:.4g}",
+            c.limit,
+            c.message,
         )
     console.print(table)
-    for o in r["overlaps"]:
-        which = "the previous week's run" if o["run_id"] == r["previous_run"] else "same week"
+    for o in r.overlaps:
+        which = "the previous week's run" if o.run_id == r.previous_run else "same week"
         must = (
             " (must be 0 within the cooldown)"
-            if o["run_id"] == r["previous_run"] or o["status"] == "exported"
+            if o.run_id == r.previous_run or o.status == "exported"
             else ""
         )
         console.print(
-            f"  also assigned in {o['run_id']} ({which}, {o['status']}): "
-            f"{o['assigned_in_both']}{must}",
+            f"  also assigned in {o.run_id} ({which}, {o.status}): {o.assigned_in_both}{must}",
             highlight=False,
         )
     for d in details:
         console.print(
             styled(
                 "  [bold]{}[/] {}",
-                d["relation"],
+                d.relation_id,
                 " | ".join(
-                    f"{k.split(': ')[-1]}: {v}"
-                    for k, v in d.items()
-                    if k not in ("run", "relation")
+                    f"{k.split(': ')[-1]}: {v}" for k, v in _why(d) if k not in ("run", "relation")
                 ),
             ),
             soft_wrap=True,
         )
-    for event, actor, comment, at in r["events"]:
-        console.print(f"  {str(at)[:19]} {event} by {actor}: {comment}", highlight=False)
+    for e in r.events:
+        console.print(f"  {str(e.at)[:19]} {e.event} by {e.actor}: {e.comment}", highlight=False)
 
 
 @app.command()

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from nextbest.api import hash_token
-from nextbest.api._local import serve_in_background
 from nextbest.pipeline import run_demo
+from tests._serve import serve_in_background
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")

@@ -89,9 +89,10 @@ def test_a_past_run_is_explained_with_its_own_threshold(tmp_path: Path) -> None:
         _knob(project.store, project.config, "max_weekly", "5")
     with open_project(toml) as project:
         info = explain_customer(project.store, project.config, rid, 101)
-        settings = review(project.store, rid)["settings"][ACTION]
-    assert info[f"{ACTION}: score"] == "0.5000 (threshold 0.2), rank 1"
-    assert (settings["threshold"], settings["min_weekly"], settings["max_weekly"]) == (0.2, 2, 2)
+        settings = review(project.store, rid).settings[ACTION]
+    (why,) = info.actions
+    assert (why.action, round(why.score, 4), why.threshold, why.rank) == (ACTION, 0.5, 0.2, 1)
+    assert (settings.threshold, settings.min_weekly, settings.max_weekly) == (0.2, 2, 2)
 
 
 def test_evaluation_uses_each_runs_threshold(tmp_path: Path) -> None:

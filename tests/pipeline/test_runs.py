@@ -16,6 +16,7 @@ import pytest
 
 from nextbest.errors import RunHaltedError, RunStateError, StoreError
 from nextbest.pipeline import decide_review, export_run, replay, review, run_week
+from nextbest.pipeline._review import Overlap, RuleCheck
 from nextbest.store import Store
 from tests.pipeline.conftest import D, tiny_config
 
@@ -260,12 +261,10 @@ def test_past_run_is_explained_with_the_contacts_it_saw(tiny_store: tuple[Store,
     decide_review(store, r2, approve=True, actor="ben", comment="")
     export_run(store, cfg, r2, actor="ben")
     assert _mailed(store, r2) == [103]
-    trail = explain_customer(store, cfg, r1, 103)["invest-onboarding: eligibility"]
-    assert "✓ not_in_cooldown" in trail
-    assert (
-        "✗ not_in_cooldown"
-        in explain_customer(store, cfg, r2, 101)["invest-onboarding: eligibility"]
-    )
+    (before,) = explain_customer(store, cfg, r1, 103).actions
+    assert RuleCheck("not_in_cooldown", passed=True) in before.eligibility
+    (after,) = explain_customer(store, cfg, r2, 101).actions
+    assert RuleCheck("not_in_cooldown", passed=False) in after.eligibility
 
 
 def test_review_shows_overlap_with_the_same_week(tiny_store: tuple[Store, Path]) -> None:
@@ -275,12 +274,12 @@ def test_review_shows_overlap_with_the_same_week(tiny_store: tuple[Store, Path])
     r1 = run_week(store, cfg, actor="ana").run_id
     r2 = run_week(store, cfg, supersede="again", actor="ana").run_id
     summary = review(store, r2)
-    assert summary["overlaps"] == [
-        {"run_id": r1, "snapshot_date": D, "status": "superseded", "assigned_in_both": 2}
+    assert summary.overlaps == [
+        Overlap(run_id=r1, snapshot_date=D, status="superseded", assigned_in_both=2)
     ]
-    assert summary["superseded_by"] is None
-    assert summary["started_by"] == "ana"
-    assert review(store, r1)["superseded_by"] == r2
+    assert summary.superseded_by is None
+    assert summary.started_by == "ana"
+    assert review(store, r1).superseded_by == r2
 
 
 # -- four eyes and naming the run ------------------------------------------------------------
@@ -305,7 +304,7 @@ def test_state_changes_need_the_run_named(tiny_store: tuple[Store, Path]) -> Non
     ):
         with pytest.raises(RunStateError, match="name the run id"):
             call()
-    assert review(store, "latest")["run_id"] == rid
+    assert review(store, "latest").run_id == rid
 
 
 # -- races -----------------------------------------------------------------------------------

@@ -123,15 +123,20 @@ def test_review_sample_and_explanation(tiny_store: tuple[Store, Path]) -> None:
     cfg = tiny_config(path)
     result = run_week(store, cfg)
     summary = run_summary(store, result.run_id, sample=5)
-    assert [r["relation_id"] for r in summary["sample"]] == [101, 102]
-    why = explain_customer(store, cfg, "latest", 103)
-    assert why["invest-onboarding: arm"] == "none (assignment probability 1.000)"
-    assert why["invest-onboarding: score"] == "0.2689 (threshold 0.2), rank 3"
-    assert why["invest-onboarding: reasons"] == "+ engagement 2.0 of 3"
-    trail = explain_customer(store, cfg, result.run_id, 110)["invest-onboarding: eligibility"]
-    assert trail == (
-        "✓ opted_in; ✓ adult; ✓ not_investing; ✗ not_in_flow; ✗ not_in_cooldown; ✓ has_some_balance"
-    )
+    assert [r.relation_id for r in summary.sample] == [101, 102]
+    (why,) = explain_customer(store, cfg, "latest", 103).actions
+    assert (why.action, why.arm, why.assignment_probability) == ("invest-onboarding", "none", 1.0)
+    assert (round(why.score, 4), why.threshold, why.rank) == (0.2689, 0.2, 3)
+    assert why.reasons == "+ engagement 2.0 of 3"
+    (trail,) = explain_customer(store, cfg, result.run_id, 110).actions
+    assert [(c.rule, c.passed) for c in trail.eligibility] == [
+        ("opted_in", True),
+        ("adult", True),
+        ("not_investing", True),
+        ("not_in_flow", False),
+        ("not_in_cooldown", False),
+        ("has_some_balance", True),
+    ]
     with pytest.raises(NotFoundError, match="relation 999 has no decision"):
         explain_customer(store, cfg, result.run_id, 999)
     assert D.isoformat() in result.run_id

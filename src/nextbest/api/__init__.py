@@ -1,4 +1,5 @@
-"""The FastAPI application: JSON API (and, next, the operator console)."""
+"""The FastAPI application: the JSON API (:mod:`nextbest.api.routes`) and the operator console
+(:mod:`nextbest.api.console`), made by :func:`create_app`."""
 
 from nextbest.api._auth import ROLES, Identity, hash_token, new_token
 from nextbest.api.main import create_app

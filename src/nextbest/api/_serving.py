@@ -57,6 +57,32 @@ FEATURE_RANGES: dict[str, tuple[float | None, float | None, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class RuleResult:
+    """One eligibility rule for the customer in the week held in memory."""
+
+    rule: str
+    passed: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A real-time decision. ``recommended`` and ``eligible`` are None for inline features:
+    eligibility was not checked."""
+
+    action: str
+    model: str
+    score: float
+    threshold: float
+    recommended: bool | None
+    eligible: bool | None
+    eligibility: list[RuleResult]
+    reasons: str
+    features: dict[str, str]
+    snapshot_date: str | None
+
+
 class InvalidInputError(ValueError):
     """A request value that cannot be decided on; ``field`` names it."""
 
@@ -245,14 +271,15 @@ class ServingCache:
         action: str | None,
         relation_id: int | None,
         features: Mapping[str, float | None] | None,
-    ) -> dict[str, Any]:
+    ) -> Decision:
+        """The next best action for one customer now (see ``POST /v1/decide``)."""
         week = self._week_now()
         name = action or next(iter(week.actions))
         if name not in week.actions:
             raise NotFoundError(f"unknown action '{name}'; actions: {', '.join(week.actions)}")
         cache = week.actions[name]
         model = cache.model
-        trail: list[dict[str, Any]] = []
+        trail: list[RuleResult] = []
         if relation_id is not None:
             i = int(np.searchsorted(cache.ids, relation_id))
             if i >= len(cache.ids) or cache.ids[i] != relation_id:
@@ -260,7 +287,7 @@ class ServingCache:
             x = cache.X[i : i + 1]
             descriptions = rule_descriptions(cache.action)
             trail = [
-                {"rule": r, "passed": bool(cache.rules[r][i]), "description": descriptions[r]}
+                RuleResult(rule=r, passed=bool(cache.rules[r][i]), description=descriptions[r])
                 for r in descriptions
             ]
         else:
@@ -282,22 +309,22 @@ class ServingCache:
                             float(cache.shadow.score(x)[0]),
                         )
                     )
-        eligible = all(t["passed"] for t in trail) if trail else None
-        return {
-            "action": name,
-            "model": cache.version,
-            "score": score,
-            "threshold": cache.action.threshold,
+        eligible = all(t.passed for t in trail) if trail else None
+        return Decision(
+            action=name,
+            model=cache.version,
+            score=score,
+            threshold=cache.action.threshold,
             # without an eligibility check there is no recommendation either way
-            "recommended": None
+            recommended=None
             if eligible is None
             else bool(score >= cache.action.threshold) and eligible,
-            "eligible": eligible,
-            "eligibility": trail,
-            "reasons": texts[0],
-            "features": {
+            eligible=eligible,
+            eligibility=trail,
+            reasons=texts[0],
+            features={
                 f: phrase(f, None if np.isnan(v) else float(v))
                 for f, v in zip(model.features, x[0], strict=True)
             },
-            "snapshot_date": str(week.day) if relation_id is not None else None,
-        }
+            snapshot_date=str(week.day) if relation_id is not None else None,
+        )

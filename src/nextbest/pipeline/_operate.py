@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -33,6 +34,14 @@ from nextbest.pipeline._lifecycle import (
     require_named,
     resolve_run,
     same_person,
+)
+from nextbest.pipeline._review import (
+    CheckResult,
+    Overlap,
+    RunEvent,
+    RunReview,
+    _run_row,
+    run_summary,
 )
 from nextbest.store import Store
 
@@ -98,20 +107,13 @@ def decide_review(store: Store, run_id: str, *, approve: bool, actor: str, comme
     return new
 
 
-def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
+def review(store: Store, run_id: str, *, sample: int = 10) -> RunReview:
     """What the operator checks: status, counts, volume against the band, every check, a
     seeded sample, and the overlap with the other runs of the same week and with the previous
     week's live run (``overlaps``: customers assigned an arm in both)."""
-    from nextbest.pipeline._review import run_summary
-
     rid, day, status = resolve_run(store, run_id)
-    summary = (
-        run_summary(store, rid, sample=sample)
-        if status != "halted"
-        else {"run_id": rid, "snapshot_date": day, "status": status, "counts": {}, "sample": []}
-    )
-    summary["checks"] = [
-        dict(zip(("name", "verdict", "figure", "limit", "message"), r, strict=True))
+    checks = [
+        CheckResult(*r)
         for r in store.fetchall(
             "SELECT name, verdict, figure, limit_text, message FROM run_checks WHERE run_id = ?",
             [rid],
@@ -122,11 +124,57 @@ def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
         "ORDER BY snapshot_date DESC, superseded_by IS NULL DESC, created_at DESC",
         [day, *LIVE_STATUSES],
     )
+    previous_run = None if previous is None else str(previous[0])
+    overlaps = _overlaps(store, rid, day, previous_run)
+    events = [
+        RunEvent(*r)
+        for r in store.fetchall(
+            "SELECT event, actor, comment, event_at FROM run_events WHERE run_id = ? "
+            "ORDER BY event_at",
+            [rid],
+        )
+    ]
+    return RunReview(
+        **_summary_fields(store, rid, day, status, sample),
+        checks=checks,
+        overlaps=overlaps,
+        previous_run=previous_run,
+        overlap_with_previous=next(
+            (o.assigned_in_both for o in overlaps if o.run_id == previous_run), None
+        ),
+        events=events,
+    )
+
+
+def _summary_fields(
+    store: Store, rid: str, day: dt.date, status: str, sample: int
+) -> dict[str, Any]:
+    """The :class:`RunSummary` part of a review; a halted run decided nothing."""
+    if status != "halted":
+        summary = run_summary(store, rid, sample=sample)
+        return {f.name: getattr(summary, f.name) for f in dataclasses.fields(summary)}
+    row = _run_row(store, rid)
+    return {
+        "run_id": rid,
+        "snapshot_date": day,
+        "status": "halted",
+        "seed": None,
+        "counts": {},
+        "models": {},
+        "flags": {},
+        "started_by": row["started_by"],
+        "superseded_by": row["superseded_by"],
+        "settings": {},
+        "sample": [],
+    }
+
+
+def _overlaps(store: Store, rid: str, day: dt.date, previous_run: str | None) -> list[Overlap]:
     others = store.fetchall(
         "SELECT run_id, snapshot_date, status FROM runs WHERE run_id <> ? "
         "AND status NOT IN ('halted', 'skipped') AND (snapshot_date = ? OR run_id = ?) "
         "ORDER BY snapshot_date DESC, created_at",
-        [rid, day, None if previous is None else previous[0]],
+        [rid, day, previous_run],
     )
     overlaps = []
     for other, other_day, other_status in others:
@@ -135,29 +183,8 @@ def review(store: Store, run_id: str, *, sample: int = 10) -> dict[str, Any]:
             "WHERE a.run_id = ? AND b.run_id = ? AND a.arm <> 'none' AND b.arm <> 'none'",
             [rid, other],
         )
-        overlaps.append(
-            {
-                "run_id": other,
-                "snapshot_date": other_day,
-                "status": other_status,
-                "assigned_in_both": int(both),
-            }
-        )
-    summary["overlaps"] = overlaps
-    summary["previous_run"] = None if previous is None else previous[0]
-    summary["overlap_with_previous"] = next(
-        (o["assigned_in_both"] for o in overlaps if o["run_id"] == summary["previous_run"]), None
-    )
-    if "started_by" not in summary:  # a halted run
-        from nextbest.pipeline._review import _run_row
-
-        row = _run_row(store, rid)
-        summary["started_by"], summary["superseded_by"] = row["started_by"], row["superseded_by"]
-    summary["events"] = store.fetchall(
-        "SELECT event, actor, comment, event_at FROM run_events WHERE run_id = ? ORDER BY event_at",
-        [rid],
-    )
-    return summary
+        overlaps.append(Overlap(other, other_day, other_status, int(both)))
+    return overlaps
 
 
 def due_week(store: Store) -> tuple[dt.date | None, str]:
