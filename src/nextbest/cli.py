@@ -50,6 +50,7 @@ from nextbest.models import (
     rollback,
 )
 from nextbest.pipeline import (
+    CustomerExplanation,
     DemoResult,
     RunResult,
     TrainedAction,
@@ -79,7 +80,6 @@ from nextbest.pipeline import (
     write_backtest_report,
     write_config,
 )
-from nextbest.pipeline._review import CustomerExplanation  # exported by pipeline at merge
 from nextbest.simulate import simulate_bank
 from nextbest.store import Store, private_files
 

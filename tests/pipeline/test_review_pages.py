@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from nextbest.errors import NotFoundError
-from nextbest.pipeline import run_week
-from nextbest.pipeline._knobs import KnobRow, knob_table, knob_values
-from nextbest.pipeline._review import decisions_page
+from nextbest.pipeline import KnobRow, decisions_page, knob_table, knob_values, run_week
 from nextbest.store import Store
 from tests.pipeline.conftest import tiny_config
 

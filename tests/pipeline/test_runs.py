@@ -15,8 +15,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from nextbest.errors import RunHaltedError, RunStateError, StoreError
-from nextbest.pipeline import decide_review, export_run, replay, review, run_week
-from nextbest.pipeline._review import Overlap, RuleCheck
+from nextbest.pipeline import (
+    Overlap,
+    RuleCheck,
+    decide_review,
+    export_run,
+    replay,
+    review,
+    run_week,
+)
 from nextbest.store import Store
 from tests.pipeline.conftest import D, tiny_config
 

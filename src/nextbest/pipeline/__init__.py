@@ -10,6 +10,7 @@ from nextbest.pipeline._backtest import (
 from nextbest.pipeline._backtest_report import write_backtest_report
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
+from nextbest.pipeline._knobs import KnobRow, knob_table, knob_values
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
@@ -27,7 +28,18 @@ from nextbest.pipeline._operate import (
 from nextbest.pipeline._outcomes import simulate_outcomes
 from nextbest.pipeline._project import CONFIG_TEMPLATE, Project, open_project, write_config
 from nextbest.pipeline._review import (
+    ARMS,
     RUN_SETTINGS,
+    Arm,
+    CustomerExplanation,
+    DecisionPage,
+    DecisionRow,
+    Overlap,
+    RuleCheck,
+    RunReview,
+    RunSettings,
+    RunSummary,
+    decisions_page,
     explain_customer,
     explain_customers,
     list_runs,
@@ -44,21 +56,33 @@ from nextbest.pipeline._weekly import (
 )
 
 __all__ = [
+    "ARMS",
     "CONFIG_TEMPLATE",
     "KNOBS",
     "RUN_SETTINGS",
     "ActionOutcome",
+    "Arm",
     "BacktestResult",
     "BacktestWeek",
+    "CustomerExplanation",
+    "DecisionPage",
+    "DecisionRow",
     "DemoResult",
     "ExportResult",
+    "KnobRow",
+    "Overlap",
     "Project",
     "ReleaseLine",
+    "RuleCheck",
     "RunResult",
+    "RunReview",
+    "RunSettings",
+    "RunSummary",
     "TrainedAction",
     "action_enabled",
     "config_hash",
     "decide_review",
+    "decisions_page",
     "due_week",
     "effective_config",
     "explain_customer",
@@ -66,6 +90,8 @@ __all__ = [
     "export_run",
     "hunt_file",
     "knob_log",
+    "knob_table",
+    "knob_values",
     "list_runs",
     "market_series",
     "notify_halt",

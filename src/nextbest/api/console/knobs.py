@@ -8,8 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from nextbest.api.console._pages import Csrf, Me, back_to, checked, page
 from nextbest.api.deps import Db, Gate, ProjectConfig
 from nextbest.errors import NextbestError
-from nextbest.pipeline import KNOBS, effective_config, knob_log, set_knob
-from nextbest.pipeline._knobs import knob_table, knob_values
+from nextbest.pipeline import KNOBS, effective_config, knob_log, knob_table, knob_values, set_knob
 
 router = APIRouter()
 

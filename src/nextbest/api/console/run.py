@@ -11,8 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from nextbest.api._errors import refuse_latest
 from nextbest.api.console._pages import Csrf, Me, checked, page
 from nextbest.api.deps import MAX_ID, Db, Gate
-from nextbest.pipeline import decide_review, export_run, review
-from nextbest.pipeline._review import ARMS, decisions_page
+from nextbest.pipeline import ARMS, decide_review, decisions_page, export_run, review
 
 router = APIRouter()
 

@@ -4,8 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from nextbest.api.deps import Caller, CallerFirstRoute, Gate, ProjectConfig, WriteDb, role
-from nextbest.pipeline import knob_log, set_knob
-from nextbest.pipeline._knobs import knob_table, knob_values
+from nextbest.pipeline import knob_log, knob_table, knob_values, set_knob
 
 router = APIRouter(prefix="/v1/knobs", tags=["knobs"], route_class=CallerFirstRoute)
 

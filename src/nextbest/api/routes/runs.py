@@ -9,8 +9,15 @@ from pydantic import BaseModel, Field
 
 from nextbest.api._errors import refuse_latest
 from nextbest.api.deps import MAX_ID, Caller, CallerFirstRoute, Db, Gate, RunId, role
-from nextbest.pipeline import decide_review, export_run, list_runs, review
-from nextbest.pipeline._review import Arm, DecisionPage, decisions_page
+from nextbest.pipeline import (
+    Arm,
+    DecisionPage,
+    decide_review,
+    decisions_page,
+    export_run,
+    list_runs,
+    review,
+)
 
 router = APIRouter(prefix="/v1/runs", tags=["runs"], route_class=CallerFirstRoute)
 
