@@ -24,7 +24,8 @@ import numpy as np
 import pyarrow as pa
 
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import assign_arms, eligibility, select
+from nextbest.decisioning import eligibility, select
+from nextbest.decisioning._kernel import Policy, decide
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
@@ -254,22 +255,15 @@ def _replay_week(
     fund_return: float | None,
 ) -> BacktestWeek:
     elig = eligibility(store, action, week)
-    ids = elig["relation_id"].to_numpy()
-    ok = elig["eligible"].to_numpy(zero_copy_only=False)
     X = model.matrix(fs_features)
-    score = np.full(len(ids), np.nan)
-    score[ok] = model.score(X[ok])
-    arms = assign_arms(
-        ids,
-        ok,
-        score,
-        threshold=action.threshold,
-        max_weekly=action.max_weekly,
-        holdout_fraction=action.holdout_fraction,
-        exploration_size=action.exploration_size,
-        seed=config.run.seed,
-        key=f"{action.name}:{week.isoformat()}",
+    decision = decide(
+        week,
+        fs_features,
+        elig,
+        lambda mask: model.score(X[mask]),
+        Policy.of(action, seed=config.run.seed, day=week),
     )
+    ids, ok, score, arms = decision.ids, decision.eligible, decision.score, decision.arms
     assigned = arms.arm != "none"
     if assigned.any():
         store.register(

@@ -40,7 +40,8 @@ from nextbest.checks import (
     volume,
 )
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import assign_arms, eligibility, select
+from nextbest.decisioning import eligibility, select
+from nextbest.decisioning._kernel import Policy, decide
 from nextbest.errors import NotFoundError, RunHaltedError, RunStateError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
@@ -153,28 +154,17 @@ def _decide_action(
     t = time.perf_counter()
     elig = eligibility(store, action, day)
     timings[f"{action.name}:eligibility"] = time.perf_counter() - t
-    ids = elig["relation_id"].to_numpy()
-    if not np.array_equal(ids, features["relation_id"].to_numpy()):
-        raise NotFoundError(f"features and eligibility disagree on the customers of {day}")
-    eligible = elig["eligible"].to_numpy(zero_copy_only=False)
     X_all = model.matrix(features)
     t = time.perf_counter()
-    score = np.full(len(ids), np.nan)
-    score[eligible] = model.score(X_all[eligible])
-    timings[f"{action.name}:score"] = time.perf_counter() - t
-    t = time.perf_counter()
-    arms = assign_arms(
-        ids,
-        eligible,
-        score,
-        threshold=action.threshold,
-        max_weekly=action.max_weekly,
-        holdout_fraction=action.holdout_fraction,
-        exploration_size=action.exploration_size,
-        seed=seed,
-        key=f"{action.name}:{day.isoformat()}",
+    decision = decide(
+        day,
+        features,
+        elig,
+        lambda mask: model.score(X_all[mask]),
+        Policy.of(action, seed=seed, day=day),
     )
-    timings[f"{action.name}:arms"] = time.perf_counter() - t
+    ids, eligible, score, arms = decision.ids, decision.eligible, decision.score, decision.arms
+    timings[f"{action.name}:decide"] = time.perf_counter() - t
     t = time.perf_counter()
     readable = np.flatnonzero(arms.arm != "none")
     reasons = np.full(len(ids), None, dtype=object)
@@ -226,16 +216,7 @@ def _decide_action(
         candidates=arms.n_candidates,
         selected=int(arms.selected.sum()),
     )
-    flags = []
-    if counts["selected"] < action.min_weekly:
-        flags.append(
-            f"below_min: {counts['selected']} selected, the weekly minimum is {action.min_weekly}"
-        )
-    if arms.n_candidates > action.max_weekly:
-        flags.append(
-            f"capped: {arms.n_candidates} customers scored above the threshold; the weekly "
-            f"maximum of {action.max_weekly} kept the highest"
-        )
+    flags = list(decision.flags)
     rules = pc.value_counts(pc.drop_null(elig["first_failed_rule"])).to_pylist()
     by_rule = {r["values"]: int(r["counts"]) for r in rules}
     top: dict[str, int] = {}
