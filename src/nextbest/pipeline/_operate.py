@@ -34,6 +34,7 @@ from nextbest.pipeline._lifecycle import (
     resolve_run,
     same_person,
 )
+from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -320,14 +321,17 @@ def knob_log(store: Store) -> list[dict[str, Any]]:
 def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> str:
     """A scheduled week that did not run (e.g. disabled) is recorded as skipped."""
     with store.transaction():
-        n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-        rid = f"{day.isoformat()}-r{n + 1}"
-        store.execute(
-            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
-            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
-            "halted_reason, started_by) VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', "
-            "'{}', '{}', '{}', '{}', '{}', '', '', ?, 'system')",
-            [rid, day, config.run.seed, reason],
+        rid = new_run_id(store, day)
+        insert_run(
+            store,
+            RunRecord(
+                run_id=rid,
+                snapshot_date=day,
+                status="skipped",
+                seed=config.run.seed,
+                halted_reason=reason,
+                started_by="system",
+            ),
         )
         record_event(store, rid, "skipped", "system", reason)
     return rid

@@ -56,10 +56,10 @@ from nextbest.pipeline._lifecycle import (
     is_conflict,
     live_error,
     live_runs,
-    next_run_id,
     record_event,
     supersede_runs,
 )
+from nextbest.pipeline._runs import RunRecord, insert_run, next_run_id
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -272,31 +272,37 @@ def _record_halt(
     reason = "; ".join(f"{c.name}: {c.message}" for c in failed)
     with store.transaction():
         run_id = next_run_id(store, day)
-        values = [
-            seed,
-            config_hash(config),
-            json.dumps(input_fingerprints(store, day), sort_keys=True),
-            json.dumps(models, sort_keys=True),
-            config.model_dump_json(exclude={"source_path"}),
-            reason,
-            actor,
-        ]
+        record = RunRecord(
+            run_id=run_id,
+            snapshot_date=day,
+            status="halted",
+            seed=seed,
+            config_hash=config_hash(config),
+            inputs=json.dumps(input_fingerprints(store, day), sort_keys=True),
+            models=json.dumps(models, sort_keys=True),
+            config_json=config.model_dump_json(exclude={"source_path"}),
+            halted_reason=reason,
+            started_by=actor,
+        )
         if store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
             store.execute(
                 "UPDATE runs SET created_at = now()::TIMESTAMP, seed = ?, config_hash = ?, "
                 "inputs = ?, models = ?, config_json = ?, halted_reason = ?, started_by = ? "
                 "WHERE run_id = ?",
-                [*values, run_id],
+                [
+                    record.seed,
+                    record.config_hash,
+                    record.inputs,
+                    record.models,
+                    record.config_json,
+                    record.halted_reason,
+                    record.started_by,
+                    run_id,
+                ],
             )
             store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
         else:
-            store.execute(
-                "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
-                "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
-                "config_json, halted_reason, started_by) VALUES (?, ?, 'halted', "
-                "now()::TIMESTAMP, ?, ?, ?, ?, '{}', '{}', '{}', '', '', ?, ?, ?)",
-                [run_id, day, *values],
-            )
+            insert_run(store, record)
         _insert_checks(store, run_id, checks)
         record_event(store, run_id, "halted", actor, reason)
     if alert:
@@ -615,26 +621,24 @@ def _persist(
         )
         timings["persist"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        store.execute(
-            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
-            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
-            "config_json, started_by) "
-            "VALUES (?, ?, 'pending_review', now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                day,
-                seed,
-                config_hash(config),
-                json.dumps(inputs, sort_keys=True),
-                json.dumps(models, sort_keys=True),
-                json.dumps({o.action: o.counts for o in outcomes}, sort_keys=True),
-                json.dumps({o.action: o.flags for o in outcomes}, sort_keys=True),
-                json.dumps({k: round(v, 4) for k, v in timings.items()}, sort_keys=True),
-                str(decision_file),
-                sha,
-                config.model_dump_json(exclude={"source_path"}),
-                actor,
-            ],
+        insert_run(
+            store,
+            RunRecord(
+                run_id=run_id,
+                snapshot_date=day,
+                status="pending_review",
+                seed=seed,
+                config_hash=config_hash(config),
+                inputs=json.dumps(inputs, sort_keys=True),
+                models=json.dumps(models, sort_keys=True),
+                counts=json.dumps({o.action: o.counts for o in outcomes}, sort_keys=True),
+                flags=json.dumps({o.action: o.flags for o in outcomes}, sort_keys=True),
+                timings=json.dumps({k: round(v, 4) for k, v in timings.items()}, sort_keys=True),
+                decision_file=str(decision_file),
+                decision_sha256=sha,
+                config_json=config.model_dump_json(exclude={"source_path"}),
+                started_by=actor,
+            ),
         )
 
 
