@@ -41,7 +41,7 @@ from nextbest.checks import (
 )
 from nextbest.config import ActionConfig, Config
 from nextbest.decisioning import eligibility, select
-from nextbest.decisioning._kernel import Policy, decide
+from nextbest.decisioning._kernel import Decision, Policy, decide
 from nextbest.errors import NotFoundError, RunHaltedError, RunStateError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
@@ -209,28 +209,33 @@ def _decide_action(
         },
         schema=DECISION_SCHEMA,
     )
+    return table, _outcome(action.name, decision, elig, leading)
+
+
+def _outcome(action: str, decision: Decision, elig: pa.Table, leading: list[str]) -> ActionOutcome:
+    """The run's summary of one action's decisions: arm counts, flags, rules and reasons."""
+    arms, eligible = decision.arms, decision.eligible
     counts = {a: int((arms.arm == a).sum()) for a in ("treat", "holdout", "explore", "none")}
     counts.update(
-        customers=n,
+        customers=len(decision.ids),
         eligible=int(eligible.sum()),
         candidates=arms.n_candidates,
         selected=int(arms.selected.sum()),
     )
-    flags = list(decision.flags)
     rules = pc.value_counts(pc.drop_null(elig["first_failed_rule"])).to_pylist()
     by_rule = {r["values"]: int(r["counts"]) for r in rules}
     top: dict[str, int] = {}
     for name in leading:
         if name:
             top[name] = top.get(name, 0) + 1
-    return table, ActionOutcome(
-        action=action.name,
+    return ActionOutcome(
+        action=action,
         model_version="",
         counts=counts,
-        flags=flags,
+        flags=list(decision.flags),
         ineligible_by_rule=dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
         top_reasons=sorted(top.items(), key=lambda kv: -kv[1])[:5],
-        scores=score[eligible],
+        scores=decision.score[eligible],
     )
 
 
