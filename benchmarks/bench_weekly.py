@@ -27,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_foundation import Phase, measure, pandas_features
 from bench_foundation import main as foundation_main
 from nextbest.config import ActionConfig, config_from_mapping
-from nextbest.decisioning import assign_arms
+from nextbest.decisioning._kernel import Policy, decide
 from nextbest.features import (
     build_training_table,
     loaded_snapshot_dates,
@@ -97,20 +98,15 @@ def pandas_decision_step(
         rule = np.where(failed.to_numpy(), name, rule)
     eligible = pd.isna(pd.Series(rule)).to_numpy()
     X = feats[model.features].to_numpy(dtype=float)  # type: ignore[attr-defined]
-    score = np.full(len(snap), np.nan)
-    score[eligible] = model.score(X[eligible])  # type: ignore[attr-defined]
     ids = snap["relation_id"].to_numpy()
-    arms = assign_arms(
-        ids,
-        eligible,
-        score,
-        threshold=action.threshold,
-        max_weekly=action.max_weekly,
-        holdout_fraction=action.holdout_fraction,
-        exploration_size=action.exploration_size,
-        seed=seed,
-        key=f"{action.name}:{day.isoformat()}",
+    decision = decide(
+        day,
+        pa.table({"relation_id": feats["relation_id"].to_numpy()}),
+        pa.table({"relation_id": ids, "eligible": eligible}),
+        lambda mask: model.score(X[mask]),  # type: ignore[attr-defined]
+        Policy.of(action, seed=seed, day=day),
     )
+    score, arms = decision.score, decision.arms
     readable = np.flatnonzero(arms.arm != "none")
     texts, _ = reason_codes(model, X[readable], top=3)  # type: ignore[arg-type]
     reasons = np.full(len(ids), None, dtype=object)

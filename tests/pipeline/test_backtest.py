@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
+import pytest
+
 from nextbest.config import config_from_mapping
+from nextbest.errors import NotFoundError
 from nextbest.features import loaded_snapshot_dates
 from nextbest.pipeline import BacktestWeek, run_backtest
 from nextbest.pipeline._backtest import _check_expectations
@@ -146,3 +150,21 @@ def test_unknown_whatif_feature_is_a_config_error(loaded_store: Store, tmp_path:
     with pytest.raises(ConfigError, match="shifts 'fund_return_4w', which is not an enabled"):
         run_backtest(loaded_store, cfg)
     assert loaded_snapshot_dates(loaded_store)
+
+
+def test_misaligned_replay_input_is_refused(
+    loaded_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The replay decides through the same alignment check as the weekly run: eligibility in
+    another customer order than the features is refused, not silently mis-scored."""
+    import nextbest.pipeline._backtest as bt
+
+    real = bt.eligibility
+
+    def reversed_eligibility(*args: object, **kwargs: object) -> pa.Table:
+        table = real(*args, **kwargs)  # type: ignore[arg-type]
+        return table.take(pa.array(range(table.num_rows - 1, -1, -1)))
+
+    monkeypatch.setattr(bt, "eligibility", reversed_eligibility)
+    with pytest.raises(NotFoundError, match="disagree on the customers"):
+        run_backtest(loaded_store, _cfg(tmp_path / "unused.duckdb"))  # type: ignore[arg-type]

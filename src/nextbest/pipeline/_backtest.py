@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import assign_arms, eligibility, select
+from nextbest.decisioning import eligibility, select
+from nextbest.decisioning._kernel import Policy, decide
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
@@ -36,10 +37,6 @@ from nextbest.models import PropensityModel, feature_matrix, make_estimator
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
-
-
-class _RollbackError(Exception):
-    """Raised to roll back everything the replay wrote."""
 
 
 @dataclass
@@ -183,52 +180,10 @@ def run_backtest(
             f"enabled: {', '.join(fs.names)}"
         )
     returns = _fund_returns(store, fs.market_fund, weeks)
-    horizon = loaded[-1]
-    results: list[BacktestWeek] = []
-    model: PropensityModel | None = None
-    trained_at: dt.date | None = None
-    try:
-        with store.transaction():
-            # the replay's own selections are its contact history
-            store.execute("DELETE FROM contacts")
-            for i, week in enumerate(weeks):
-                if trained_at is None or (week - trained_at).days >= 7 * (
-                    config.backtest.retrain_every_weeks
-                ):
-                    dates = training_dates(
-                        store, config.training, until=week, label_weeks=action.label_weeks
-                    )
-                    table = build_training_table(
-                        store,
-                        fs,
-                        dates,
-                        label_weeks=action.label_weeks,
-                        customer_fraction=config.training.customer_fraction,
-                        seed=config.training.seed,
-                    )
-                    split = _replay_split(dates, action.label_weeks)
-                    assert split is not None
-                    model = _fit_for_replay(table, fs.names, action, split)
-                    trained_at = week
-                assert model is not None and trained_at is not None
-                results.append(
-                    _replay_week(
-                        store,
-                        config,
-                        action,
-                        model,
-                        trained_at,
-                        week,
-                        fs_features=build_features(store, fs, [week]),
-                        horizon=horizon,
-                        fund_return=returns.get(week),
-                    )
-                )
-                if progress:
-                    progress("Replaying history", i + 1, len(weeks))
-            raise _RollbackError
-    except _RollbackError:
-        pass
+    with store.discarding():
+        results = _replay(
+            store, config, action, weeks, horizon=loaded[-1], returns=returns, progress=progress
+        )
     summary = _summarise(results, action)
     expectations = _check_expectations(results, config)
     return BacktestResult(
@@ -238,6 +193,61 @@ def run_backtest(
         expectations=expectations,
         seconds=time.perf_counter() - t0,
     )
+
+
+def _replay(
+    store: Store,
+    config: Config,
+    action: ActionConfig,
+    weeks: list[dt.date],
+    *,
+    horizon: dt.date,
+    returns: dict[dt.date, float],
+    progress: Progress | None,
+) -> list[BacktestWeek]:
+    """Replay ``weeks`` in order, retraining on schedule; the caller discards what it writes."""
+    fs = resolve_features(config.features)
+    results: list[BacktestWeek] = []
+    model: PropensityModel | None = None
+    trained_at: dt.date | None = None
+    # the replay's own selections are its contact history
+    store.execute("DELETE FROM contacts")
+    for i, week in enumerate(weeks):
+        if trained_at is None or (week - trained_at).days >= 7 * (
+            config.backtest.retrain_every_weeks
+        ):
+            dates = training_dates(
+                store, config.training, until=week, label_weeks=action.label_weeks
+            )
+            table = build_training_table(
+                store,
+                fs,
+                dates,
+                label_weeks=action.label_weeks,
+                customer_fraction=config.training.customer_fraction,
+                seed=config.training.seed,
+            )
+            split = _replay_split(dates, action.label_weeks)
+            assert split is not None
+            model = _fit_for_replay(table, fs.names, action, split)
+            trained_at = week
+        assert model is not None
+        results.append(
+            _replay_week(
+                store,
+                config,
+                action,
+                model,
+                trained_at,
+                week,
+                fs_features=build_features(store, fs, [week]),
+                horizon=horizon,
+                fund_return=returns.get(week),
+            )
+        )
+        if progress:
+            progress("Replaying history", i + 1, len(weeks))
+    return results
 
 
 def _replay_week(
@@ -253,22 +263,15 @@ def _replay_week(
     fund_return: float | None,
 ) -> BacktestWeek:
     elig = eligibility(store, action, week)
-    ids = elig["relation_id"].to_numpy()
-    ok = elig["eligible"].to_numpy(zero_copy_only=False)
     X = model.matrix(fs_features)
-    score = np.full(len(ids), np.nan)
-    score[ok] = model.score(X[ok])
-    arms = assign_arms(
-        ids,
-        ok,
-        score,
-        threshold=action.threshold,
-        max_weekly=action.max_weekly,
-        holdout_fraction=action.holdout_fraction,
-        exploration_size=action.exploration_size,
-        seed=config.run.seed,
-        key=f"{action.name}:{week.isoformat()}",
+    decision = decide(
+        week,
+        fs_features,
+        elig,
+        lambda mask: model.score(X[mask]),
+        Policy.of(action, seed=config.run.seed, day=week),
     )
+    ids, ok, score, arms = decision.ids, decision.eligible, decision.score, decision.arms
     assigned = arms.arm != "none"
     if assigned.any():
         store.register(

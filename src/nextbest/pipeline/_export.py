@@ -176,6 +176,46 @@ def _contact_conflicts(store: Store, config: Config, rid: str) -> str | None:
     )
 
 
+def _claim(store: Store, rid: str) -> None:
+    """Take the run from approved to exported, or refuse when another call changed it."""
+    claimed = store.fetchone(
+        "UPDATE runs SET status = 'exported' WHERE run_id = ? AND status = 'approved' "
+        "AND superseded_by IS NULL",
+        [rid],
+    )
+    if claimed is None or claimed[0] != 1:
+        now = store.scalar("SELECT status FROM runs WHERE run_id = ?", [rid])
+        raise RunStateError(
+            f"run {rid} became {now} while this export ran (another call at the same "
+            f"time); nothing was sent twice. See 'nextbest review {rid}'"
+        )
+
+
+def _record_export(
+    store: Store,
+    rid: str,
+    paths: dict[str, Path],
+    temps: dict[str, tuple[Path, str]],
+    rows: int,
+) -> None:
+    """The ``exports`` row of the files about to be moved into place."""
+    store.execute(
+        "INSERT INTO exports (run_id, csv_file, parquet_file, rows, sha256, exported_at, "
+        "parquet_sha256, stops_file, stops_sha256) "
+        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
+        [
+            rid,
+            str(paths["handoff.csv"]),
+            str(paths["handoff.parquet"]),
+            rows,
+            temps["handoff.csv"][1],
+            temps["handoff.parquet"][1],
+            str(paths["stops.csv"]),
+            temps["stops.csv"][1],
+        ],
+    )
+
+
 def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> ExportResult:
     """Export an approved run (see the module docstring); idempotent.
 
@@ -212,17 +252,7 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
     contacts = 0
     try:
         with store.transaction():
-            claimed = store.fetchone(
-                "UPDATE runs SET status = 'exported' WHERE run_id = ? AND status = 'approved' "
-                "AND superseded_by IS NULL",
-                [rid],
-            )
-            if claimed is None or claimed[0] != 1:
-                now = store.scalar("SELECT status FROM runs WHERE run_id = ?", [rid])
-                raise RunStateError(
-                    f"run {rid} became {now} while this export ran (another call at the same "
-                    f"time); nothing was sent twice. See 'nextbest review {rid}'"
-                )
+            _claim(store, rid)
             refused = _contact_conflicts(store, config, rid)
             if refused is not None:
                 raise RunStateError(
@@ -236,21 +266,7 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
                 [rid],
             )
             contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
-            store.execute(
-                "INSERT INTO exports (run_id, csv_file, parquet_file, rows, sha256, exported_at, "
-                "parquet_sha256, stops_file, stops_sha256) "
-                "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP, ?, ?, ?)",
-                [
-                    rid,
-                    str(paths["handoff.csv"]),
-                    str(paths["handoff.parquet"]),
-                    handoff.num_rows,
-                    temps["handoff.csv"][1],
-                    temps["handoff.parquet"][1],
-                    str(paths["stops.csv"]),
-                    temps["stops.csv"][1],
-                ],
-            )
+            _record_export(store, rid, paths, temps, handoff.num_rows)
             record_event(
                 store, rid, "exported", actor, f"{handoff.num_rows} mailed, {contacts} contacts"
             )

@@ -39,22 +39,6 @@ def same_person(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def next_run_id(store: Store, day: dt.date) -> str:
-    """The week's halted record when it is the week's latest run (a retry updates it), else
-    a new id."""
-    latest = store.fetchone(
-        "SELECT run_id, status FROM runs WHERE snapshot_date = ? "
-        "ORDER BY created_at DESC, run_id DESC LIMIT 1",
-        [day],
-    )
-    if latest is not None and latest[1] == "halted":
-        return str(latest[0])
-    n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-    while store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [f"{day}-r{n + 1}"]):
-        n += 1
-    return f"{day.isoformat()}-r{n + 1}"
-
-
 def live_runs(store: Store, day: dt.date) -> list[tuple[str, str]]:
     """(run id, status) of the week's live lists, oldest first."""
     rows = store.fetchall(

@@ -43,6 +43,7 @@ from nextbest.pipeline._review import (
     _run_row,
     run_summary,
 )
+from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -347,14 +348,17 @@ def knob_log(store: Store) -> list[dict[str, Any]]:
 def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> str:
     """A scheduled week that did not run (e.g. disabled) is recorded as skipped."""
     with store.transaction():
-        n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
-        rid = f"{day.isoformat()}-r{n + 1}"
-        store.execute(
-            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
-            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
-            "halted_reason, started_by) VALUES (?, ?, 'skipped', now()::TIMESTAMP, ?, '', "
-            "'{}', '{}', '{}', '{}', '{}', '', '', ?, 'system')",
-            [rid, day, config.run.seed, reason],
+        rid = new_run_id(store, day)
+        insert_run(
+            store,
+            RunRecord(
+                run_id=rid,
+                snapshot_date=day,
+                status="skipped",
+                seed=config.run.seed,
+                halted_reason=reason,
+                started_by="system",
+            ),
         )
         record_event(store, rid, "skipped", "system", reason)
     return rid
@@ -385,50 +389,42 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
     cfg = config_from_mapping(json.loads(config_json), origin=f"run {run_id}")
     recorded = json.loads(models)
 
-    class _UndoError(Exception):
-        pass
-
     with tempfile.TemporaryDirectory() as scratch:
         scratch_cfg = cfg.model_copy(
             update={"store": cfg.store.model_copy(update={"path": Path(scratch) / "replay.duckdb"})}
         )
-        new_sha = ""
-        try:
-            with store.transaction():
-                # the world as it was: the recorded champion and shadow, no later contacts
-                for action in cfg.actions:
-                    if f"{action.name}:shadow" not in recorded:
-                        store.execute(
-                            "UPDATE model_versions SET status = 'candidate' "
-                            "WHERE action = ? AND status = 'shadow'",
-                            [action.name],
-                        )
-                for key, version in recorded.items():
-                    set_status(
-                        store,
-                        version,
-                        "shadow" if key.endswith(":shadow") else "champion",
-                        actor="replay",
-                        reason=f"replay of {run_id}",
+        with store.discarding():
+            # the world as it was: the recorded champion and shadow, no later contacts
+            for action in cfg.actions:
+                if f"{action.name}:shadow" not in recorded:
+                    store.execute(
+                        "UPDATE model_versions SET status = 'candidate' "
+                        "WHERE action = ? AND status = 'shadow'",
+                        [action.name],
                     )
-                store.execute(
-                    "DELETE FROM contacts WHERE run_id IN "
-                    "(SELECT run_id FROM exports WHERE exported_at >= ?) "
-                    "OR (run_id NOT IN (SELECT run_id FROM exports) AND contact_date >= ?)",
-                    [created_at, day],
-                )
-                result = run_week(
+            for key, version in recorded.items():
+                set_status(
                     store,
-                    scratch_cfg,
-                    day=day,
-                    seed=int(seed),
-                    alert=False,
-                    override="replay of a recorded run",
-                    supersede=f"replay of {run_id}",
+                    version,
+                    "shadow" if key.endswith(":shadow") else "champion",
                     actor="replay",
+                    reason=f"replay of {run_id}",
                 )
-                new_sha = result.decision_sha256
-                raise _UndoError
-        except _UndoError:
-            pass
+            store.execute(
+                "DELETE FROM contacts WHERE run_id IN "
+                "(SELECT run_id FROM exports WHERE exported_at >= ?) "
+                "OR (run_id NOT IN (SELECT run_id FROM exports) AND contact_date >= ?)",
+                [created_at, day],
+            )
+            result = run_week(
+                store,
+                scratch_cfg,
+                day=day,
+                seed=int(seed),
+                alert=False,
+                override="replay of a recorded run",
+                supersede=f"replay of {run_id}",
+                actor="replay",
+            )
+            new_sha = result.decision_sha256
     return new_sha == sha, sha, new_sha

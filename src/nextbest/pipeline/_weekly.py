@@ -40,7 +40,8 @@ from nextbest.checks import (
     volume,
 )
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import assign_arms, eligibility, select
+from nextbest.decisioning import eligibility, select
+from nextbest.decisioning._kernel import Decision, Policy, decide
 from nextbest.errors import NotFoundError, RunHaltedError, RunStateError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
@@ -55,10 +56,10 @@ from nextbest.pipeline._lifecycle import (
     is_conflict,
     live_error,
     live_runs,
-    next_run_id,
     record_event,
     supersede_runs,
 )
+from nextbest.pipeline._runs import RunRecord, insert_run, next_run_id
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -153,28 +154,17 @@ def _decide_action(
     t = time.perf_counter()
     elig = eligibility(store, action, day)
     timings[f"{action.name}:eligibility"] = time.perf_counter() - t
-    ids = elig["relation_id"].to_numpy()
-    if not np.array_equal(ids, features["relation_id"].to_numpy()):
-        raise NotFoundError(f"features and eligibility disagree on the customers of {day}")
-    eligible = elig["eligible"].to_numpy(zero_copy_only=False)
     X_all = model.matrix(features)
     t = time.perf_counter()
-    score = np.full(len(ids), np.nan)
-    score[eligible] = model.score(X_all[eligible])
-    timings[f"{action.name}:score"] = time.perf_counter() - t
-    t = time.perf_counter()
-    arms = assign_arms(
-        ids,
-        eligible,
-        score,
-        threshold=action.threshold,
-        max_weekly=action.max_weekly,
-        holdout_fraction=action.holdout_fraction,
-        exploration_size=action.exploration_size,
-        seed=seed,
-        key=f"{action.name}:{day.isoformat()}",
+    decision = decide(
+        day,
+        features,
+        elig,
+        lambda mask: model.score(X_all[mask]),
+        Policy.of(action, seed=seed, day=day),
     )
-    timings[f"{action.name}:arms"] = time.perf_counter() - t
+    ids, eligible, score, arms = decision.ids, decision.eligible, decision.score, decision.arms
+    timings[f"{action.name}:decide"] = time.perf_counter() - t
     t = time.perf_counter()
     readable = np.flatnonzero(arms.arm != "none")
     reasons = np.full(len(ids), None, dtype=object)
@@ -219,37 +209,33 @@ def _decide_action(
         },
         schema=DECISION_SCHEMA,
     )
+    return table, _outcome(action.name, decision, elig, leading)
+
+
+def _outcome(action: str, decision: Decision, elig: pa.Table, leading: list[str]) -> ActionOutcome:
+    """The run's summary of one action's decisions: arm counts, flags, rules and reasons."""
+    arms, eligible = decision.arms, decision.eligible
     counts = {a: int((arms.arm == a).sum()) for a in ("treat", "holdout", "explore", "none")}
     counts.update(
-        customers=n,
+        customers=len(decision.ids),
         eligible=int(eligible.sum()),
         candidates=arms.n_candidates,
         selected=int(arms.selected.sum()),
     )
-    flags = []
-    if counts["selected"] < action.min_weekly:
-        flags.append(
-            f"below_min: {counts['selected']} selected, the weekly minimum is {action.min_weekly}"
-        )
-    if arms.n_candidates > action.max_weekly:
-        flags.append(
-            f"capped: {arms.n_candidates} customers scored above the threshold; the weekly "
-            f"maximum of {action.max_weekly} kept the highest"
-        )
     rules = pc.value_counts(pc.drop_null(elig["first_failed_rule"])).to_pylist()
     by_rule = {r["values"]: int(r["counts"]) for r in rules}
     top: dict[str, int] = {}
     for name in leading:
         if name:
             top[name] = top.get(name, 0) + 1
-    return table, ActionOutcome(
-        action=action.name,
+    return ActionOutcome(
+        action=action,
         model_version="",
         counts=counts,
-        flags=flags,
+        flags=list(decision.flags),
         ineligible_by_rule=dict(sorted(by_rule.items(), key=lambda kv: -kv[1])),
         top_reasons=sorted(top.items(), key=lambda kv: -kv[1])[:5],
-        scores=score[eligible],
+        scores=decision.score[eligible],
     )
 
 
@@ -291,31 +277,37 @@ def _record_halt(
     reason = "; ".join(f"{c.name}: {c.message}" for c in failed)
     with store.transaction():
         run_id = next_run_id(store, day)
-        values = [
-            seed,
-            config_hash(config),
-            json.dumps(input_fingerprints(store, day), sort_keys=True),
-            json.dumps(models, sort_keys=True),
-            config.model_dump_json(exclude={"source_path"}),
-            reason,
-            actor,
-        ]
+        record = RunRecord(
+            run_id=run_id,
+            snapshot_date=day,
+            status="halted",
+            seed=seed,
+            config_hash=config_hash(config),
+            inputs=json.dumps(input_fingerprints(store, day), sort_keys=True),
+            models=json.dumps(models, sort_keys=True),
+            config_json=config.model_dump_json(exclude={"source_path"}),
+            halted_reason=reason,
+            started_by=actor,
+        )
         if store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
             store.execute(
                 "UPDATE runs SET created_at = now()::TIMESTAMP, seed = ?, config_hash = ?, "
                 "inputs = ?, models = ?, config_json = ?, halted_reason = ?, started_by = ? "
                 "WHERE run_id = ?",
-                [*values, run_id],
+                [
+                    record.seed,
+                    record.config_hash,
+                    record.inputs,
+                    record.models,
+                    record.config_json,
+                    record.halted_reason,
+                    record.started_by,
+                    run_id,
+                ],
             )
             store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
         else:
-            store.execute(
-                "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
-                "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
-                "config_json, halted_reason, started_by) VALUES (?, ?, 'halted', "
-                "now()::TIMESTAMP, ?, ?, ?, ?, '{}', '{}', '{}', '', '', ?, ?, ?)",
-                [run_id, day, *values],
-            )
+            insert_run(store, record)
         _insert_checks(store, run_id, checks)
         record_event(store, run_id, "halted", actor, reason)
     if alert:
@@ -634,26 +626,24 @@ def _persist(
         )
         timings["persist"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
-        store.execute(
-            "INSERT INTO runs (run_id, snapshot_date, status, created_at, seed, config_hash, "
-            "inputs, models, counts, flags, timings, decision_file, decision_sha256, "
-            "config_json, started_by) "
-            "VALUES (?, ?, 'pending_review', now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                day,
-                seed,
-                config_hash(config),
-                json.dumps(inputs, sort_keys=True),
-                json.dumps(models, sort_keys=True),
-                json.dumps({o.action: o.counts for o in outcomes}, sort_keys=True),
-                json.dumps({o.action: o.flags for o in outcomes}, sort_keys=True),
-                json.dumps({k: round(v, 4) for k, v in timings.items()}, sort_keys=True),
-                str(decision_file),
-                sha,
-                config.model_dump_json(exclude={"source_path"}),
-                actor,
-            ],
+        insert_run(
+            store,
+            RunRecord(
+                run_id=run_id,
+                snapshot_date=day,
+                status="pending_review",
+                seed=seed,
+                config_hash=config_hash(config),
+                inputs=json.dumps(inputs, sort_keys=True),
+                models=json.dumps(models, sort_keys=True),
+                counts=json.dumps({o.action: o.counts for o in outcomes}, sort_keys=True),
+                flags=json.dumps({o.action: o.flags for o in outcomes}, sort_keys=True),
+                timings=json.dumps({k: round(v, 4) for k, v in timings.items()}, sort_keys=True),
+                decision_file=str(decision_file),
+                decision_sha256=sha,
+                config_json=config.model_dump_json(exclude={"source_path"}),
+                started_by=actor,
+            ),
         )
 
 

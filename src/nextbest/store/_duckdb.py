@@ -237,6 +237,23 @@ class Store:
             finally:
                 self._in_tx = False
 
+    @contextlib.contextmanager
+    def discarding(self) -> Iterator[Store]:
+        """Do it and roll back: every statement inside is undone on leaving, error or not.
+
+        Refused inside a transaction, whose own writes it could not keep apart.
+        """
+        with self._lock:
+            if self._in_tx:
+                raise StoreError("discarding() cannot run inside a transaction")
+            self._con.execute("BEGIN TRANSACTION")
+            self._in_tx = True
+            try:
+                yield self
+            finally:
+                self._in_tx = False
+                self._con.execute("ROLLBACK")
+
 
 def is_database_error(exc: BaseException) -> bool:
     """True when ``exc`` came from the database engine (for callers that translate it)."""

@@ -1,0 +1,91 @@
+"""The run registry: the one writer of ``runs`` rows and the one run-id generator.
+
+Placed in ``pipeline`` because every writer of a run is a pipeline step and the CLI, API and
+console sit above it. ``evaluation`` and ``decisioning`` read ``runs`` only inside relational SQL
+joins (with decisions, contacts, exports); those joins stay SQL where they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import astuple, dataclass, fields
+from typing import Literal
+
+from nextbest.store import Store
+
+RunStatus = Literal[
+    "halted", "pending_review", "approved", "rejected", "exported", "skipped", "superseded"
+]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One new ``runs`` row; ``created_at`` is the store's clock at insert. JSON columns are
+    passed already encoded (``"{}"`` when empty)."""
+
+    run_id: str
+    snapshot_date: dt.date
+    status: RunStatus
+    seed: int
+    config_hash: str = ""
+    inputs: str = "{}"
+    models: str = "{}"
+    counts: str = "{}"
+    flags: str = "{}"
+    timings: str = "{}"
+    decision_file: str = ""
+    decision_sha256: str = ""
+    config_json: str | None = None
+    halted_reason: str | None = None
+    started_by: str | None = None
+
+
+def insert_run(store: Store, record: RunRecord) -> None:
+    """Insert ``record`` by column name, stamped with the store's clock."""
+    names = [f.name for f in fields(record)]
+    store.execute(
+        f"INSERT INTO runs ({', '.join(names)}, created_at) "
+        f"VALUES ({', '.join('?' for _ in names)}, now()::TIMESTAMP)",
+        list(astuple(record)),
+    )
+
+
+def new_run_id(store: Store, day: dt.date) -> str:
+    """A run id of ``day`` not yet taken: ``<day>-r<n>``."""
+    n = int(store.scalar("SELECT count(*) FROM runs WHERE snapshot_date = ?", [day]))
+    while store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [f"{day}-r{n + 1}"]):
+        n += 1
+    return f"{day.isoformat()}-r{n + 1}"
+
+
+def next_run_id(store: Store, day: dt.date) -> str:
+    """The week's halted record when it is the week's latest run (a retry updates it), else
+    a new id."""
+    latest = store.fetchone(
+        "SELECT run_id, status FROM runs WHERE snapshot_date = ? "
+        "ORDER BY created_at DESC, run_id DESC LIMIT 1",
+        [day],
+    )
+    if latest is not None and latest[1] == "halted":
+        return str(latest[0])
+    return new_run_id(store, day)
+
+
+@dataclass(frozen=True)
+class RecentRun:
+    run_id: str
+    snapshot_date: dt.date
+    status: str
+    created_at: dt.datetime
+    counts: str
+    models: str
+
+
+def recent_runs(store: Store, limit: int | None = None) -> list[RecentRun]:
+    """The latest runs first; ties on ``created_at`` broken by run id, descending."""
+    sql = (
+        "SELECT run_id, snapshot_date, status, created_at, counts, models FROM runs "
+        "ORDER BY created_at DESC, run_id DESC"
+    )
+    rows = store.fetchall(sql) if limit is None else store.fetchall(f"{sql} LIMIT ?", [limit])
+    return [RecentRun(*row) for row in rows]

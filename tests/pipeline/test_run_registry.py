@@ -1,0 +1,66 @@
+"""The run registry: named-column inserts, one run-id generator, recent runs in a fixed order."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from nextbest.pipeline._operate import record_skipped
+from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id, next_run_id, recent_runs
+from nextbest.store import Store
+
+DAY = dt.date(2026, 3, 2)
+
+
+def _stamp(store: Store, run_id: str, at: str) -> None:
+    store.execute(
+        "UPDATE runs SET created_at = CAST(? AS TIMESTAMP) WHERE run_id = ?", [at, run_id]
+    )
+
+
+def test_insert_fills_defaults_by_name(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.duckdb") as store:
+        insert_run(store, RunRecord("2026-03-02-r1", DAY, "skipped", 7, halted_reason="off"))
+        row = store.fetchone(
+            "SELECT status, seed, inputs, decision_file, config_json, halted_reason "
+            "FROM runs WHERE run_id = '2026-03-02-r1'"
+        )
+        assert row == ("skipped", 7, "{}", "", None, "off")
+
+
+def test_run_ids_skip_taken_ones_and_reuse_a_halted_latest(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.duckdb") as store:
+        assert new_run_id(store, DAY) == "2026-03-02-r1"
+        insert_run(store, RunRecord("2026-03-02-r2", DAY, "exported", 1))
+        assert new_run_id(store, DAY) == "2026-03-02-r3"  # r2 is taken: count + 1 would collide
+        insert_run(store, RunRecord("2026-03-02-r3", DAY, "halted", 1))
+        _stamp(store, "2026-03-02-r3", "2030-01-01 00:00:00")
+        assert next_run_id(store, DAY) == "2026-03-02-r3"
+        assert new_run_id(store, DAY) == "2026-03-02-r4"
+
+
+def test_a_skipped_week_never_collides(tmp_path: Path) -> None:
+    """record_skipped used count + 1, which collides with a run id above the count."""
+    from nextbest.config import config_from_mapping
+
+    cfg = config_from_mapping({"store": {"path": str(tmp_path / "db.duckdb")}})
+    with Store(tmp_path / "db.duckdb") as store:
+        insert_run(store, RunRecord("2026-03-02-r1", DAY, "exported", 1))
+        insert_run(store, RunRecord("2026-03-02-r3", DAY, "superseded", 1))
+        store.execute("DELETE FROM runs WHERE run_id = '2026-03-02-r1'")
+        assert record_skipped(store, cfg, DAY, "disabled") == "2026-03-02-r2"
+        assert record_skipped(store, cfg, DAY, "disabled") == "2026-03-02-r4"
+
+
+def test_recent_runs_break_ties_by_run_id(tmp_path: Path) -> None:
+    with Store(tmp_path / "db.duckdb") as store:
+        for rid in ("2026-03-02-r1", "2026-03-02-r2", "2026-03-09-r1"):
+            insert_run(store, RunRecord(rid, DAY, "pending_review", 1))
+            _stamp(store, rid, "2026-03-10 08:00:00")
+        _stamp(store, "2026-03-09-r1", "2026-03-10 09:00:00")
+        assert [r.run_id for r in recent_runs(store)] == [
+            "2026-03-09-r1",
+            "2026-03-02-r2",
+            "2026-03-02-r1",
+        ]
+        assert [r.run_id for r in recent_runs(store, 2)] == ["2026-03-09-r1", "2026-03-02-r2"]
