@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_foundation import Phase, measure, pandas_features
 from bench_foundation import main as foundation_main
 from nextbest.config import ActionConfig, config_from_mapping
-from nextbest.decisioning._kernel import Policy, decide
+from nextbest.decisioning import Policy, decide
 from nextbest.features import (
     build_training_table,
     loaded_snapshot_dates,

@@ -184,6 +184,11 @@ EXPECTED = {
         "eligibility_params",
         "eligibility_query",
         "eligibility_steps",
+        "Decision",
+        "Policy",
+        "Scorer",
+        "check_aligned",
+        "decide",
     },
     "nextbest.models": {
         "STATUSES",

@@ -9,8 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from nextbest.decisioning import assign_arms
-from nextbest.decisioning._kernel import Policy, decide
+from nextbest.decisioning import Policy, assign_arms, decide
 from nextbest.errors import NotFoundError
 
 DAY = dt.date(2026, 3, 2)

@@ -12,13 +12,19 @@ from nextbest.decisioning._eligibility import (
     eligibility_trail,
     rule_descriptions,
 )
+from nextbest.decisioning._kernel import Decision, Policy, Scorer, check_aligned, decide
 
 __all__ = [
     "BUILTIN_RULES",
     "LEGAL_RULES",
     "ArmAssignment",
+    "Decision",
+    "Policy",
+    "Scorer",
     "Selection",
     "assign_arms",
+    "check_aligned",
+    "decide",
     "eligibility",
     "eligibility_params",
     "eligibility_query",

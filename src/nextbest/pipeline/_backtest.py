@@ -23,8 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import eligibility, select
-from nextbest.decisioning._kernel import Policy, decide
+from nextbest.decisioning import Policy, decide, eligibility, select
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,

@@ -40,8 +40,7 @@ from nextbest.checks import (
     volume,
 )
 from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import eligibility, select
-from nextbest.decisioning._kernel import Decision, Policy, decide
+from nextbest.decisioning import Decision, Policy, decide, eligibility, select
 from nextbest.errors import NotFoundError, RunHaltedError, RunStateError
 from nextbest.features import build_features, loaded_snapshot_dates, resolve_features
 from nextbest.models import (
