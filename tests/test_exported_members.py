@@ -129,6 +129,13 @@ EXPECTED = {
         "KnobRow",
         "knob_table",
         "knob_values",
+        "HaltedRun",
+        "RecentRun",
+        "RunRecord",
+        "RunStatus",
+        "decided_run_ids",
+        "halted_runs",
+        "recent_runs",
     },
     "nextbest.evaluation": {
         "ArmEffect",

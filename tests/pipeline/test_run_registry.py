@@ -64,3 +64,28 @@ def test_recent_runs_break_ties_by_run_id(tmp_path: Path) -> None:
             "2026-03-02-r1",
         ]
         assert [r.run_id for r in recent_runs(store, 2)] == ["2026-03-09-r1", "2026-03-02-r2"]
+
+
+def test_halted_and_decided_runs_in_a_fixed_order(tmp_path: Path) -> None:
+    """The console's alerts page lists halted runs and its fairness table reads the decided
+    runs; both come from the registry, ties broken by run id."""
+    from nextbest.pipeline import decided_run_ids, halted_runs
+
+    later = DAY + dt.timedelta(days=7)
+    with Store(tmp_path / "db.duckdb") as store:
+        for rid, day, status in [
+            ("2026-03-02-r1", DAY, "halted"),
+            ("2026-03-02-r2", DAY, "halted"),
+            ("2026-03-02-r3", DAY, "exported"),
+            ("2026-03-09-r1", later, "skipped"),
+            ("2026-03-09-r2", later, "pending_review"),
+            ("2026-03-09-r3", later, "superseded"),
+        ]:
+            insert_run(
+                store, RunRecord(rid, day, status, 1, halted_reason="x" * (status == "halted"))
+            )
+            _stamp(store, rid, "2026-03-10 08:00:00")
+        assert [h.run_id for h in halted_runs(store)] == ["2026-03-02-r2", "2026-03-02-r1"]
+        assert halted_runs(store)[0].halted_reason == "x"
+        assert decided_run_ids(store, 12) == ["2026-03-09-r3", "2026-03-09-r2", "2026-03-02-r3"]
+        assert decided_run_ids(store, 1) == ["2026-03-09-r3"]

@@ -16,6 +16,7 @@ from nextbest.decisioning import eligibility_trail
 from nextbest.errors import NotFoundError, RunStateError, did_you_mean
 from nextbest.features import FeatureSet, build_features, phrase, resolve_features
 from nextbest.models import load_model, reason_codes
+from nextbest.pipeline._runs import recent_runs
 from nextbest.store import Store
 
 Arm = Literal["treat", "holdout", "explore", "none"]
@@ -124,24 +125,18 @@ class RunReview:
 
 
 def list_runs(store: Store) -> list[dict[str, Any]]:
-    rows = store.fetchall(
-        "SELECT run_id, snapshot_date, status, created_at, counts, models FROM runs "
-        "ORDER BY created_at DESC, run_id DESC"
-    )
-    out = []
-    for run_id, day, status, created, counts, models in rows:
-        per_action = json.loads(counts)
-        out.append(
-            {
-                "run_id": run_id,
-                "snapshot_date": day,
-                "status": status,
-                "created_at": created,
-                "selected": sum(c["selected"] for c in per_action.values()),
-                "models": ", ".join(json.loads(models).values()),
-            }
-        )
-    return out
+    """Every run, the latest first, with its total selected and its model versions."""
+    return [
+        {
+            "run_id": run.run_id,
+            "snapshot_date": run.snapshot_date,
+            "status": run.status,
+            "created_at": run.created_at,
+            "selected": sum(c["selected"] for c in json.loads(run.counts).values()),
+            "models": ", ".join(json.loads(run.models).values()),
+        }
+        for run in recent_runs(store)
+    ]
 
 
 def _run_row(store: Store, run_id: str) -> dict[str, Any]:

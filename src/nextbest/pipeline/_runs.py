@@ -75,7 +75,7 @@ def next_run_id(store: Store, day: dt.date) -> str:
 class RecentRun:
     run_id: str
     snapshot_date: dt.date
-    status: str
+    status: RunStatus
     created_at: dt.datetime
     counts: str
     models: str
@@ -89,3 +89,31 @@ def recent_runs(store: Store, limit: int | None = None) -> list[RecentRun]:
     )
     rows = store.fetchall(sql) if limit is None else store.fetchall(f"{sql} LIMIT ?", [limit])
     return [RecentRun(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class HaltedRun:
+    run_id: str
+    snapshot_date: dt.date
+    created_at: dt.datetime
+    halted_reason: str | None
+
+
+def halted_runs(store: Store) -> list[HaltedRun]:
+    """Every halted run, the latest first (ties by run id, descending)."""
+    rows = store.fetchall(
+        "SELECT run_id, snapshot_date, created_at, halted_reason FROM runs "
+        "WHERE status = 'halted' ORDER BY created_at DESC, run_id DESC"
+    )
+    return [HaltedRun(*row) for row in rows]
+
+
+def decided_run_ids(store: Store, limit: int) -> list[str]:
+    """The ``limit`` runs that decided a week (not halted, not skipped), the latest snapshot
+    week first; within a week the latest created first, then by run id."""
+    rows = store.fetchall(
+        "SELECT run_id FROM runs WHERE status NOT IN ('halted', 'skipped') "
+        "ORDER BY snapshot_date DESC, created_at DESC, run_id DESC LIMIT ?",
+        [limit],
+    )
+    return [str(row[0]) for row in rows]

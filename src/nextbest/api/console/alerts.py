@@ -5,16 +5,13 @@ from fastapi.responses import HTMLResponse
 
 from nextbest.api.console._pages import Me, page
 from nextbest.api.deps import Db
-from nextbest.pipeline import undelivered_alerts
+from nextbest.pipeline import halted_runs, undelivered_alerts
 
 router = APIRouter()
 
 
 @router.get("/alerts")
 def alerts_page(request: Request, db: Db, who: Me) -> HTMLResponse:
-    alerts = db.fetchall(
-        "SELECT run_id, snapshot_date, created_at, halted_reason FROM runs "
-        "WHERE status = 'halted' ORDER BY created_at DESC"
-    )
+    alerts = halted_runs(db)
     undelivered = undelivered_alerts(db)
     return page(request, "alerts.html", who, alerts=alerts, undelivered=undelivered)

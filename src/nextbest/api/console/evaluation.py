@@ -6,7 +6,7 @@ from fastapi.responses import HTMLResponse
 from nextbest.api.console._pages import Me, page
 from nextbest.api.deps import Db, ProjectConfig
 from nextbest.evaluation import evaluate_runs, selection_by_group
-from nextbest.pipeline import effective_config
+from nextbest.pipeline import decided_run_ids, effective_config
 
 router = APIRouter()
 
@@ -14,12 +14,6 @@ router = APIRouter()
 @router.get("/evaluation")
 def evaluation_page(request: Request, db: Db, config: ProjectConfig, who: Me) -> HTMLResponse:
     results = evaluate_runs(db, effective_config(db, config))
-    run_ids = [
-        r[0]
-        for r in db.fetchall(
-            "SELECT run_id FROM runs WHERE status NOT IN ('halted', 'skipped') "
-            "ORDER BY snapshot_date DESC LIMIT 12"
-        )
-    ]
+    run_ids = decided_run_ids(db, 12)
     groups = selection_by_group(db, run_ids) if run_ids else []
     return page(request, "evaluation.html", who, results=results, groups=groups)
