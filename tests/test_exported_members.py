@@ -184,7 +184,6 @@ EXPECTED = {
         "select",
         "assign_arms",
         "eligibility",
-        "eligibility_sql",
         "eligibility_trail",
         "rule_descriptions",
         "LEGAL_RULES",

@@ -81,3 +81,15 @@ def test_a_scorer_of_the_wrong_length_is_refused() -> None:
     feats, elig = _tables([1, 2, 3], [True, False, True])
     with pytest.raises(NotFoundError, match="scored 3 customers of 2026-03-02; 2 are eligible"):
         decide(DAY, feats, elig, lambda mask: np.zeros(3), POLICY)
+
+
+def test_recommends_is_the_rule_decide_caps() -> None:
+    """At the threshold counts, below or not eligible does not; uncapped, decide selects
+    exactly the customers ``recommends`` names."""
+    eligible = np.array([True, True, True, False])
+    score = np.array([0.5, 0.49, 0.9, 0.99])
+    assert POLICY.recommends(eligible, score).tolist() == [True, False, True, False]
+    feats, elig = _tables([1, 2, 3, 4], eligible.tolist())
+    uncapped = Policy(0.5, 0, 10, 0.0, 0, 7, "a:2026-03-02")
+    d = decide(DAY, feats, elig, _scores(score.tolist()), uncapped)
+    assert d.arms.selected.tolist() == uncapped.recommends(d.eligible, d.score).tolist()

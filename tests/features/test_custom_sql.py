@@ -9,7 +9,7 @@ import pytest
 
 from nextbest.config import ActionConfig, EligibilityRule, FeaturesConfig
 from nextbest.decisioning import eligibility
-from nextbest.decisioning._eligibility import eligibility_sql
+from nextbest.decisioning._eligibility import eligibility_query
 from nextbest.errors import ConfigError
 from nextbest.features import build_features, resolve_features
 from nextbest.features._build import _query
@@ -73,8 +73,9 @@ def test_rule_query_embeds_the_regenerated_sql(store: Store) -> None:
     action = ActionConfig.model_validate(
         {"name": "a", "rules": [{"name": "rich", "sql": "TOTAL_BALANCE >= 100"}]}
     )
-    assert 'coalesce(("cur"."total_balance" >= 100), false)' in eligibility_sql(action)
-    assert "TOTAL_BALANCE" not in eligibility_sql(action)
+    sql = eligibility_query(action, D).sql
+    assert 'coalesce(("cur"."total_balance" >= 100), false)' in sql
+    assert "TOTAL_BALANCE" not in sql
     failed = eligibility(store, action, D)["first_failed_rule"].to_pylist()
     assert failed[0] == "rich"
 

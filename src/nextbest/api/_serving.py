@@ -11,6 +11,7 @@ on a later decision. Shadow scores are buffered and written to ``realtime_log`` 
 never returned.
 """
 
+import datetime as dt
 import logging
 import math
 import threading
@@ -21,17 +22,17 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from nextbest.api._db import StoreGate
-from nextbest.config import ActionConfig, Config
-from nextbest.decisioning import eligibility_sql, rule_descriptions
+from nextbest.config import ActionConfig, Config, FeaturesConfig
+from nextbest.decisioning import Policy, check_aligned, eligibility, rule_descriptions
 from nextbest.errors import NotFoundError, StoreError
 from nextbest.features import build_features, feature_set_for, loaded_snapshot_dates, phrase
 from nextbest.ingest import SNAPSHOTS
 from nextbest.models import PropensityModel, champion_version, load_model, reason_codes
 from nextbest.models import shadow_version as _shadow_version
 from nextbest.pipeline import effective_config
+from nextbest.store import Store
 
 log = logging.getLogger("nextbest.api")
 
@@ -130,8 +131,10 @@ class _ActionCache:
     model: PropensityModel
     shadow_version: str | None
     shadow: PropensityModel | None
+    policy: Policy
     ids: npt.NDArray[np.int64]
     X: npt.NDArray[np.float64]
+    eligible: npt.NDArray[np.bool_]
     rules: dict[str, npt.NDArray[np.bool_]]
 
 
@@ -143,6 +146,34 @@ class _Week:
     actions: dict[str, _ActionCache]
     reasons_top: int
     loaded_at: float
+
+
+def _load_action(
+    db: Store, action: ActionConfig, day: dt.date, *, features: FeaturesConfig, seed: int
+) -> _ActionCache:
+    """One action's week in memory: its models, the feature matrix and the eligibility trail
+    of every customer, aligned by relation id as the weekly run's are (the kernel's check)."""
+    version = champion_version(db, action.name)
+    model = load_model(db, version.version)
+    shadow_v = _shadow_version(db, action.name)
+    feats = build_features(db, feature_set_for(features, model.features), [day])
+    elig = eligibility(db, action, day, trail=True)
+    ids = check_aligned(day, elig, feats)
+    return _ActionCache(
+        action=action,
+        policy=Policy.of(action, seed=seed, day=day),
+        version=version.version,
+        model=model,
+        shadow_version=shadow_v.version if shadow_v else None,
+        shadow=load_model(db, shadow_v.version) if shadow_v else None,
+        ids=ids,
+        X=model.matrix(feats),
+        eligible=elig["eligible"].to_numpy(zero_copy_only=False),
+        rules={
+            name: elig[f"pass_{name}"].to_numpy(zero_copy_only=False).astype(bool)
+            for name in rule_descriptions(action)
+        },
+    )
 
 
 class ServingCache:
@@ -224,30 +255,10 @@ class ServingCache:
             if not dates:
                 raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
             day = dates[-1]
-            actions = {}
-            for action in cfg.actions:
-                version = champion_version(db, action.name)
-                model = load_model(db, version.version)
-                shadow_v = _shadow_version(db, action.name)
-                fs = feature_set_for(cfg.features, model.features)
-                feats = build_features(db, fs, [day])
-                trail: pa.Table = db.arrow(
-                    eligibility_sql(action, trail=True), {"day": day, "action": action.name}
-                )
-                rules = {
-                    name: trail[f"pass_{name}"].to_numpy(zero_copy_only=False).astype(bool)
-                    for name in rule_descriptions(action)
-                }
-                actions[action.name] = _ActionCache(
-                    action=action,
-                    version=version.version,
-                    model=model,
-                    shadow_version=shadow_v.version if shadow_v else None,
-                    shadow=load_model(db, shadow_v.version) if shadow_v else None,
-                    ids=feats["relation_id"].to_numpy(),
-                    X=model.matrix(feats),
-                    rules=rules,
-                )
+            actions = {
+                action.name: _load_action(db, action, day, features=cfg.features, seed=cfg.run.seed)
+                for action in cfg.actions
+            }
         self._week = _Week(day, actions, cfg.run.reasons_top, time.monotonic())
 
     def _flush_log(self, wait_seconds: float) -> None:
@@ -280,11 +291,13 @@ class ServingCache:
         cache = week.actions[name]
         model = cache.model
         trail: list[RuleResult] = []
+        eligible: npt.NDArray[np.bool_] | None = None  # unknown for inline features
         if relation_id is not None:
             i = int(np.searchsorted(cache.ids, relation_id))
             if i >= len(cache.ids) or cache.ids[i] != relation_id:
                 raise NotFoundError(f"relation {relation_id} has no snapshot on {week.day}")
             x = cache.X[i : i + 1]
+            eligible = cache.eligible[i : i + 1]
             descriptions = rule_descriptions(cache.action)
             trail = [
                 RuleResult(rule=r, passed=bool(cache.rules[r][i]), description=descriptions[r])
@@ -293,7 +306,8 @@ class ServingCache:
         else:
             assert features is not None
             x = check_features(features, model.features)
-        score = float(model.score(x)[0])
+        scores = model.score(x)
+        score = float(scores[0])
         texts, _ = reason_codes(model, x, top=week.reasons_top)
         if cache.shadow is not None:
             with self._log_lock:
@@ -309,17 +323,16 @@ class ServingCache:
                             float(cache.shadow.score(x)[0]),
                         )
                     )
-        eligible = all(t.passed for t in trail) if trail else None
         return Decision(
             action=name,
             model=cache.version,
             score=score,
-            threshold=cache.action.threshold,
+            threshold=cache.policy.threshold,
             # without an eligibility check there is no recommendation either way
             recommended=None
             if eligible is None
-            else bool(score >= cache.action.threshold) and eligible,
-            eligible=eligible,
+            else bool(cache.policy.recommends(eligible, scores)[0]),
+            eligible=None if eligible is None else bool(eligible[0]),
             eligibility=trail,
             reasons=texts[0],
             features={

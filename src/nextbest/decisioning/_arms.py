@@ -44,6 +44,19 @@ class Selection:
     n_candidates: int  # eligible at or above the threshold, before the weekly maximum
 
 
+def above_threshold(
+    eligible: npt.NDArray[np.bool_], score: npt.NDArray[np.float64], *, threshold: float
+) -> npt.NDArray[np.bool_]:
+    """The selection rule before the weekly maximum: eligible and scored at or above the
+    threshold (a NaN score is never above it) — one rule for the weekly run and real time.
+
+    >>> above_threshold(np.array([True, True, False, True]),
+    ...                 np.array([0.9, 0.2, 0.6, np.nan]), threshold=0.5).tolist()
+    [True, False, False, False]
+    """
+    return eligible & (score >= threshold)
+
+
 def select(
     relation_id: npt.NDArray[np.int64],
     eligible: npt.NDArray[np.bool_],
@@ -71,7 +84,7 @@ def select(
     idx = np.flatnonzero(eligible)
     order = idx[np.lexsort((relation_id[idx], -score[idx]))]
     rank[order] = np.arange(1, len(order) + 1)
-    candidates = eligible & (score >= threshold)
+    candidates = above_threshold(eligible, score, threshold=threshold)
     return Selection(
         rank=rank, selected=candidates & (rank <= max_weekly), n_candidates=int(candidates.sum())
     )

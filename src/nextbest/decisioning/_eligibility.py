@@ -112,23 +112,18 @@ def _settings_values(action: ActionConfig) -> dict[str, int]:
     }
 
 
-def _settings_sql(action: ActionConfig | None) -> str:
-    """The one row of the action's settings: from the parameters of
-    :func:`eligibility_params`, or, with ``action``, its validated integers written out (the
-    contract of :func:`eligibility_sql`, whose callers pass ``$day`` and ``$action`` only)."""
-    if action is None:
-        return "SELECT " + ", ".join(f"${k} AS {k}" for k in _SETTINGS)
-    values = _settings_values(action)
-    return "SELECT " + ", ".join(f"{int(values[k])} AS {k}" for k in _SETTINGS)
+def _settings_sql() -> str:
+    """The one row of the action's settings, from the parameters of :func:`eligibility_params`."""
+    return "SELECT " + ", ".join(f"${k} AS {k}" for k in _SETTINGS)
 
 
-def eligibility_steps(action: ActionConfig | None = None, *, own_run: bool = False) -> Steps:
-    """The named steps the rules read: ``settings`` (see :func:`_settings_sql`), ``cur`` (the
-    snapshot of ``$day``), ``history`` (the contacts; with ``own_run``, as run ``$run_id`` saw
-    them), ``assigned``, ``in_flow`` and ``unsubscribed``."""
+def eligibility_steps(*, own_run: bool = False) -> Steps:
+    """The named steps the rules read: ``settings`` (the action's settings in days), ``cur``
+    (the snapshot of ``$day``), ``history`` (the contacts; with ``own_run``, as run ``$run_id``
+    saw them), ``assigned``, ``in_flow`` and ``unsubscribed``."""
     return (
         Steps()
-        .add("settings", _settings_sql(action))
+        .add("settings", _settings_sql())
         .add("cur", "SELECT * FROM snapshots WHERE snapshot_date = $day")
         .add("history", _HISTORY_OF_RUN if own_run else "SELECT * FROM contacts")
         .add("assigned", _ASSIGNED)
@@ -181,12 +176,6 @@ def eligibility_query(
     )
 
 
-def eligibility_sql(action: ActionConfig, *, trail: bool = False, own_run: bool = False) -> str:
-    """The eligibility query over ``$day`` and ``$action`` (and ``$run_id`` with ``own_run``),
-    the action's settings written in; prefer :func:`eligibility_query`."""
-    return eligibility_steps(action, own_run=own_run).render(_select(action, trail=trail))
-
-
 def eligibility_trail(
     store: Store, action: ActionConfig, day: dt.date, relation_id: int, *, run_id: str = ""
 ) -> list[tuple[str, bool, str]]:
@@ -202,11 +191,14 @@ def eligibility_trail(
     return [(name, bool(row[f"pass_{name}"]), descriptions[name]) for name in descriptions]
 
 
-def eligibility(store: Store, action: ActionConfig, day: dt.date) -> pa.Table:
+def eligibility(
+    store: Store, action: ActionConfig, day: dt.date, *, trail: bool = False
+) -> pa.Table:
     """Per customer with a snapshot on ``day``: ``relation_id``, ``eligible``,
-    ``first_failed_rule`` (NULL when eligible), sorted by relation id."""
+    ``first_failed_rule`` (NULL when eligible) and, with ``trail``, one ``pass_<rule>`` column
+    per rule; sorted by relation id."""
     try:
-        query = eligibility_query(action, day)
+        query = eligibility_query(action, day, trail=trail)
         table = store.arrow(query.sql, dict(query.params))
     except Exception as exc:
         if not is_database_error(exc):

@@ -1,9 +1,10 @@
 """The decide kernel: one week's eligibility, scores and policy in, the arms out.
 
-The weekly run, the backtest replay and the benchmark all decide through :func:`decide`, so the
-relation-id alignment check (features, eligibility and scores are about the same customers in the
-same order) lives here once. The kernel is pure: it reads no store and knows no model; the caller
-passes a scorer that maps the eligible rows to scores.
+The weekly run, the backtest replay and the benchmark all decide through :func:`decide`, and
+real-time serving through :meth:`Policy.recommends` and :func:`check_aligned`, so the selection
+rule and the relation-id alignment check (features, eligibility and scores are about the same
+customers in the same order) live here once. The kernel is pure: it reads no store and knows no
+model; the caller passes a scorer that maps the eligible rows to scores.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from nextbest.decisioning._arms import ArmAssignment, assign_arms
+from nextbest.decisioning._arms import ArmAssignment, above_threshold, assign_arms
 from nextbest.errors import NotFoundError
 
 Scorer = Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]]
@@ -62,6 +63,14 @@ class Policy:
             seed=seed,
             key=f"{action.name}:{day.isoformat()}",
         )
+
+    def recommends(
+        self, eligible: np.ndarray[Any, Any], score: np.ndarray[Any, Any]
+    ) -> np.ndarray[Any, Any]:
+        """Who the policy would select before its weekly maximum and random arms: eligible and
+        scored at or above the threshold — the rule :func:`decide` ranks and caps, and the
+        one real-time serving applies to a single customer."""
+        return above_threshold(eligible, score, threshold=self.threshold)
 
 
 @dataclass(frozen=True)
