@@ -9,6 +9,7 @@ up to its end) is marked incomplete.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from nextbest.evaluation._stats import (
     rate,
     weeks_to_detect,
 )
-from nextbest.store import Store
+from nextbest.store import Steps, Store
 
 
 @dataclass
@@ -51,33 +52,62 @@ class RunEvaluation:
     thresholds: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _outcomes(store: Store, run_ids: list[str], label_weeks: dict[str, int]) -> pa.Table:
-    weeks = (
-        "CASE d.action "
-        + " ".join(f"WHEN '{a}' THEN {w}" for a, w in label_weeks.items())
-        + " ELSE 8 END"
+#: the label window, in weeks, of an action no config of the measured runs knows
+_DEFAULT_LABEL_WEEKS = 8
+
+# the steps of the outcome query: the measured decisions of the runs ``$run_ids``, each
+# action's label window (``$actions`` zipped with ``$label_weeks``), and per decision the sum of
+# the conversions in (D, D + window]
+_OUTCOME_STEPS = (
+    Steps()
+    .add(
+        "measured",
+        """
+SELECT * FROM decisions
+WHERE run_id IN (SELECT unnest($run_ids::VARCHAR[])) AND arm <> 'none'""",
     )
+    .add(
+        "windows",
+        """
+SELECT unnest($actions::VARCHAR[]) AS action, unnest($label_weeks::INTEGER[]) AS label_weeks""",
+    )
+    .add(
+        "converted",
+        """
+SELECT d.run_id, d.relation_id, sum(v.amount) AS amount
+FROM measured d
+JOIN runs r ON r.run_id = d.run_id
+LEFT JOIN windows w ON w.action = d.action
+JOIN conversions v ON v.relation_id = d.relation_id
+ AND v.conversion_date > r.snapshot_date
+ AND v.conversion_date <= r.snapshot_date + 7 * coalesce(w.label_weeks, $default_weeks)
+GROUP BY ALL""",
+    )
+)
+
+_OUTCOMES = _OUTCOME_STEPS.render(
+    """
+SELECT d.run_id, d.action, d.relation_id, d.arm, d.score, d.selected,
+       d.assignment_probability AS p,
+       CASE WHEN c.relation_id IS NULL THEN 0 ELSE 1 END AS converted,
+       coalesce(c.amount, 0.0) AS amount
+FROM measured d
+LEFT JOIN converted c ON c.run_id = d.run_id AND c.relation_id = d.relation_id
+ORDER BY d.run_id, d.action, d.relation_id"""
+)
+
+
+def _outcomes(store: Store, run_ids: list[str], label_weeks: dict[str, int]) -> pa.Table:
+    """Per measured decision of ``run_ids``: its arm, score, assignment probability, whether
+    it converted in its action's label window and the amount."""
     return store.arrow(
-        f"""
-        SELECT d.run_id, d.action, d.relation_id, d.arm, d.score, d.selected,
-               d.assignment_probability AS p,
-               CASE WHEN c.relation_id IS NULL THEN 0 ELSE 1 END AS converted,
-               coalesce(c.amount, 0.0) AS amount
-        FROM decisions d
-        LEFT JOIN (
-            SELECT d2.run_id, d2.relation_id, sum(v.amount) AS amount
-            FROM decisions d2
-            JOIN runs r ON r.run_id = d2.run_id
-            JOIN conversions v ON v.relation_id = d2.relation_id
-             AND v.conversion_date > r.snapshot_date
-             AND v.conversion_date <= r.snapshot_date + 7 * ({weeks.replace("d.", "d2.")})
-            WHERE d2.run_id IN (SELECT unnest(?::VARCHAR[])) AND d2.arm <> 'none'
-            GROUP BY ALL
-        ) c ON c.run_id = d.run_id AND c.relation_id = d.relation_id
-        WHERE d.run_id IN (SELECT unnest(?::VARCHAR[])) AND d.arm <> 'none'
-        ORDER BY d.run_id, d.action, d.relation_id
-        """,
-        [run_ids, run_ids],
+        _OUTCOMES,
+        {
+            "run_ids": run_ids,
+            "actions": list(label_weeks),
+            "label_weeks": list(label_weeks.values()),
+            "default_weeks": _DEFAULT_LABEL_WEEKS,
+        },
     )
 
 
@@ -166,8 +196,6 @@ def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[
     if pooled and len(runs) > 1:
         for action in config.actions:
             groups.append(("pooled", action.name, cols["action"] == action.name))
-    import datetime as dt
-
     for rid, action_name, mask in groups:
         action = config.action(action_name) if rid == "pooled" else recorded[rid][action_name]
         thr = action.threshold
@@ -243,8 +271,6 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
     it; with a warning when PR-AUC falls below 70% of the model's own evaluation or the mean
     score is off the realised rate by more than a factor of two. The weekly bucket is the
     ``max_weekly`` each run was decided with (its recorded config)."""
-    import datetime as dt
-
     from nextbest.models import lift_at, pr_auc
 
     last = store.scalar("SELECT max(conversion_date) FROM conversions")
