@@ -94,9 +94,10 @@ def _stage(
     store.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _stage AS
-        SELECT *, list_filter([{", ".join(rules)}], lambda x: x IS NOT NULL) AS _violations
+        SELECT *, list_filter({rules.sql}, lambda x: x IS NOT NULL) AS _violations
         FROM (SELECT {", ".join(selects)} FROM ({source_sql(path, fmt, source)}) AS src)
-        """
+        """,
+        dict(rules.params),
     )
     _mark_duplicates(store, contract)
     return materialised

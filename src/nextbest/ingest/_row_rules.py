@@ -1,10 +1,16 @@
-"""The SQL of the row rules of a data contract: casts, raw values and one violation per rule."""
+"""The SQL of the row rules of a data contract: casts, raw values and one violation per rule.
+
+The contract's bounds are parameters of the query (``$min_<i>``, ``$max_<i>`` for the i-th
+column), never written into its text; names and messages are quoted literals.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from nextbest.config import SourceConfig
 from nextbest.ingest._contracts import ColumnContract, Contract
-from nextbest.store import quote_identifier, quote_literal
+from nextbest.store import Query, quote_identifier, quote_literal
 
 
 def cast_sql(col: ColumnContract, sql_type: str, src: str, fmt: str, source: SourceConfig) -> str:
@@ -24,46 +30,55 @@ def raw_sql(col: str, materialised: set[str]) -> str:
     )
 
 
-def row_rules(contract: Contract, present: set[str], materialised: set[str]) -> list[str]:
-    """SQL expressions yielding a violation struct or NULL, one per rule."""
+def _range_rule(col: ColumnContract, i: int, typed: str, raw: str, params: dict[str, Any]) -> str:
+    """The range rule of the i-th column, its bounds added to ``params``."""
+    lo = "-inf" if col.min is None else f"{col.min:g}"
+    hi = "inf" if col.max is None else f"{col.max:g}"
+    conds = []
+    if col.min is not None:
+        params[f"min_{i}"] = col.min
+        conds.append(f"{typed} < $min_{i}")
+    if col.max is not None:
+        params[f"max_{i}"] = col.max
+        conds.append(f"{typed} > $max_{i}")
+    return (
+        f"CASE WHEN {' OR '.join(conds)} THEN "
+        f"{_violation(col.name, f'range: outside {lo}..{hi}', raw)} END"
+    )
+
+
+def _violation(column: str, rule: str, value: str) -> str:
+    return f"{{'c': {quote_literal(column)}, 'r': {quote_literal(rule)}, 'v': {value}}}"
+
+
+def row_rules(contract: Contract, present: set[str], materialised: set[str]) -> Query:
+    """The list of each row's violations (a struct per failed rule, NULL for a passed one) as
+    one SQL list expression, with the contract's bounds as its parameters."""
     rules: list[str] = []
-
-    def violation(column: str, rule: str, value: str) -> str:
-        return f"{{'c': {quote_literal(column)}, 'r': {quote_literal(rule)}, 'v': {value}}}"
-
-    for col in contract.columns:
+    params: dict[str, Any] = {}
+    for i, col in enumerate(contract.columns):
         if col.name not in present:
             if not col.nullable:
-                rules.append(violation(col.name, "missing column, not nullable", "NULL"))
+                rules.append(_violation(col.name, "missing column, not nullable", "NULL"))
             continue
         typed, raw = quote_identifier(col.name), raw_sql(col.name, materialised)
         sql_type = contract.sql_type(col.name)
         if col.name in materialised:
             rules.append(
                 f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
-                f"{violation(col.name, f'type: not a valid {sql_type}', raw)} END"
+                f"{_violation(col.name, f'type: not a valid {sql_type}', raw)} END"
             )
         if not col.nullable:
             null_test = f"{raw} IS NULL" if col.name in materialised else f"{typed} IS NULL"
             rules.append(
-                f"CASE WHEN {null_test} THEN {violation(col.name, 'not null', 'NULL')} END"
+                f"CASE WHEN {null_test} THEN {_violation(col.name, 'not null', 'NULL')} END"
             )
         if col.min is not None or col.max is not None:
-            lo = "-inf" if col.min is None else f"{col.min:g}"
-            hi = "inf" if col.max is None else f"{col.max:g}"
-            conds = []
-            if col.min is not None:
-                conds.append(f"{typed} < {col.min!r}")
-            if col.max is not None:
-                conds.append(f"{typed} > {col.max!r}")
-            rules.append(
-                f"CASE WHEN {' OR '.join(conds)} THEN "
-                f"{violation(col.name, f'range: outside {lo}..{hi}', raw)} END"
-            )
+            rules.append(_range_rule(col, i, typed, raw, params))
         if col.allowed is not None:
             allowed = ", ".join(quote_literal(a) for a in col.allowed)
             rules.append(
                 f"CASE WHEN {typed} NOT IN ({allowed}) THEN "
-                f"{violation(col.name, 'allowed: not one of ' + '/'.join(col.allowed), raw)} END"
+                f"{_violation(col.name, 'allowed: not one of ' + '/'.join(col.allowed), raw)} END"
             )
-    return rules
+    return Query("[" + ", ".join(rules) + "]", params)
