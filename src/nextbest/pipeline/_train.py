@@ -38,7 +38,7 @@ from nextbest.models import (
     train_action,
 )
 from nextbest.pipeline._trust import check_point_in_time, market_band, model_card, pit_check_date
-from nextbest.store import Store
+from nextbest.store import Store, quote_literal
 
 Progress = Callable[[str, int, int], None]
 
@@ -59,7 +59,10 @@ def oracle_probabilities(
     """The synthetic bank's true probability of converting within ``label_weeks`` after each
     (relation_id, snapshot_date) in ``keys``, in the order of ``keys``:
     1 − Π (1 − weekly hazard) over the weeks D, D + 7, …, D + 7 (label_weeks − 1)."""
-    pattern = str(truth_dir / "hazard_*.parquet").replace("'", "''")
+    # the file argument of a table function cannot be a parameter: a quoted literal
+    pattern = quote_literal(str(truth_dir / "hazard_*.parquet"))
+    # whole weeks written as integers: a VALUES list keeps the sum's order, and so the figures,
+    # the same from run to run (with an unnested list parameter they varied in the last digits)
     offsets = ", ".join(f"({7 * k})" for k in range(label_weeks))
     ordered = keys.select(["relation_id", "snapshot_date"]).append_column(
         "_i", pa.array(np.arange(keys.num_rows), pa.int64())
@@ -74,7 +77,7 @@ def oracle_probabilities(
             )
             SELECT w._i, 1 - exp(sum(ln(1 - least(greatest(t.hazard, 0), 0.999999)))) AS p
             FROM want w
-            JOIN read_parquet('{pattern}') t
+            JOIN read_parquet({pattern}) t
               ON t.relation_id = w.relation_id AND t.snapshot_date = w.week
             GROUP BY w._i ORDER BY w._i
             """
