@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -271,7 +271,7 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
     it; with a warning when PR-AUC falls below 70% of the model's own evaluation or the mean
     score is off the realised rate by more than a factor of two. The weekly bucket is the
     ``max_weekly`` each run was decided with (its recorded config)."""
-    from nextbest.models import lift_at, pr_auc
+    from nextbest.models import calibration_table, lift_at, lift_curve, pr_auc
 
     last = store.scalar("SELECT max(conversion_date) FROM conversions")
     out: list[dict[str, Any]] = []
@@ -325,6 +325,9 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
                     "pr_auc": p,
                     "pr_auc_at_training": ref,
                     "lift_at_bucket": lift_at(y, s, min(action.max_weekly, len(y))),
+                    # the figures the evaluation report draws
+                    "calibration": [asdict(b) for b in calibration_table(y, s)],
+                    "lift_curve": lift_curve(y, s),
                     "warnings": warnings,
                 }
             )
