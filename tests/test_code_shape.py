@@ -24,7 +24,6 @@ ALLOWED: dict[str, int] = {
     "nextbest/config.py": 633,
     "nextbest/features/_build.py::_query": 89,
     "nextbest/ingest/_load.py": 501,
-    "nextbest/models/_gate.py::release_gate": 83,
     "nextbest/models/_leakage.py::random_vs_time_gap": 101,
     "nextbest/pipeline/_backtest.py": 531,
     "nextbest/pipeline/_backtest.py::run_backtest": 82,
