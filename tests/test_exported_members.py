@@ -65,6 +65,12 @@ EXPECTED = {
         "resolve_files",
     },
     "nextbest.pipeline": {
+        "Evaluation",
+        "Figure",
+        "evaluate_project",
+        "experiment_effects",
+        "Fairness",
+        "fairness_report",
         "KNOBS",
         "notify_halt",
         "open_project",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from nextbest.cli._context import cli_config, handled, open_cli_project
-from nextbest.cli._render import console, styled
+from nextbest.cli._render import console, print_evaluation, styled
 from nextbest.errors import NotFoundError
+from nextbest.pipeline import evaluate_project, experiment_effects, fairness_report
 
 
 @handled
@@ -39,144 +40,9 @@ def evaluate(
 ) -> None:
     """What the exported runs achieved: per arm with 95% intervals, incremental conversion and
     amount, the model's lift, other thresholds (IPW), and power; writes a CSV of every figure."""
-    import csv
-
-    from nextbest.evaluation import evaluate_runs, power_plan
-
     with open_cli_project() as (store, cfg):
-        results = evaluate_runs(store, cfg)
-        plans = power_plan(store, cfg, uplift=uplift)
-    if not results:
-        console.print("no exported runs yet: nothing has been mailed, so nothing to measure.")
-        return
-    rows: list[dict[str, object]] = []
-
-    def fig(run: str, action: str, name: str, e: Any) -> str:
-        rows.append(
-            {
-                "run": run,
-                "action": action,
-                "figure": name,
-                "value": e.value,
-                "low": e.low,
-                "high": e.high,
-                "method": e.method,
-            }
-        )
-        return f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]"
-
-    for r in results:
-        state = "" if r.complete else " (window still open: incomplete)"
-        console.print(styled("\n[bold]{}[/] {}{}", r.run_id, r.action, state))
-        for a in r.arms.values():
-            console.print(
-                f"  {a.arm:<8} {a.customers:>7,} customers, {a.conversions:>5,} "
-                f"converted: {fig(r.run_id, r.action, a.arm + ' conversion', a.conversion)}"
-                f", mean amount €{a.amount_mean:,.0f}",
-                highlight=False,
-            )
-        console.print(
-            "  incremental conversion (treat − holdout, Newcombe): "
-            + fig(r.run_id, r.action, "incremental conversion", r.incremental_conversion),
-            highlight=False,
-        )
-        console.print(
-            "  incremental amount per customer (bootstrap): "
-            + fig(r.run_id, r.action, "incremental amount", r.incremental_amount),
-            highlight=False,
-        )
-        console.print(
-            "  conversion if every eligible were mailed (IPW over treat + explore): "
-            + fig(r.run_id, r.action, "mailed population conversion", r.mailed_population_rate),
-            highlight=False,
-        )
-        if r.run_id != "pooled":
-            from nextbest.evaluation import email_funnel
-
-            with open_cli_project() as (store, cfg):
-                funnel = email_funnel(store, r.run_id)
-            for f in funnel:
-                if f["sent"]:
-                    console.print(
-                        f"  e-mail {f['arm']}: {f['sent']:,} sent, "
-                        f"{f['opened'] / f['sent']:.0%} opened, {f['clicked'] / f['sent']:.0%} "
-                        f"clicked, {f['unsubscribed'] / f['sent']:.1%} unsubscribed",
-                        highlight=False,
-                    )
-        if r.model_lift is not None:
-            console.print(f"  model lift (treat ÷ mailed population): {r.model_lift:.2f}")
-            rows.append(
-                {
-                    "run": r.run_id,
-                    "action": r.action,
-                    "figure": "model lift",
-                    "value": r.model_lift,
-                    "low": "",
-                    "high": "",
-                    "method": "ratio",
-                }
-            )
-        for t in r.thresholds:
-            console.print(
-                f"  threshold {t['threshold']:.4f}: conversion if mailed "
-                + fig(
-                    r.run_id,
-                    r.action,
-                    f"conversion at threshold {t['threshold']:.4f}",
-                    t["conversion_if_mailed"],
-                )
-                + f" ({t['mailed_observed']} mailed customers observed)",
-                highlight=False,
-            )
-    for p in plans:
-        console.print(
-            f"\npower: {p['action']} mails {p['weekly_treat']:,} and holds out "
-            f"{p['weekly_holdout']:,} a week at a base rate of {p['base_rate']:.2%}; an uplift of "
-            f"{p['uplift']:.2%} is detectable at 80% power after {p['weeks']} week(s) "
-            f"({p['holdout_needed']:,} held out)",
-            highlight=False,
-        )
-    with open_cli_project() as (store, cfg):
-        from nextbest.evaluation import model_health
-
-        health = model_health(store, cfg)
-    for h in health:
-        console.print(
-            f"model health {h['run']}: PR-AUC {h['pr_auc']:.4f} (at training "
-            f"{h['pr_auc_at_training'] or float('nan'):.4f}), lift at bucket "
-            f"{h['lift_at_bucket']:.2f}, mean score {h['mean_score']:.4f} against realised "
-            f"{h['realised_rate']:.4f} on {h['customers']:,} unmailed eligible",
-            highlight=False,
-        )
-        for w in h["warnings"]:
-            console.print(styled("  [yellow]warning[/] {}", w))
-        rows.append(
-            {
-                "run": h["run"],
-                "action": h["action"],
-                "figure": "health PR-AUC",
-                "value": h["pr_auc"],
-                "low": "",
-                "high": "",
-                "method": "unmailed eligible",
-            }
-        )
-    out = cfg.resolve(cfg.store.path).parent / "evaluation" / "figures.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(
-            fh, fieldnames=["run", "action", "figure", "value", "low", "high", "method"]
-        )
-        writer.writeheader()
-        writer.writerows(rows)
-    from nextbest.evaluation import selection_by_group
-    from nextbest.pipeline._evaluation_report import write_evaluation_report
-
-    with open_cli_project() as (store, cfg):
-        recent = [r.run_id for r in results if r.run_id != "pooled"]
-        groups = selection_by_group(store, recent)
-    report = write_evaluation_report(out.with_name("report.html"), results, health, groups)
-    console.print(f"\nevery figure: {out}\nreport (opens offline): {report}")
+        result = evaluate_project(store, cfg, uplift=uplift)
+    print_evaluation(result)
 
 
 @handled
@@ -189,28 +55,8 @@ def experiment(
 ) -> None:
     """Effects of each arm against the control in a randomised experiment file, with the
     weekly measurement's estimators and the plain differences in means beside them."""
-    from nextbest.evaluation import arm_effects
-    from nextbest.store import Store
-
-    lit = "'" + str(file).replace("'", "''") + "'"
-    reader = f"read_parquet({lit})" if file.suffix == ".parquet" else f"read_csv({lit})"
-    cols = [*outcome, *(amount or [])]
-    with Store(":memory:") as store:
-        try:
-            table = store.arrow(
-                f'SELECT "{arm_column}" AS arm, '
-                + ", ".join(f'CAST("{c}" AS DOUBLE) AS "{c}"' for c in cols)
-                + f" FROM {reader}"
-            )
-        except Exception as exc:
-            raise NotFoundError(f"{file}: {str(exc).splitlines()[0]}") from None
-    arms = table["arm"].to_numpy(zero_copy_only=False).astype(str)
-    if control not in set(arms):
-        raise NotFoundError(
-            f"{file}: no rows with {arm_column} = {control!r}; arms are {sorted(set(arms))}"
-        )
-    effects = arm_effects(
-        arms, {c: table[c].to_numpy() for c in cols}, control=control, binary=set(outcome)
+    effects = experiment_effects(
+        file, arm_column=arm_column, control=control, outcomes=outcome, amounts=amount or []
     )
     t = Table(title=f"{file.name}: each arm against '{control}'", title_justify="left")
     for col in (
@@ -247,22 +93,9 @@ def fairness(
     """Who is never selected and why; selection rates per group (age band, segment, and —
     from the audit-only table — gender and postcode area), the law and the model apart; and
     features that act as proxies of a sensitive attribute."""
-    from nextbest.evaluation import never_selected, proxy_check, selection_by_group
-
     with open_cli_project() as (store, cfg):
-        run_ids = [
-            r[0]
-            for r in store.fetchall(
-                "SELECT run_id FROM runs WHERE status NOT IN ('halted', 'skipped') "
-                "ORDER BY snapshot_date DESC, run_id DESC LIMIT ?",
-                [runs_],
-            )
-        ]
-        if not run_ids:
-            raise NotFoundError("no runs yet; run 'nextbest run' first")
-        groups = selection_by_group(store, run_ids)
-        never = never_selected(store, run_ids)
-        proxies = proxy_check(store, run_ids[0], cfg.features)
+        result = fairness_report(store, cfg, n_runs=runs_)
+    never, groups, proxies = result.never, result.groups, result.proxies
     console.print(
         styled(
             "[bold]Never selected[/] over {} run(s): {:,} of {:,} customers ({:.1%})",

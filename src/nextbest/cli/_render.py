@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from nextbest.evaluation import Estimate, RunEvaluation
 from nextbest.ingest import (
     LoadReport,
 )
@@ -21,6 +22,7 @@ from nextbest.models import (
 )
 from nextbest.pipeline import (
     DemoResult,
+    Evaluation,
     RunResult,
     TrainedAction,
 )
@@ -318,3 +320,72 @@ def print_release(lines: list[Any], candidate: str, champion: str) -> None:
             styled("[green]pass[/]" if line.passed else "[red]fail[/]"),
         )
     console.print(table)
+
+
+def _estimate(e: Estimate) -> str:
+    return f"{e.value:.4f} [{e.low:.4f}, {e.high:.4f}]"
+
+
+def _print_run_evaluation(r: RunEvaluation, funnel: list[dict[str, Any]]) -> None:
+    state = "" if r.complete else " (window still open: incomplete)"
+    console.print(styled("\n[bold]{}[/] {}{}", r.run_id, r.action, state))
+    for a in r.arms.values():
+        console.print(
+            f"  {a.arm:<8} {a.customers:>7,} customers, {a.conversions:>5,} "
+            f"converted: {_estimate(a.conversion)}, mean amount €{a.amount_mean:,.0f}",
+            highlight=False,
+        )
+    for label, e in (
+        ("incremental conversion (treat − holdout, Newcombe)", r.incremental_conversion),
+        ("incremental amount per customer (bootstrap)", r.incremental_amount),
+        (
+            "conversion if every eligible were mailed (IPW over treat + explore)",
+            r.mailed_population_rate,
+        ),
+    ):
+        console.print(f"  {label}: {_estimate(e)}", highlight=False)
+    for f in funnel:
+        if f["sent"]:
+            console.print(
+                f"  e-mail {f['arm']}: {f['sent']:,} sent, "
+                f"{f['opened'] / f['sent']:.0%} opened, {f['clicked'] / f['sent']:.0%} "
+                f"clicked, {f['unsubscribed'] / f['sent']:.1%} unsubscribed",
+                highlight=False,
+            )
+    if r.model_lift is not None:
+        console.print(f"  model lift (treat ÷ mailed population): {r.model_lift:.2f}")
+    for t in r.thresholds:
+        console.print(
+            f"  threshold {t['threshold']:.4f}: conversion if mailed "
+            f"{_estimate(t['conversion_if_mailed'])} ({t['mailed_observed']} mailed customers "
+            "observed)",
+            highlight=False,
+        )
+
+
+def print_evaluation(result: Evaluation) -> None:
+    """The ``evaluate`` summary: per run and action, the power plan, model health, the files."""
+    if not result.runs:
+        console.print("no exported runs yet: nothing has been mailed, so nothing to measure.")
+        return
+    for r in result.runs:
+        _print_run_evaluation(r, result.funnels.get(r.run_id, []))
+    for p in result.plans:
+        console.print(
+            f"\npower: {p['action']} mails {p['weekly_treat']:,} and holds out "
+            f"{p['weekly_holdout']:,} a week at a base rate of {p['base_rate']:.2%}; an uplift of "
+            f"{p['uplift']:.2%} is detectable at 80% power after {p['weeks']} week(s) "
+            f"({p['holdout_needed']:,} held out)",
+            highlight=False,
+        )
+    for h in result.health:
+        console.print(
+            f"model health {h['run']}: PR-AUC {h['pr_auc']:.4f} (at training "
+            f"{h['pr_auc_at_training'] or float('nan'):.4f}), lift at bucket "
+            f"{h['lift_at_bucket']:.2f}, mean score {h['mean_score']:.4f} against realised "
+            f"{h['realised_rate']:.4f} on {h['customers']:,} unmailed eligible",
+            highlight=False,
+        )
+        for w in h["warnings"]:
+            console.print(styled("  [yellow]warning[/] {}", w))
+    console.print(f"\nevery figure: {result.figures_csv}\nreport (opens offline): {result.report}")

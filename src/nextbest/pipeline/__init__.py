@@ -10,6 +10,14 @@ from nextbest.pipeline._backtest import (
 )
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
+from nextbest.pipeline._measure import (
+    Evaluation,
+    Fairness,
+    Figure,
+    evaluate_project,
+    experiment_effects,
+    fairness_report,
+)
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
@@ -51,7 +59,10 @@ __all__ = [
     "BacktestResult",
     "BacktestWeek",
     "DemoResult",
+    "Evaluation",
     "ExportResult",
+    "Fairness",
+    "Figure",
     "Project",
     "ReleaseLine",
     "RunResult",
@@ -61,9 +72,12 @@ __all__ = [
     "decide_review",
     "due_week",
     "effective_config",
+    "evaluate_project",
+    "experiment_effects",
     "explain_customer",
     "explain_customers",
     "export_run",
+    "fairness_report",
     "hunt_file",
     "knob_log",
     "list_runs",
