@@ -26,7 +26,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic bank.")] = 42,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the demo folder first.")] = False,
 ) -> None:
-    """Generate a synthetic bank, ingest it under contracts and build features."""
+    """The whole weekly loop on a synthetic bank: generate it, ingest it under contracts, build
+    features, train and gate each action's model, run the latest week and write the report."""
     with progress_reporter() as progress:
         result = run_demo(
             directory,
