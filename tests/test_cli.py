@@ -392,3 +392,11 @@ def test_experiment_prints_each_arm_against_the_control(tmp_path: Path) -> None:
     missing = CliRunner().invoke(app, [*args, "--control", "ctrl"])
     assert missing.exit_code == 2
     assert "arms are ['control', 'mail']" in missing.output
+
+
+def test_demo_help_says_it_runs_the_weekly_loop() -> None:
+    """demo --help describes the whole loop (training, the run, the report), not only ingest."""
+    result = CliRunner().invoke(app, ["demo", "--help"])
+    assert result.exit_code == 0
+    assert "Run the whole weekly loop on a synthetic bank." in result.output
+    assert "runs the latest week and writes the HTML report" in " ".join(result.output.split())

@@ -68,6 +68,8 @@ EXPECTED = {
         "Evaluation",
         "Figure",
         "evaluate_project",
+        "BacktestReport",
+        "backtest_project",
         "experiment_effects",
         "Fairness",
         "fairness_report",

@@ -26,8 +26,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic bank.")] = 42,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the demo folder first.")] = False,
 ) -> None:
-    """The whole weekly loop on a synthetic bank: generate it, ingest it under contracts, build
-    features, train and gate each action's model, run the latest week and write the report."""
+    """Run the whole weekly loop on a synthetic bank.
+
+    Generates the bank, ingests it under data contracts, builds features, trains and gates each
+    action's model, runs the latest week and writes the HTML report."""
     with progress_reporter() as progress:
         result = run_demo(
             directory,

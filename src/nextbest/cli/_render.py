@@ -21,11 +21,13 @@ from nextbest.models import (
     Finding,
 )
 from nextbest.pipeline import (
+    BacktestReport,
     DemoResult,
     Evaluation,
     RunResult,
     TrainedAction,
 )
+from nextbest.simulate import BankManifest
 
 # Characters a terminal acts on instead of showing: C0 controls but tab and newline (ESC starts
 # the sequences that clear the screen or recolour text, CR overwrites a line), DEL, the C1
@@ -79,8 +81,7 @@ err_console = (
 )
 
 
-def print_demo(result: DemoResult) -> None:
-    m = result.manifest
+def _print_bank(m: BankManifest) -> None:
     console.print(
         styled(
             "\n[bold]Synthetic bank[/]: {:,} customers × {} weekly snapshots ({} … {}), market "
@@ -93,13 +94,16 @@ def print_demo(result: DemoResult) -> None:
             m.n_conversions,
         )
     )
-    loaded = [r for r in result.reports if r.status == "loaded"]
-    unchanged = len(result.reports) - len(loaded)
+
+
+def _print_ingestion(reports: list[LoadReport], late: object) -> None:
+    loaded = [r for r in reports if r.status == "loaded"]
+    unchanged = len(reports) - len(loaded)
     table = Table(title="Ingestion under data contracts", title_justify="left")
     for col in ("table", "files", "rows loaded", "rows quarantined", "issues"):
         table.add_column(col, justify="right" if col != "table" else "left")
     per: dict[str, list[LoadReport]] = {}
-    for r in result.reports:
+    for r in reports:
         per.setdefault(r.table, []).append(r)
     for name, reps in per.items():
         table.add_row(
@@ -112,11 +116,10 @@ def print_demo(result: DemoResult) -> None:
     console.print(table)
     if unchanged:
         console.print(f"{unchanged} file(s) were already loaded unchanged and were skipped.")
-    issues = [i for r in result.reports for i in r.issues]
+    issues = [i for r in reports for i in r.issues]
     for issue in issues:
         colour = "red" if issue.severity == "error" else "yellow"
         console.print(styled(f"  [{colour}]{{}}[/] {{}}", issue.severity, issue.message))
-    late = m.faults.get("late_week")
     if late:
         console.print(
             styled(
@@ -125,6 +128,9 @@ def print_demo(result: DemoResult) -> None:
                 late,
             )
         )
+
+
+def _print_features(result: DemoResult) -> None:
     feats = Table(
         title=f"Features for {result.latest_date} ({result.n_scored:,} customers)",
         title_justify="left",
@@ -144,7 +150,9 @@ def print_demo(result: DemoResult) -> None:
         f"{result.training_dates[-1]}); {result.training_base_rate:.2%} started investing "
         "within the label window."
     )
-    print_training(result.trained)
+
+
+def _print_demo_run(result: DemoResult) -> None:
     c = f"nextbest -c {result.config_path}"
     if result.halted:
         console.print(styled("\n[bold red]The weekly run halted:[/] {}", result.halted))
@@ -174,6 +182,15 @@ def print_demo(result: DemoResult) -> None:
         f"  {c} approve {result.run.run_id} --by NAME --comment 'sample checked'\n"
         f"  {c} export {result.run.run_id} --by NAME   hand-off file for the e-mail tool"
     )
+
+
+def print_demo(result: DemoResult) -> None:
+    """The demo's summary: the bank, ingestion, features, training, and the run or why none."""
+    _print_bank(result.manifest)
+    _print_ingestion(result.reports, result.manifest.faults.get("late_week"))
+    _print_features(result)
+    print_training(result.trained)
+    _print_demo_run(result)
 
 
 def fmt(value: object) -> str:
@@ -389,3 +406,55 @@ def print_evaluation(result: Evaluation) -> None:
         for w in h["warnings"]:
             console.print(styled("  [yellow]warning[/] {}", w))
     console.print(f"\nevery figure: {result.figures_csv}\nreport (opens offline): {result.report}")
+
+
+def print_backtest(done: BacktestReport) -> None:
+    """The history replay: one row a week, the summary, each expectation, the report."""
+    table = Table(
+        title=f"History replay — {done.result.action} ({done.result.seconds:.0f} s)",
+        title_justify="left",
+    )
+    for col in (
+        "week",
+        "model until",
+        "eligible",
+        "above thr.",
+        "selected",
+        "mails",
+        "precision",
+        "lift",
+        "fund 4w",
+    ):
+        table.add_column(col, justify="right")
+    for w in done.result.weeks:
+        table.add_row(
+            str(w.week),
+            str(w.model_trained_until),
+            f"{w.eligible:,}",
+            f"{w.candidates:,}",
+            f"{w.selected:,}",
+            f"{w.mails:,}",
+            f"{w.precision:.3f}" if w.precision is not None and w.outcome_complete else "…",
+            f"{w.lift:.2f}" if w.lift is not None and w.outcome_complete else "…",
+            f"{w.fund_return_4w:+.1%}" if w.fund_return_4w is not None else "",
+        )
+    console.print(table)
+    s = done.result.summary
+    console.print(
+        f"weekly volume: max {s['max_weekly_volume']:,}, median {s['median_weekly_volume']:,} "
+        f"(max/median {s['max_to_median']:.2f}); {s['weeks_outside_bounds']} week(s) outside "
+        f"the bounds; mean realised lift {s['mean_lift'] or float('nan'):.2f}",
+        highlight=False,
+    )
+    for w in s["worst_weeks"]:
+        console.print(f"  worst: {w['week']}: {w['why']}", highlight=False)
+    for e in done.result.expectations:
+        mark = "[green]✓[/]" if e["passed"] else "[red]✗[/]"
+        console.print(
+            styled(
+                f"  {mark} {{}}{{}}",
+                e["expect"],
+                f": {'; '.join(e['violations'])}" if e["violations"] else "",
+            )
+        )
+    console.print(f"report: {done.report} (weeks as CSV beside it)")

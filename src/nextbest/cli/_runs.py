@@ -15,24 +15,22 @@ from nextbest.cli._context import (
     parse_date,
     progress_reporter,
 )
-from nextbest.cli._render import console, print_run, styled
+from nextbest.cli._render import console, print_backtest, print_run, styled
 from nextbest.pipeline import (
     action_enabled,
+    backtest_project,
     decide_review,
     due_week,
     explain_customer,
     explain_customers,
     export_run,
     list_runs,
-    market_series,
     record_skipped,
     replay,
     review,
-    run_backtest,
     run_summary,
     run_week,
     undelivered_alerts,
-    write_backtest_report,
 )
 
 
@@ -192,11 +190,8 @@ def backtest(
 ) -> None:
     """Replay history week by week with models trained on what was known then; writes a
     report with the weekly plots. Exits 1 when a configured expectation fails."""
-    from nextbest.features import resolve_features
-    from nextbest.models import list_versions, record_backtest
-
     with open_cli_project() as (store, cfg), progress_reporter() as progress:
-        result = run_backtest(
+        done = backtest_project(
             store,
             cfg,
             action_name=action,
@@ -204,67 +199,8 @@ def backtest(
             end=parse_date(end, "--end") if end else None,
             progress=progress,
         )
-        fund = resolve_features(cfg.features).market_fund
-        market = market_series(store, fund, result.weeks[0].week, result.weeks[-1].week)
-        versions = list_versions(store, result.action)
-        if versions:
-            record_backtest(store, versions[0].version, result.summary)
-    out = (
-        cfg.resolve(cfg.store.path).parent
-        / "backtests"
-        / (f"{result.action}-{result.summary['first_week']}-{result.summary['last_week']}.html")
-    )
-    write_backtest_report(result, out, market=market)
-    table = Table(
-        title=f"History replay — {result.action} ({result.seconds:.0f} s)", title_justify="left"
-    )
-    for col in (
-        "week",
-        "model until",
-        "eligible",
-        "above thr.",
-        "selected",
-        "mails",
-        "precision",
-        "lift",
-        "fund 4w",
-    ):
-        table.add_column(col, justify="right")
-    for w in result.weeks:
-        table.add_row(
-            str(w.week),
-            str(w.model_trained_until),
-            f"{w.eligible:,}",
-            f"{w.candidates:,}",
-            f"{w.selected:,}",
-            f"{w.mails:,}",
-            f"{w.precision:.3f}" if w.precision is not None and w.outcome_complete else "…",
-            f"{w.lift:.2f}" if w.lift is not None and w.outcome_complete else "…",
-            f"{w.fund_return_4w:+.1%}" if w.fund_return_4w is not None else "",
-        )
-    console.print(table)
-    s = result.summary
-    console.print(
-        f"weekly volume: max {s['max_weekly_volume']:,}, median {s['median_weekly_volume']:,} "
-        f"(max/median {s['max_to_median']:.2f}); {s['weeks_outside_bounds']} week(s) outside "
-        f"the bounds; mean realised lift {s['mean_lift'] or float('nan'):.2f}",
-        highlight=False,
-    )
-    for w in s["worst_weeks"]:
-        console.print(f"  worst: {w['week']}: {w['why']}", highlight=False)
-    failed = False
-    for e in result.expectations:
-        mark = "[green]✓[/]" if e["passed"] else "[red]✗[/]"
-        console.print(
-            styled(
-                f"  {mark} {{}}{{}}",
-                e["expect"],
-                f": {'; '.join(e['violations'])}" if e["violations"] else "",
-            )
-        )
-        failed |= not e["passed"]
-    console.print(f"report: {out} (weeks as CSV beside it)")
-    if failed:
+    print_backtest(done)
+    if done.failed:
         raise typer.Exit(1)
 
 

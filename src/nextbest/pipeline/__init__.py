@@ -10,6 +10,7 @@ from nextbest.pipeline._backtest import (
 )
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
+from nextbest.pipeline._history import BacktestReport, backtest_project
 from nextbest.pipeline._measure import (
     Evaluation,
     Fairness,
@@ -56,6 +57,7 @@ __all__ = [
     "KNOBS",
     "RUN_SETTINGS",
     "ActionOutcome",
+    "BacktestReport",
     "BacktestResult",
     "BacktestWeek",
     "DemoResult",
@@ -68,6 +70,7 @@ __all__ = [
     "RunResult",
     "TrainedAction",
     "action_enabled",
+    "backtest_project",
     "config_hash",
     "decide_review",
     "due_week",
