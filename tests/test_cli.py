@@ -400,3 +400,12 @@ def test_demo_help_says_it_runs_the_weekly_loop() -> None:
     assert result.exit_code == 0
     assert "Run the whole weekly loop on a synthetic bank." in result.output
     assert "runs the latest week and writes the HTML report" in " ".join(result.output.split())
+
+
+def test_training_table_refuses_an_unknown_suffix_before_any_work(tmp_path: Path) -> None:
+    """--out with a suffix other than .parquet/.csv is a usage error (exit 2), given at once."""
+    result = CliRunner().invoke(
+        app, ["-c", str(tmp_path / "none.toml"), "training-table", "--out", "t.txt"]
+    )
+    assert result.exit_code == 2
+    assert "--out must end in .parquet or .csv, got t.txt" in result.output

@@ -68,6 +68,8 @@ EXPECTED = {
         "Evaluation",
         "Figure",
         "evaluate_project",
+        "TABLE_SUFFIXES",
+        "write_table",
         "BacktestReport",
         "backtest_project",
         "experiment_effects",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -36,7 +36,9 @@ from nextbest.ingest import (
     quarantine_summary,
 )
 from nextbest.pipeline import (
+    TABLE_SUFFIXES,
     hunt_file,
+    write_table,
 )
 from nextbest.simulate import simulate_bank
 
@@ -216,6 +218,8 @@ def features(
     describe: Annotated[bool, typer.Option("--describe", help="Explain each feature.")] = False,
 ) -> None:
     """Build point-in-time features for one snapshot date."""
+    if out is not None:
+        _table_file(out)
     cfg = cli_config()
     fs = resolve_features(cfg.features)
     if describe:
@@ -232,7 +236,7 @@ def features(
         day = dates[-1] if date == "latest" else parse_date(date, "--date")
         table = build_features(store, fs, [day])
     if out is not None:
-        _write_table(table, out)
+        write_table(table, out)
         console.print(f"wrote {table.num_rows:,} rows to {out}")
     else:
         console.print(table.slice(0, 10).to_pandas().to_string(index=False))
@@ -244,6 +248,7 @@ def training_table(
     out: Annotated[Path, typer.Option(help="Write to .parquet or .csv.")],
 ) -> None:
     """Features plus labels on snapshot dates sampled across history."""
+    _table_file(out)
     cfg = cli_config()
     fs = resolve_features(cfg.features)
     with open_cli_project() as (store, cfg):
@@ -256,20 +261,12 @@ def training_table(
             customer_fraction=cfg.training.customer_fraction,
             seed=cfg.training.seed,
         )
-    _write_table(table, out)
+    write_table(table, out)
     console.print(f"wrote {table.num_rows:,} rows on {len(dates)} dates to {out}")
 
 
-def _write_table(table: Any, out: Path) -> None:
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix.lower() == ".csv":
-        pacsv.write_csv(table, tmp)
-    elif out.suffix.lower() in (".parquet", ".pq"):
-        pq.write_table(table, tmp)
-    else:
+def _table_file(out: Path) -> Path:
+    """``out`` if it names a Parquet or CSV file (checked before any work is done)."""
+    if out.suffix.lower() not in TABLE_SUFFIXES:
         raise typer.BadParameter(f"--out must end in .parquet or .csv, got {out.name}")
-    tmp.replace(out)
+    return out

@@ -10,6 +10,7 @@ from nextbest.pipeline._backtest import (
 )
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
+from nextbest.pipeline._files import TABLE_SUFFIXES, write_table
 from nextbest.pipeline._history import BacktestReport, backtest_project
 from nextbest.pipeline._measure import (
     Evaluation,
@@ -56,6 +57,7 @@ __all__ = [
     "CONFIG_TEMPLATE",
     "KNOBS",
     "RUN_SETTINGS",
+    "TABLE_SUFFIXES",
     "ActionOutcome",
     "BacktestReport",
     "BacktestResult",
@@ -106,4 +108,5 @@ __all__ = [
     "write_backtest_report",
     "write_config",
     "write_decision_file",
+    "write_table",
 ]
