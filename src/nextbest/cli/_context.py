@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,7 +112,6 @@ def parse_date(value: str, what: str) -> dt.date:
 
 
 def login_name() -> str:
-    import getpass
 
     try:
         return getpass.getuser()

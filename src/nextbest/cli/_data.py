@@ -35,6 +35,7 @@ from nextbest.ingest import (
     quarantine_rows,
     quarantine_summary,
 )
+from nextbest.models import LeakageSettings
 from nextbest.pipeline import (
     TABLE_SUFFIXES,
     hunt_file,
@@ -189,7 +190,6 @@ def leakage(
     """Hunt for leakage in your own table before modelling it (time keys, memorisation gap,
     too-good features). Exits 1 when a finding is critical."""
     cfg = cli_config()
-    from nextbest.models import LeakageSettings
 
     findings, info = hunt_file(
         file,

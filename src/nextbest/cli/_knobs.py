@@ -9,6 +9,7 @@ import typer
 from nextbest.cli._context import handled, open_cli_project
 from nextbest.cli._render import console, styled
 from nextbest.pipeline import (
+    KNOBS,
     action_enabled,
     knob_log,
     set_knob,
@@ -24,7 +25,6 @@ def knobs_show() -> None:
     with open_cli_project() as (store, eff):
         log = knob_log(store)
         enabled = {a.name: action_enabled(store, a.name) for a in eff.actions}
-    from nextbest.pipeline import KNOBS
 
     for a in eff.actions:
         console.print(styled("[bold]{}[/]", a.name))

@@ -11,7 +11,12 @@ from rich.table import Table
 from nextbest.cli._context import cli_config, handled, open_cli_project
 from nextbest.cli._render import console, print_evaluation, styled
 from nextbest.errors import NotFoundError
-from nextbest.pipeline import evaluate_project, experiment_effects, fairness_report
+from nextbest.pipeline import (
+    evaluate_project,
+    experiment_effects,
+    fairness_report,
+    simulate_outcomes,
+)
 
 
 @handled
@@ -22,7 +27,6 @@ def simulate_outcomes_cmd(
     """Synthetic bank only: draw the run's outcomes from the ground truth (incl. the true mail
     effect) and ingest them as the warehouse's later delivery."""
     cfg = cli_config()
-    from nextbest.pipeline import simulate_outcomes
 
     bank = cfg.resolve(cfg.sources.snapshots.path).parent if cfg.sources.snapshots else None
     if bank is None:

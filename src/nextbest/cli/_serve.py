@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+import uvicorn
 
+from nextbest.api import ROLES, create_app, hash_token, new_token
+from nextbest.api._auth import NAME_PATTERN
 from nextbest.cli._context import cli_config, handled
 from nextbest.cli._render import console
 
@@ -17,9 +20,6 @@ def api_token(
 ) -> None:
     """Make an API token: prints the token (give it to its owner) and the entry to add to
     NEXTBEST_API_TOKENS (only its sha256 is kept)."""
-    from nextbest.api import ROLES, hash_token, new_token
-    from nextbest.api._auth import NAME_PATTERN
-
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if not NAME_PATTERN.fullmatch(name):
@@ -38,10 +38,6 @@ def serve(
 ) -> None:
     """Serve the JSON API and the console on the embedded store (needs NEXTBEST_API_TOKENS).
     Beyond 127.0.0.1, serve it behind https: the console's session cookie is Secure there."""
-    import uvicorn
-
-    from nextbest.api import create_app
-
     cfg = cli_config()
     app = create_app(
         cfg,
