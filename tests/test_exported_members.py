@@ -135,6 +135,7 @@ EXPECTED = {
         "never_selected",
         "newcombe",
         "power_plan",
+        "PowerPlan",
         "proxy_check",
         "rate",
         "selection_by_group",

@@ -389,10 +389,10 @@ def print_evaluation(result: Evaluation) -> None:
         _print_run_evaluation(r, result.funnels.get(r.run_id, []))
     for p in result.plans:
         console.print(
-            f"\npower: {p['action']} mails {p['weekly_treat']:,} and holds out "
-            f"{p['weekly_holdout']:,} a week at a base rate of {p['base_rate']:.2%}; an uplift of "
-            f"{p['uplift']:.2%} is detectable at 80% power after {p['weeks']} week(s) "
-            f"({p['holdout_needed']:,} held out)",
+            f"\npower: {p.action} mails {p.weekly_treat:,} and holds out "
+            f"{p.weekly_holdout:,} a week at a base rate of {p.base_rate:.2%}; an uplift of "
+            f"{p.uplift:.2%} is detectable at 80% power after {p.weeks} week(s) "
+            f"({p.holdout_needed:,} held out)",
             highlight=False,
         )
     for h in result.health:

@@ -13,6 +13,7 @@ from nextbest.errors import NotFoundError
 from nextbest.evaluation import (
     ArmEffect,
     Estimate,
+    PowerPlan,
     RunEvaluation,
     arm_effects,
     email_funnel,
@@ -46,7 +47,7 @@ class Evaluation:
 
     runs: list[RunEvaluation]
     funnels: dict[str, list[dict[str, Any]]]
-    plans: list[dict[str, Any]]
+    plans: list[PowerPlan]
     health: list[dict[str, Any]]
     figures: list[Figure]
     figures_csv: Path | None
