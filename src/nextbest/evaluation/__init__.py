@@ -4,6 +4,7 @@ from nextbest.evaluation._experiment import ArmEffect, arm_effects
 from nextbest.evaluation._fairness import never_selected, proxy_check, selection_by_group
 from nextbest.evaluation._runs import (
     ArmFigures,
+    PowerPlan,
     RunEvaluation,
     email_funnel,
     evaluate_runs,
@@ -24,6 +25,7 @@ __all__ = [
     "ArmEffect",
     "ArmFigures",
     "Estimate",
+    "PowerPlan",
     "RunEvaluation",
     "arm_effects",
     "bootstrap_mean_diff",
