@@ -20,7 +20,6 @@ ALLOWED: dict[str, int] = {
     "nextbest/pipeline/_models.py::release_table": 129,
     "nextbest/pipeline/_weekly.py": 664,
     "nextbest/pipeline/_weekly.py::run_week": 244,
-    "nextbest/simulate/_bank.py::simulate_bank": 168,
 }
 
 
