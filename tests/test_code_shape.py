@@ -15,7 +15,6 @@ MAX_MODULE_LINES = 500
 
 #: "path::function" (or "path" for a whole module) -> its size in lines today
 ALLOWED: dict[str, int] = {
-    "nextbest/pipeline/_models.py::release_table": 129,
     "nextbest/pipeline/_weekly.py": 664,
     "nextbest/pipeline/_weekly.py::run_week": 244,
 }
