@@ -103,17 +103,24 @@ def fairness(
     console.print(
         styled(
             "[bold]Never selected[/] over {} run(s): {:,} of {:,} customers ({:.1%})",
-            never["runs"],
-            never["never_selected"],
-            never["customers_in_every_run"],
-            never["share"],
+            never.runs,
+            never.never_selected,
+            never.customers_in_every_run,
+            never.share,
         )
     )
-    for w in never["why"][:6]:
-        console.print(f"  {w['reason']}: {w['customers']:,}", highlight=False)
-    for who, prof in never["profile"].items():
+    for w in never.why[:6]:
+        console.print(f"  {w.reason}: {w.customers:,}", highlight=False)
+    for prof in never.profile:
+        figures = {
+            "mean age": prof.mean_age,
+            "median balance": prof.median_balance,
+            "app share": prof.app_share,
+            "opted-in share": prof.opted_in_share,
+        }
         console.print(
-            f"  {who}: " + ", ".join(f"{k} {v:,.2f}" for k, v in prof.items() if v is not None),
+            f"  {prof.who}: "
+            + ", ".join(f"{k} {v:,.2f}" for k, v in figures.items() if v is not None),
             highlight=False,
         )
     table = Table(

@@ -7,10 +7,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from nextbest.api import ROLES, create_app, hash_token, new_token
-from nextbest.api._auth import NAME_PATTERN
+from nextbest.api import ROLES, check_token_name, create_app, hash_token, new_token
 from nextbest.cli._context import cli_config, handled
 from nextbest.cli._render import console
+from nextbest.errors import ConfigError
 
 
 @handled
@@ -22,10 +22,10 @@ def api_token(
     NEXTBEST_API_TOKENS (only its sha256 is kept)."""
     if role not in ROLES:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if not NAME_PATTERN.fullmatch(name):
-        raise typer.BadParameter(
-            f"the name {name[:70]!r} is not allowed: use 1 to 64 characters of A-Za-z0-9 . _ -"
-        )
+    try:
+        check_token_name(name)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
     token = new_token()
     console.print(f"token for {name}: {token}")
     console.print(f"add to NEXTBEST_API_TOKENS: {name}:{role}:{hash_token(token)}")

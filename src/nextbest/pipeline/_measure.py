@@ -13,6 +13,7 @@ from nextbest.errors import NotFoundError
 from nextbest.evaluation import (
     ArmEffect,
     Estimate,
+    NeverSelected,
     PowerPlan,
     RunEvaluation,
     arm_effects,
@@ -151,7 +152,7 @@ class Fairness:
     """Who was never selected over the period, selection per group, and proxy features."""
 
     run_ids: list[str]
-    never: dict[str, Any]
+    never: NeverSelected
     groups: list[dict[str, Any]]
     proxies: list[dict[str, Any]]
 
