@@ -461,22 +461,35 @@ def print_backtest(done: BacktestReport) -> None:
     console.print(f"report: {done.report} (weeks as CSV beside it)")
 
 
-def explanation_lines(e: CustomerExplanation) -> list[tuple[str, str]]:
-    """A customer's explanation as (label, text) lines; per-action labels start with it."""
-    lines = [("run", e.run_id), ("relation", str(e.relation_id))]
+def _explanation_facts(e: CustomerExplanation) -> list[tuple[str | None, str, str]]:
+    """A customer's explanation as (action or None, label, text) facts."""
+    facts: list[tuple[str | None, str, str]] = []
     for a in e.actions:
         trail = "; ".join(f"{'✓' if c.passed else '✗'} {c.rule}" for c in a.eligibility)
         arm = f"{a.arm} (assignment probability {a.assignment_probability:.3f})"
-        lines += [(f"{a.action}: arm", arm), (f"{a.action}: eligibility", trail)]
+        facts += [(a.action, "arm", arm), (a.action, "eligibility", trail)]
         if a.first_failed_rule:
-            lines.append((f"{a.action}: first failing rule", a.first_failed_rule))
+            facts.append((a.action, "first failing rule", a.first_failed_rule))
         rank = f", rank {a.rank}" if a.rank else ""
-        lines.append((f"{a.action}: score", f"{a.score:.4f} (threshold {a.threshold:g}){rank}"))
-        lines.append((f"{a.action}: reasons", a.reasons))
+        facts.append((a.action, "score", f"{a.score:.4f} (threshold {a.threshold:g}){rank}"))
+        facts.append((a.action, "reasons", a.reasons))
     shares = [
         "" if f.share_below is None else f" (higher than {f.share_below:.0%} of customers)"
         for f in e.features
     ]
-    facts = sorted(zip(e.features, shares, strict=True), key=lambda p: p[0].market_wide)
-    lines.append(("features", "; ".join(f.text + share for f, share in facts)))
-    return lines
+    ordered = sorted(zip(e.features, shares, strict=True), key=lambda p: p[0].market_wide)
+    facts.append((None, "features", "; ".join(f.text + share for f, share in ordered)))
+    return facts
+
+
+def explanation_lines(e: CustomerExplanation) -> list[tuple[str, str]]:
+    """A customer's explanation as (label, text) lines; per-action labels start with it."""
+    return [("run", e.run_id), ("relation", str(e.relation_id))] + [
+        (label if action is None else f"{action}: {label}", text)
+        for action, label, text in _explanation_facts(e)
+    ]
+
+
+def explanation_inline(e: CustomerExplanation) -> str:
+    """The explanation on one line, as ``review`` shows each sampled customer."""
+    return " | ".join(f"{label}: {text}" for _, label, text in _explanation_facts(e))

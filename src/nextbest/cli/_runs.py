@@ -17,6 +17,7 @@ from nextbest.cli._context import (
 )
 from nextbest.cli._render import (
     console,
+    explanation_inline,
     explanation_lines,
     print_backtest,
     print_run,
@@ -274,11 +275,7 @@ def review_cmd(
             styled(
                 "  [bold]{}[/] {}",
                 d.relation_id,
-                " | ".join(
-                    f"{k.split(': ')[-1]}: {v}"
-                    for k, v in explanation_lines(d)
-                    if k not in ("run", "relation")
-                ),
+                explanation_inline(d),
             ),
             soft_wrap=True,
         )
