@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,9 @@ from nextbest.config import Config, config_from_mapping
 from nextbest.ingest import configured_sources, ingest_source
 from nextbest.simulate import BankManifest, simulate_bank
 from nextbest.store import Store, audit_path_for, open_store
+
+if TYPE_CHECKING:
+    from nextbest.pipeline import DemoResult
 
 N_CUSTOMERS = 1_000
 N_WEEKS = 36
@@ -77,18 +81,25 @@ class DemoFactory:
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._tmp = tmp_path_factory
-        self._built: dict[tuple[int, int, int], Path] = {}
+        self._built: dict[tuple[int, int, int], tuple[Path, DemoResult]] = {}
 
-    def built(self, *, n_customers: int, n_weeks: int = 78, seed: int) -> Path:
-        """The shared, read-only build of this demo (copy it before changing it)."""
+    def result(self, *, n_customers: int, n_weeks: int = 78, seed: int) -> DemoResult:
+        """What the shared build of this demo reported (read-only, like its folder)."""
         from nextbest.pipeline import run_demo
 
         key = (n_customers, n_weeks, seed)
         if key not in self._built:
             root = self._tmp.mktemp(f"demo-{n_customers}-{seed}") / "demo"
-            run_demo(root, n_customers=n_customers, n_weeks=n_weeks, seed=seed)
-            self._built[key] = root
-        return self._built[key]
+            self._built[key] = (
+                root,
+                run_demo(root, n_customers=n_customers, n_weeks=n_weeks, seed=seed),
+            )
+        return self._built[key][1]
+
+    def built(self, *, n_customers: int, n_weeks: int = 78, seed: int) -> Path:
+        """The shared, read-only build of this demo (copy it before changing it)."""
+        self.result(n_customers=n_customers, n_weeks=n_weeks, seed=seed)
+        return self._built[(n_customers, n_weeks, seed)][0]
 
     def copy(self, dest: Path, *, n_customers: int, n_weeks: int = 78, seed: int) -> Path:
         """A private, writable copy of the demo project at ``dest``."""

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from nextbest.api import create_app, hash_token
 from nextbest.config import load_config
-from nextbest.pipeline import run_demo
+from tests.conftest import DemoFactory
 
 ROLES = ("viewer", "operator", "admin")
 TOKENS = {role: f"fuzz-{role}-" + "z" * 30 for role in ROLES}
@@ -41,9 +41,9 @@ _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
-    root = tmp_path_factory.mktemp("fuzz") / "demo"
-    run_demo(root, n_customers=800, n_weeks=78, seed=4)
+def app(tmp_path_factory: pytest.TempPathFactory, demos: DemoFactory) -> FastAPI:
+    # the shapes of answers are asserted, not their values: the API tests' demo serves
+    root = demos.copy(tmp_path_factory.mktemp("fuzz") / "demo", n_customers=1500, seed=3)
     return create_app(load_config(root / "nextbest.toml"), environ=ENV, cache_seconds=0.0)
 
 

@@ -378,3 +378,34 @@ def test_two_run_processes_one_wins(tiny_project: Path) -> None:
         assert store.fetchall("SELECT run_id, status FROM runs") == [
             ("2025-03-02-r1", "pending_review")
         ]
+
+
+def test_experiment_prints_each_arm_against_the_control(tmp_path: Path) -> None:
+    """The experiment table shows the arm's difference in means; a missing control exits 2."""
+    path = tmp_path / "exp.csv"
+    path.write_text("arm,bought\ncontrol,1\ncontrol,0\nmail,1\nmail,1\n")
+    args = ["experiment", str(path), "--arm-column", "arm", "--outcome", "bought"]
+    result = CliRunner().invoke(app, [*args, "--control", "control"])
+    assert result.exit_code == 0, result.output
+    assert "exp.csv: each arm against 'control'" in result.output
+    assert "+0.5000" in result.output
+    missing = CliRunner().invoke(app, [*args, "--control", "ctrl"])
+    assert missing.exit_code == 2
+    assert "arms are ['control', 'mail']" in missing.output
+
+
+def test_demo_help_says_it_runs_the_weekly_loop() -> None:
+    """demo --help describes the whole loop (training, the run, the report), not only ingest."""
+    result = CliRunner().invoke(app, ["demo", "--help"])
+    assert result.exit_code == 0
+    assert "Run the whole weekly loop on a synthetic bank." in result.output
+    assert "runs the latest week and writes the HTML report" in " ".join(result.output.split())
+
+
+def test_training_table_refuses_an_unknown_suffix_before_any_work(tmp_path: Path) -> None:
+    """--out with a suffix other than .parquet/.csv is a usage error (exit 2), given at once."""
+    result = CliRunner().invoke(
+        app, ["-c", str(tmp_path / "none.toml"), "training-table", "--out", "t.txt"]
+    )
+    assert result.exit_code == 2
+    assert "--out must end in .parquet or .csv, got t.txt" in result.output

@@ -1,254 +1,77 @@
-"""The public API of each package is exactly what its ``__all__`` says."""
+"""The public API of each package is exactly what its ``__all__`` says.
+
+Derived, not hard-coded: each public package of nextbest exports exactly the public names it
+defines or imports, nothing private, every exported name resolves, and ``__all__`` is in the
+isort-style order ruff's RUF022 keeps (constants, then classes, then the rest).
+"""
 
 from __future__ import annotations
+import __future__
 
 import importlib
+import pkgutil
+import types
+from typing import Any
 
 import pytest
 
-EXPECTED = {
-    "nextbest.api": {"ROLES", "Identity", "create_app", "hash_token", "new_token"},
-    "nextbest.store": {
-        "AUDIT_TABLES",
-        "DATA_TABLES",
-        "REDACTED",
-        "SCHEMA_VERSION",
-        "Store",
-        "audit_path_for",
-        "is_database_error",
-        "open_store",
-        "private_files",
-        "Query",
-        "Step",
-        "Steps",
-        "quote_identifier",
-        "quote_literal",
-    },
-    "nextbest.features": {
-        "FEATURES",
-        "FeatureDefinition",
-        "FeatureSet",
-        "build_features",
-        "build_training_table",
-        "feature_set_for",
-        "loaded_snapshot_dates",
-        "phrase",
-        "resolve_features",
-        "training_dates",
-    },
-    "nextbest.simulate": {
-        "DEFAULT_START",
-        "FUNDS",
-        "TRUE_COEFFICIENTS",
-        "BankManifest",
-        "MarketSeries",
-        "conversion_probability",
-        "draw_conversion_weeks",
-        "simulate_bank",
-        "simulate_market",
-        "weekly_hazard",
-    },
-    "nextbest.ingest": {
-        "AUDIT",
-        "CONTRACTS",
-        "CONVERSIONS",
-        "EMAIL_EVENTS",
-        "MARKET",
-        "SNAPSHOTS",
-        "SOURCE_NAMES",
-        "ColumnContract",
-        "Contract",
-        "ContractIssue",
-        "LoadReport",
-        "configured_sources",
-        "contract_issues",
-        "ingest_source",
-        "ingest_summary",
-        "load_file",
-        "quarantine_rows",
-        "quarantine_summary",
-        "resolve_files",
-    },
-    "nextbest.pipeline": {
-        "KNOBS",
-        "notify_halt",
-        "open_project",
-        "Project",
-        "run_config",
-        "RUN_SETTINGS",
-        "parse_knob",
-        "undelivered_alerts",
-        "ExportResult",
-        "action_enabled",
-        "decide_review",
-        "due_week",
-        "effective_config",
-        "export_run",
-        "knob_log",
-        "record_skipped",
-        "replay",
-        "review",
-        "set_knob",
-        "simulate_outcomes",
-        "CONFIG_TEMPLATE",
-        "ActionOutcome",
-        "DemoResult",
-        "ReleaseLine",
-        "BacktestResult",
-        "BacktestWeek",
-        "market_series",
-        "run_backtest",
-        "write_backtest_report",
-        "hunt_file",
-        "promote",
-        "release_table",
-        "RunResult",
-        "TrainedAction",
-        "config_hash",
-        "explain_customer",
-        "explain_customers",
-        "list_runs",
-        "oracle_probabilities",
-        "run_demo",
-        "run_summary",
-        "run_week",
-        "train_models",
-        "write_config",
-        "write_decision_file",
-        "ARMS",
-        "Arm",
-        "CustomerExplanation",
-        "DecisionPage",
-        "DecisionRow",
-        "Overlap",
-        "RuleCheck",
-        "RunReview",
-        "RunSettings",
-        "RunSummary",
-        "decisions_page",
-        "KnobRow",
-        "knob_table",
-        "knob_values",
-        "HaltedRun",
-        "RecentRun",
-        "RunRecord",
-        "RunStatus",
-        "decided_run_ids",
-        "halted_runs",
-        "recent_runs",
-    },
-    "nextbest.evaluation": {
-        "ArmEffect",
-        "ArmFigures",
-        "Estimate",
-        "RunEvaluation",
-        "arm_effects",
-        "bootstrap_mean_diff",
-        "email_funnel",
-        "evaluate_runs",
-        "ipw_rate",
-        "model_health",
-        "never_selected",
-        "newcombe",
-        "power_plan",
-        "proxy_check",
-        "rate",
-        "selection_by_group",
-        "weeks_to_detect",
-        "wilson",
-    },
-    "nextbest.checks": {
-        "VERDICTS",
-        "Check",
-        "concentration",
-        "contract",
-        "drift",
-        "freshness",
-        "halt_message",
-        "market_regime",
-        "market_state",
-        "psi",
-        "row_count",
-        "send_alert",
-        "volume",
-        "worst_verdict",
-        "AGE_BANDS",
-        "LAST_AGE_BAND",
-        "age_band_sql",
-        "concentration_groups",
-    },
-    "nextbest.decisioning": {
-        "BUILTIN_RULES",
-        "ArmAssignment",
-        "Selection",
-        "select",
-        "assign_arms",
-        "eligibility",
-        "eligibility_trail",
-        "rule_descriptions",
-        "LEGAL_RULES",
-        "eligibility_params",
-        "eligibility_query",
-        "eligibility_steps",
-        "Decision",
-        "Policy",
-        "Scorer",
-        "check_aligned",
-        "decide",
-    },
-    "nextbest.models": {
-        "STATUSES",
-        "Finding",
-        "LeakageSettings",
-        "find_time_keys",
-        "get_version",
-        "has_critical",
-        "hunt_table",
-        "GATE_CHECKS",
-        "GateSettings",
-        "auc_interval",
-        "blocked_by",
-        "gate_failures",
-        "gate_passed",
-        "release_gate",
-        "model_events",
-        "random_vs_time_gap",
-        "record_backtest",
-        "rollback",
-        "set_status",
-        "shadow_version",
-        "too_good",
-        "CalibrationBand",
-        "LightGBMPropensity",
-        "LogisticPropensity",
-        "ModelVersion",
-        "PropensityModel",
-        "TimeSplit",
-        "TrainingResult",
-        "brier",
-        "calibration_table",
-        "champion_version",
-        "evaluate_scores",
-        "feature_matrix",
-        "lift_at",
-        "lift_curve",
-        "list_versions",
-        "make_estimator",
-        "load_model",
-        "pr_auc",
-        "reason_codes",
-        "register_model",
-        "roc_auc",
-        "time_split",
-        "train_action",
-    },
-}
+import nextbest
+
+PACKAGES = sorted(
+    f"nextbest.{info.name}"
+    for info in pkgutil.iter_modules(nextbest.__path__)
+    if info.ispkg and not info.name.startswith("_")
+)
 
 
-@pytest.mark.parametrize("package", sorted(EXPECTED))
-def test_all_is_locked(package: str) -> None:
-    """``__all__`` lists exactly the expected names, and each of them exists."""
+def public_names(module: types.ModuleType) -> set[str]:
+    """Names a module binds that are public: not private, not a submodule, not a __future__ flag."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, types.ModuleType | __future__._Feature)
+    }
+
+
+def isort_key(name: str) -> tuple[int, str]:
+    """RUF022's isort-style order: SCREAMING_CASE, then CamelCase, then everything else."""
+    if name.isupper() and len(name) > 1:
+        return 0, name
+    return (1, name) if name[:1].isupper() else (2, name)
+
+
+def test_every_public_package_is_checked() -> None:
+    assert "nextbest.models" in PACKAGES
+    assert "nextbest.pipeline" in PACKAGES
+    assert len(PACKAGES) >= 10
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_all_is_exactly_the_public_names(package: str) -> None:
     module = importlib.import_module(package)
-    assert set(module.__all__) == EXPECTED[package]
-    for name in module.__all__:
-        assert hasattr(module, name), name
+    exported: list[str] = list(module.__all__)
+    assert len(exported) == len(set(exported)), "a name is listed twice"
+    assert set(exported) == public_names(module)
+    assert [name for name in exported if name.startswith("_")] == []
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_exported_name_resolves(package: str) -> None:
+    module = importlib.import_module(package)
+    namespace: dict[str, Any] = {}
+    exec(f"from {package} import *", namespace)
+    assert sorted(set(namespace) - {"__builtins__"}) == sorted(module.__all__)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_all_is_sorted(package: str) -> None:
+    exported = list(importlib.import_module(package).__all__)
+    assert exported == sorted(exported, key=isort_key)
+
+
+def test_the_derivation_catches_a_missing_and_a_private_export() -> None:
+    module = types.ModuleType("fake")
+    exec("from __future__ import annotations\nimport os\nA = 1\ndef f(): ...\n_g = 2", vars(module))
+    assert public_names(module) == {"A", "f"}
+    assert sorted(["f", "Klass", "CONST"], key=isort_key) == ["CONST", "Klass", "f"]

@@ -2,7 +2,10 @@
 
 Every error a user can cause derives from :class:`NextbestError`. Messages say what is wrong,
 the offending value, and how to fix it. The CLI prints the message on one line (the traceback
-only with ``--verbose``); the API will translate the same tree into one JSON error shape.
+only with ``--verbose``). The API answers the same tree in one JSON error shape,
+``{"error": {"code", "message", "status"}}``, with the error's ``code`` and an HTTP status by
+kind (not found 404; run state, blocked release and halted run 409; config 400; store 503), the
+message cleaned of paths and process ids (``nextbest.api._errors``).
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from nextbest.api import hash_token
-from nextbest.pipeline import run_demo
 from tests._serve import serve_in_background
+from tests.conftest import DemoFactory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -31,9 +31,8 @@ VIEWER = "vw-" + "m" * 30
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("console") / "demo"
-    run_demo(root, n_customers=1500, n_weeks=78, seed=3)
+def server(tmp_path_factory: pytest.TempPathFactory, demos: DemoFactory) -> Iterator[str]:
+    root = demos.copy(tmp_path_factory.mktemp("console") / "demo", n_customers=1500, seed=3)
     tokens = f"olga:operator:{hash_token(OPERATOR)},victor:viewer:{hash_token(VIEWER)}"
     with serve_in_background(root / "nextbest.toml", api_tokens=tokens) as url:
         yield url

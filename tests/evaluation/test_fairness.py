@@ -43,8 +43,32 @@ def test_selection_by_gender_by_hand(tiny_store: tuple[Store, Path]) -> None:
     assert rows["F"]["legal_ratio_to_highest"] == pytest.approx(0.7)
     assert rows["M"]["model_ratio_to_highest"] == pytest.approx(0.5)
     never = never_selected(store, [result.run_id])
-    assert never["never_selected"] == 10  # 12 customers, 2 selected
-    assert {w["reason"]: w["customers"] for w in never["why"]}["not_in_cooldown"] == 2
+    assert (never.runs, never.customers_in_every_run, never.never_selected) == (1, 12, 10)
+    assert never.share == pytest.approx(10 / 12)  # 12 customers, 2 selected
+    assert {w.reason: w.customers for w in never.why} == {
+        "eligible, score 0.02 or more": 2,
+        "opted_in": 2,
+        "not_in_cooldown": 2,
+        "not_investing": 1,
+        "not_in_flow": 1,
+        "adult": 1,
+        "has_some_balance": 1,
+    }
+    assert [w.customers for w in never.why] == [2, 2, 2, 1, 1, 1, 1]  # most frequent first
+    selected, unselected = never.profile
+    assert (selected.who, selected.mean_age, selected.app_share) == (
+        "selected at least once",
+        37.5,
+        1.0,
+    )
+    assert (unselected.who, unselected.mean_age, unselected.app_share) == (
+        "never selected",
+        pytest.approx(40.6),
+        pytest.approx(0.9),
+    )
+    assert unselected.opted_in_share == pytest.approx(8 / 9)  # 112's unknown opt-in left out
+    assert unselected.median_balance == selected.median_balance == 1000.0
+    assert [p.who for p in never.profile] == ["selected at least once", "never selected"]
 
 
 def test_sensitive_attributes_never_reach_features(tiny_store: tuple[Store, Path]) -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from nextbest.pipeline import DemoResult, run_demo
+from nextbest.pipeline import DemoResult
+from tests.conftest import DemoFactory
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return run_demo(tmp_path_factory.mktemp("demo"), n_customers=3000, n_weeks=78, seed=5)
+def demo(demos: DemoFactory) -> DemoResult:
+    return demos.result(n_customers=3000, seed=5)
 
 
 def test_model_is_useful_but_not_better_than_the_truth(demo: DemoResult) -> None:

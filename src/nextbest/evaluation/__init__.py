@@ -1,9 +1,17 @@
 """Measuring the effect: outcomes per arm, incrementality with intervals, IPW, power."""
 
 from nextbest.evaluation._experiment import ArmEffect, arm_effects
-from nextbest.evaluation._fairness import never_selected, proxy_check, selection_by_group
+from nextbest.evaluation._fairness import (
+    NeverSelected,
+    NeverSelectedProfile,
+    NeverSelectedReason,
+    never_selected,
+    proxy_check,
+    selection_by_group,
+)
 from nextbest.evaluation._runs import (
     ArmFigures,
+    PowerPlan,
     RunEvaluation,
     email_funnel,
     evaluate_runs,
@@ -24,6 +32,10 @@ __all__ = [
     "ArmEffect",
     "ArmFigures",
     "Estimate",
+    "NeverSelected",
+    "NeverSelectedProfile",
+    "NeverSelectedReason",
+    "PowerPlan",
     "RunEvaluation",
     "arm_effects",
     "bootstrap_mean_diff",

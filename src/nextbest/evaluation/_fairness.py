@@ -17,7 +17,8 @@ sensitive attribute (correlation ratio η² of the feature by group).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 
@@ -78,7 +79,43 @@ def selection_by_group(store: Store, run_ids: list[str]) -> list[dict[str, Any]]
     return out
 
 
-def never_selected(store: Store, run_ids: list[str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NeverSelectedReason:
+    """A reason customers were never selected (the first rule that kept them out most often,
+    or, for the eligible, the score band they stayed in) and how many it kept out."""
+
+    reason: str
+    customers: int
+
+
+@dataclass(frozen=True)
+class NeverSelectedProfile:
+    """The profile of one side (on the customer's last week of the period); None when the
+    side has no value for a figure."""
+
+    who: Literal["never selected", "selected at least once"]
+    mean_age: float | None
+    median_balance: float | None
+    app_share: float | None
+    opted_in_share: float | None
+
+
+@dataclass(frozen=True)
+class NeverSelected:
+    """Customers present in every run of the period and never selected.
+
+    ``why`` is most frequent first; ``profile`` holds the side selected at least once, then
+    the never selected (a side with no customer is left out)."""
+
+    runs: int
+    customers_in_every_run: int
+    never_selected: int
+    share: float  # of the customers in every run; NaN when there are none
+    why: tuple[NeverSelectedReason, ...]
+    profile: tuple[NeverSelectedProfile, ...]
+
+
+def never_selected(store: Store, run_ids: list[str]) -> NeverSelected:
     """Customers present in every run of the period and never selected: how many, their
     profile against the base, the first rule that kept them out most often, and for the
     eligible ones the score band they stayed in."""
@@ -125,20 +162,26 @@ def never_selected(store: Store, run_ids: list[str]) -> dict[str, Any]:
         store.execute("DROP TABLE IF EXISTS _per_customer")
     assert row is not None
     never, base = int(row[0]), int(row[1])
-    keys = ("mean age", "median balance", "app share", "opted-in share")
-    return {
-        "runs": n_runs,
-        "customers_in_every_run": base,
-        "never_selected": never,
-        "share": never / base if base else float("nan"),
-        "why": [{"reason": r, "customers": int(c)} for r, c in rules],
-        "profile": {
-            ("never selected" if p[0] else "selected at least once"): dict(
-                zip(keys, [float(x) if x is not None else None for x in p[1:]], strict=True)
-            )
-            for p in profile
-        },
-    }
+    return NeverSelected(
+        runs=n_runs,
+        customers_in_every_run=base,
+        never_selected=never,
+        share=never / base if base else float("nan"),
+        why=tuple(NeverSelectedReason(reason=r, customers=int(c)) for r, c in rules),
+        profile=tuple(_profile(p) for p in profile),
+    )
+
+
+def _profile(row: tuple[Any, ...]) -> NeverSelectedProfile:
+    never, *figures = row
+    age, balance, app, opted_in = (float(x) if x is not None else None for x in figures)
+    return NeverSelectedProfile(
+        who="never selected" if never else "selected at least once",
+        mean_age=age,
+        median_balance=balance,
+        app_share=app,
+        opted_in_share=opted_in,
+    )
 
 
 def proxy_check(

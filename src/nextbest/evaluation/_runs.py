@@ -223,10 +223,23 @@ def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[
     return out
 
 
-def power_plan(store: Store, config: Config, *, uplift: float) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class PowerPlan:
+    """One action's weekly volumes, holdout base rate, and the weeks until an uplift shows."""
+
+    action: str
+    weekly_treat: int
+    weekly_holdout: int
+    base_rate: float
+    uplift: float
+    holdout_needed: int
+    weeks: int
+
+
+def power_plan(store: Store, config: Config, *, uplift: float) -> list[PowerPlan]:
     """Per action: the weekly treat and holdout volumes of the recent runs, the base rate seen
     in the holdout, and the weeks until ``uplift`` (absolute) is detectable at 80% power."""
-    plans = []
+    plans: list[PowerPlan] = []
     for action in config.actions:
         row = store.fetchone(
             "SELECT avg(t), avg(h) FROM (SELECT run_id, count(*) FILTER (WHERE arm = 'treat') t, "
@@ -251,15 +264,15 @@ def power_plan(store: Store, config: Config, *, uplift: float) -> list[dict[str,
             float(base), uplift, weekly_treat=round(row[0]), weekly_holdout=round(row[1])
         )
         plans.append(
-            {
-                "action": action.name,
-                "weekly_treat": round(row[0]),
-                "weekly_holdout": round(row[1]),
-                "base_rate": float(base),
-                "uplift": uplift,
-                "holdout_needed": n,
-                "weeks": weeks,
-            }
+            PowerPlan(
+                action=action.name,
+                weekly_treat=round(row[0]),
+                weekly_holdout=round(row[1]),
+                base_rate=float(base),
+                uplift=uplift,
+                holdout_needed=n,
+                weeks=weeks,
+            )
         )
     return plans
 

@@ -41,7 +41,11 @@ def wilson(k: int, n: int, *, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # exact at the edges: no successes has a lower bound of 0, all successes an upper bound
+    # of 1 (the floating-point difference is 1e-17 away and would exclude the rate itself)
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return (low, high)
 
 
 def rate(k: int, n: int) -> Estimate:

@@ -55,6 +55,81 @@ def _fmt_ci(m: dict[str, Any]) -> str:
     return f"{level:.0%} interval {lo:.3f}–{hi:.3f}"
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """One rule of the gate as it came out: its record, and the finding when it failed."""
+
+    name: str
+    passed: bool
+    figure: float
+    limit: str
+    evidence: str
+    remedy: str
+
+
+def _above_chance(metrics: dict[str, Any], calibration_slope: float | None) -> _Rule:
+    auc = float(metrics.get("roc_auc", float("nan")))
+    lo = float((metrics.get("roc_auc_ci") or [float("nan")])[0])
+    passed = not math.isnan(lo) and lo > 0.5
+    inverted = (
+        f" The calibration slice reversed the model's ranking (Platt slope "
+        f"{calibration_slope:+.3f})."
+        if calibration_slope is not None and calibration_slope <= 0
+        else ""
+    )
+    return _Rule(
+        "above_chance",
+        passed,
+        lo,
+        "lower end > 0.5",
+        f"ROC-AUC {auc:.3f} on the evaluation weeks ({_fmt_ci(metrics)}, bootstrap over "
+        f"customers; {metrics.get('n_positive', 0)} converters): "
+        + (
+            "clearly above chance."
+            if passed
+            else "not clearly above chance (0.5) — the model may rank no better than a coin."
+        )
+        + inverted,
+        "Train on more weeks or customers (a longer label window gives more converters), use "
+        "fewer or simpler features, or keep the current champion.",
+    )
+
+
+def _beats_baseline(
+    metrics: dict[str, Any], baseline: dict[str, Any], settings: GateSettings
+) -> _Rule:
+    auc = float(metrics.get("roc_auc", float("nan")))
+    base_auc = float(baseline.get("roc_auc", float("nan")))
+    margin = auc - base_auc
+    return _Rule(
+        "beats_baseline",
+        not math.isnan(margin) and margin >= -settings.baseline_tolerance,
+        margin,
+        f"≥ −{settings.baseline_tolerance}",
+        f"ROC-AUC {auc:.3f} against {base_auc:.3f} for the logistic baseline on the same "
+        f"rows ({margin:+.3f}; tolerance {settings.baseline_tolerance}).",
+        "Prefer the baseline ([actions.model] kind = 'logistic'), or regularise the model "
+        "more (fewer leaves, more customers per leaf).",
+    )
+
+
+def _not_everyone(selection: dict[str, Any], settings: GateSettings) -> _Rule:
+    share = float(selection["max_share"])
+    ok = share <= settings.max_selected_share
+    return _Rule(
+        "not_everyone",
+        ok,
+        share,
+        f"≤ {settings.max_selected_share:.0%}",
+        f"On {selection['date']} the policy would select {selection['selected']:,} of "
+        f"{selection['eligible']:,} eligible ({share:.0%}; limit "
+        f"{settings.max_selected_share:.0%}): "
+        + ("it still chooses." if ok else "it selects everyone and leaves no one to explore."),
+        "Raise the action's threshold or lower max_weekly, or fix the calibration (scores "
+        "far above the base rate).",
+    )
+
+
 def release_gate(
     metrics: dict[str, Any],
     *,
@@ -71,72 +146,29 @@ def release_gate(
     eligible selected on one date) with ``date``, ``selected`` and ``eligible`` of that date.
     Returns the gate record (kept in the metrics) and one critical finding per failed rule.
     """
-    auc = float(metrics.get("roc_auc", float("nan")))
-    lo = float((metrics.get("roc_auc_ci") or [float("nan")])[0])
-    rules: list[dict[str, Any]] = []
-    findings: list[Finding] = []
-
-    def rule(
-        name: str, passed: bool, figure: float, limit: str, evidence: str, remedy: str
-    ) -> None:
-        rules.append(
-            {"rule": name, "passed": passed, "figure": figure, "limit": limit, "evidence": evidence}
-        )
-        if not passed:
-            findings.append(Finding(name, "critical", (), evidence, remedy, figure))
-
-    inverted = (
-        f" The calibration slice reversed the model's ranking (Platt slope "
-        f"{calibration_slope:+.3f})."
-        if calibration_slope is not None and calibration_slope <= 0
-        else ""
-    )
-    rule(
-        "above_chance",
-        not math.isnan(lo) and lo > 0.5,
-        lo,
-        "lower end > 0.5",
-        f"ROC-AUC {auc:.3f} on the evaluation weeks ({_fmt_ci(metrics)}, bootstrap over "
-        f"customers; {metrics.get('n_positive', 0)} converters): "
-        + (
-            "clearly above chance."
-            if not math.isnan(lo) and lo > 0.5
-            else "not clearly above chance (0.5) — the model may rank no better than a coin."
-        )
-        + inverted,
-        "Train on more weeks or customers (a longer label window gives more converters), use "
-        "fewer or simpler features, or keep the current champion.",
-    )
+    rules = [_above_chance(metrics, calibration_slope)]
     if baseline is not None:
-        base_auc = float(baseline.get("roc_auc", float("nan")))
-        margin = auc - base_auc
-        ok = not math.isnan(margin) and margin >= -settings.baseline_tolerance
-        rule(
-            "beats_baseline",
-            ok,
-            margin,
-            f"≥ −{settings.baseline_tolerance}",
-            f"ROC-AUC {auc:.3f} against {base_auc:.3f} for the logistic baseline on the same "
-            f"rows ({margin:+.3f}; tolerance {settings.baseline_tolerance}).",
-            "Prefer the baseline ([actions.model] kind = 'logistic'), or regularise the model "
-            "more (fewer leaves, more customers per leaf).",
-        )
+        rules.append(_beats_baseline(metrics, baseline, settings))
     if selection is not None and selection.get("max_share") is not None:
-        share = float(selection["max_share"])
-        ok = share <= settings.max_selected_share
-        rule(
-            "not_everyone",
-            ok,
-            share,
-            f"≤ {settings.max_selected_share:.0%}",
-            f"On {selection['date']} the policy would select {selection['selected']:,} of "
-            f"{selection['eligible']:,} eligible ({share:.0%}; limit "
-            f"{settings.max_selected_share:.0%}): "
-            + ("it still chooses." if ok else "it selects everyone and leaves no one to explore."),
-            "Raise the action's threshold or lower max_weekly, or fix the calibration (scores "
-            "far above the base rate).",
-        )
-    record = {"passed": not findings, "rules": rules}
+        rules.append(_not_everyone(selection, settings))
+    findings = [
+        Finding(r.name, "critical", (), r.evidence, r.remedy, r.figure)
+        for r in rules
+        if not r.passed
+    ]
+    record = {
+        "passed": not findings,
+        "rules": [
+            {
+                "rule": r.name,
+                "passed": r.passed,
+                "figure": r.figure,
+                "limit": r.limit,
+                "evidence": r.evidence,
+            }
+            for r in rules
+        ],
+    }
     return record, findings
 
 

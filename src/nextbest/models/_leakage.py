@@ -91,76 +91,88 @@ def find_time_keys(
         )
         if n_dates < 3:
             return []
-        constant: dict[str, int] = {}  # feature -> distinct values across dates
-        for f in features:
-            t, qf = quote_identifier(time_column), quote_identifier(f)
-            row = store.fetchone(
-                f"""
-                WITH per AS (
-                    SELECT {t} AS t, count(DISTINCT {qf}) AS n, any_value({qf}) AS v
-                    FROM _leak_keys WHERE {qf} IS NOT NULL GROUP BY t)
-                SELECT max(n), count(DISTINCT v), count(*) FROM per
-                """
-            )
-            if row and row[0] == 1 and row[2] == n_dates:
-                constant[f] = int(row[1])
-        findings: list[Finding] = []
-        keys: set[str] = set()
-        for f, distinct in constant.items():
-            share = distinct / n_dates
-            if distinct == n_dates:
-                keys.add(f)
-                findings.append(
-                    Finding(
-                        "time_key",
-                        "critical",
-                        (f,),
-                        f"'{f}' is the same for every customer on a date and different on "
-                        f"each of the {n_dates} dates: it tells the model which week it is.",
-                        f"Drop '{f}', or replace it by a coarse band (a few values) of the "
-                        "market climate, and replay history before going live.",
-                        1.0,
-                    )
-                )
-            else:
-                findings.append(
-                    Finding(
-                        "time_key",
-                        "warning" if share >= 0.8 else "info",
-                        (f,),
-                        f"'{f}' is market-wide: one value per date, {distinct} distinct values "
-                        f"over {n_dates} dates ({share:.0%}).",
-                        "Market-wide features shift every customer alike; keep them coarse and "
-                        "check the backtest for weeks whose volume they drive.",
-                        share,
-                    )
-                )
+        constant = _market_wide(store, time_column, features, n_dates)
+        findings = [_single_key(f, distinct, n_dates) for f, distinct in constant.items()]
+        keys = {f for f, distinct in constant.items() if distinct == n_dates}
         for a, b in combinations(sorted(set(constant) - keys), 2):
-            qa, qb, t = quote_identifier(a), quote_identifier(b), quote_identifier(time_column)
-            pairs = int(
-                store.scalar(
-                    f"SELECT count(DISTINCT ({qa}, {qb})) FROM (SELECT DISTINCT "
-                    f"{t}, {qa}, {qb} FROM _leak_keys "
-                    f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL)"
-                )
-            )
-            if pairs == n_dates:
-                findings.append(
-                    Finding(
-                        "time_key",
-                        "critical",
-                        (a, b),
-                        f"'{a}' and '{b}' together take a different pair of values on each of "
-                        f"the {n_dates} dates (alone they do not): together they tell the model "
-                        "which week it is — the failure this product was built to catch.",
-                        f"Keep at most one of '{a}' and '{b}', as a coarse band, and replay "
-                        "history to check the weekly volume stays stable.",
-                        1.0,
-                    )
-                )
+            if _distinct_pairs(store, time_column, a, b) == n_dates:
+                findings.append(_pair_key(a, b, n_dates))
         return findings
     finally:
         store.unregister("_leak_keys")
+
+
+def _market_wide(
+    store: Store, time_column: str, features: list[str], n_dates: int
+) -> dict[str, int]:
+    """The features constant within every date of ``_leak_keys``, with their distinct values."""
+    constant: dict[str, int] = {}
+    t = quote_identifier(time_column)
+    for f in features:
+        qf = quote_identifier(f)
+        row = store.fetchone(
+            f"""
+            WITH per AS (
+                SELECT {t} AS t, count(DISTINCT {qf}) AS n, any_value({qf}) AS v
+                FROM _leak_keys WHERE {qf} IS NOT NULL GROUP BY t)
+            SELECT max(n), count(DISTINCT v), count(*) FROM per
+            """
+        )
+        if row and row[0] == 1 and row[2] == n_dates:
+            constant[f] = int(row[1])
+    return constant
+
+
+def _distinct_pairs(store: Store, time_column: str, a: str, b: str) -> int:
+    """How many distinct (a, b) pairs the dates of ``_leak_keys`` show."""
+    qa, qb, t = quote_identifier(a), quote_identifier(b), quote_identifier(time_column)
+    return int(
+        store.scalar(
+            f"SELECT count(DISTINCT ({qa}, {qb})) FROM (SELECT DISTINCT "
+            f"{t}, {qa}, {qb} FROM _leak_keys "
+            f"WHERE {qa} IS NOT NULL AND {qb} IS NOT NULL)"
+        )
+    )
+
+
+def _single_key(f: str, distinct: int, n_dates: int) -> Finding:
+    """A market-wide feature: a time key when it differs on every date, else a note."""
+    if distinct == n_dates:
+        return Finding(
+            "time_key",
+            "critical",
+            (f,),
+            f"'{f}' is the same for every customer on a date and different on "
+            f"each of the {n_dates} dates: it tells the model which week it is.",
+            f"Drop '{f}', or replace it by a coarse band (a few values) of the "
+            "market climate, and replay history before going live.",
+            1.0,
+        )
+    share = distinct / n_dates
+    return Finding(
+        "time_key",
+        "warning" if share >= 0.8 else "info",
+        (f,),
+        f"'{f}' is market-wide: one value per date, {distinct} distinct values "
+        f"over {n_dates} dates ({share:.0%}).",
+        "Market-wide features shift every customer alike; keep them coarse and "
+        "check the backtest for weeks whose volume they drive.",
+        share,
+    )
+
+
+def _pair_key(a: str, b: str, n_dates: int) -> Finding:
+    return Finding(
+        "time_key",
+        "critical",
+        (a, b),
+        f"'{a}' and '{b}' together take a different pair of values on each of "
+        f"the {n_dates} dates (alone they do not): together they tell the model "
+        "which week it is — the failure this product was built to catch.",
+        f"Keep at most one of '{a}' and '{b}', as a coarse band, and replay "
+        "history to check the weekly volume stays stable.",
+        1.0,
+    )
 
 
 def _auc(y: npt.NDArray[np.int8], s: npt.NDArray[np.float64]) -> float:
@@ -199,9 +211,44 @@ def random_vs_time_gap(
     customers per leaf, no penalty), since on a user's file the check asks what the *data*
     lets a model memorise.
     """
-    rng = np.random.default_rng(settings.seed)
-    uniq = np.unique(dates)
+    rows = _later_and_earlier(y, dates, later, earlier)
+    if rows is None:
+        return None
+    later, earlier = rows
+    fitter = _Fitter(X, y, settings, np.random.default_rng(settings.seed), make_model)
+    if time_scores is None:
+        time_measured_on = "the later weeks"
+        time_scores = fitter.fit(earlier).decision_function(X[later])
+    else:
+        time_measured_on = "the evaluation weeks"
+    time_scores = np.asarray(time_scores, dtype=np.float64)
+    ids = np.arange(len(y)) if groups is None else groups
+    random_scores = _random_scores(fitter, ids, earlier, later)
+    if np.isnan(random_scores).any():
+        return None
+    y_later = y[later]
+    time_auc, random_auc = _auc(y_later, time_scores), _auc(y_later, random_scores)
+    lo, hi = auc_interval(y_later, random_scores, ids[later], minus=time_scores, seed=settings.seed)
+    return _gap_finding(
+        random_auc,
+        time_auc,
+        (lo, hi),
+        settings=settings,
+        over_customers=groups is not None,
+        measured_on=time_measured_on,
+        n_rows=int(later.sum()),
+    )
+
+
+def _later_and_earlier(
+    y: npt.NDArray[np.int8],
+    dates: npt.NDArray[Any],
+    later: npt.NDArray[np.bool_] | None,
+    earlier: npt.NDArray[np.bool_] | None,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
+    """The rows both sides are measured on and the rows to learn from; None if too few."""
     if later is None:
+        uniq = np.unique(dates)
         if len(uniq) < 4:
             return None
         later = dates >= uniq[int(len(uniq) * 2 / 3)]
@@ -211,42 +258,67 @@ def random_vs_time_gap(
         return None
     if y.sum() < 30 or y[later].min() == y[later].max() or y[earlier].min() == y[earlier].max():
         return None
-    measured_on = "the evaluation weeks" if time_scores is not None else "the later weeks"
+    return later, earlier
 
-    def model() -> Any:
-        if make_model is not None:
-            return make_model()
+
+@dataclass
+class _Fitter:
+    """Fits a fresh model on a subset of rows (at most ``settings.max_rows``, drawn by ``rng``)."""
+
+    X: npt.NDArray[np.float64]
+    y: npt.NDArray[np.int8]
+    settings: LeakageSettings
+    rng: np.random.Generator
+    make_model: Callable[[], Any] | None
+
+    def fit(self, rows: npt.NDArray[np.bool_]) -> Any:
+        idx = np.flatnonzero(rows)
+        if len(idx) > self.settings.max_rows:
+            idx = np.sort(self.rng.choice(idx, self.settings.max_rows, replace=False))
+        return self._model().fit(self.X[idx], self.y[idx])
+
+    def _model(self) -> Any:
+        if self.make_model is not None:
+            return self.make_model()
         # deliberately flexible: the check asks what the data lets a model memorise
         return LightGBMPropensity(
             n_estimators=150, learning_rate=0.1, num_leaves=31, min_child_samples=20, reg_lambda=0.0
         )
 
-    def fit(rows: npt.NDArray[np.bool_]) -> Any:
-        idx = np.flatnonzero(rows)
-        if len(idx) > settings.max_rows:
-            idx = np.sort(rng.choice(idx, settings.max_rows, replace=False))
-        return model().fit(X[idx], y[idx])
 
-    y_later = y[later]
-    if time_scores is None:
-        time_scores = fit(earlier).decision_function(X[later])
-    time_scores = np.asarray(time_scores, dtype=np.float64)
-    ids = np.arange(len(y)) if groups is None else groups
+def _random_scores(
+    fitter: _Fitter,
+    ids: npt.NDArray[Any],
+    earlier: npt.NDArray[np.bool_],
+    later: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.float64]:
+    """Out-of-fold scores of the later rows, 3 folds random over ``ids`` (NaN where unscored)."""
+    y = fitter.y
     uniq_groups, inverse = np.unique(ids, return_inverse=True)
-    folds = rng.integers(0, 3, size=len(uniq_groups))[inverse]
+    folds = fitter.rng.integers(0, 3, size=len(uniq_groups))[inverse]
     scores = np.full(len(y), np.nan)
     for k in range(3):
         test = folds == k
         learn = (earlier | later) & ~test
         if not (test & later).any() or y[learn].min() == y[learn].max():
             continue
-        scores[test & later] = fit(learn).decision_function(X[test & later])
-    random_scores = scores[later]
-    if np.isnan(random_scores).any():
-        return None
-    time_auc, random_auc = _auc(y_later, time_scores), _auc(y_later, random_scores)
+        scores[test & later] = fitter.fit(learn).decision_function(fitter.X[test & later])
+    return scores[later]
+
+
+def _gap_finding(
+    random_auc: float,
+    time_auc: float,
+    interval: tuple[float, float],
+    *,
+    settings: LeakageSettings,
+    over_customers: bool,
+    measured_on: str,
+    n_rows: int,
+) -> Finding:
+    """The finding for a gap, graded only when its interval is clear of zero."""
     gap = random_auc - time_auc
-    lo, hi = auc_interval(y_later, random_scores, ids[later], minus=time_scores, seed=settings.seed)
+    lo, hi = interval
     clear = lo > 0
     severity = (
         "critical"
@@ -260,8 +332,8 @@ def random_vs_time_gap(
         severity,
         (),
         f"ROC-AUC {random_auc:.3f} with random cross-validation"
-        f"{' over customers' if groups is not None else ''} against {time_auc:.3f} trained on "
-        f"earlier weeks only, both on {measured_on} ({int(later.sum()):,} rows; gap "
+        f"{' over customers' if over_customers else ''} against {time_auc:.3f} trained on "
+        f"earlier weeks only, both on {measured_on} ({n_rows:,} rows; gap "
         f"{gap:+.3f}, 95% interval {lo:+.3f}…{hi:+.3f}; warning from {settings.gap_warning}, "
         f"critical from {settings.gap_critical}, when the interval is clear of zero).",
         "A model that does much better on weeks it has seen has memorised them: look for "

@@ -10,7 +10,17 @@ from nextbest.pipeline._backtest import (
 from nextbest.pipeline._backtest_report import write_backtest_report
 from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
+from nextbest.pipeline._files import TABLE_SUFFIXES, write_table
+from nextbest.pipeline._history import BacktestReport, backtest_project
 from nextbest.pipeline._knobs import KnobRow, knob_table, knob_values
+from nextbest.pipeline._measure import (
+    Evaluation,
+    Fairness,
+    Figure,
+    evaluate_project,
+    experiment_effects,
+    fairness_report,
+)
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
@@ -69,15 +79,20 @@ __all__ = [
     "CONFIG_TEMPLATE",
     "KNOBS",
     "RUN_SETTINGS",
+    "TABLE_SUFFIXES",
     "ActionOutcome",
     "Arm",
+    "BacktestReport",
     "BacktestResult",
     "BacktestWeek",
     "CustomerExplanation",
     "DecisionPage",
     "DecisionRow",
     "DemoResult",
+    "Evaluation",
     "ExportResult",
+    "Fairness",
+    "Figure",
     "HaltedRun",
     "KnobRow",
     "Overlap",
@@ -93,15 +108,19 @@ __all__ = [
     "RunSummary",
     "TrainedAction",
     "action_enabled",
+    "backtest_project",
     "config_hash",
     "decide_review",
     "decided_run_ids",
     "decisions_page",
     "due_week",
     "effective_config",
+    "evaluate_project",
+    "experiment_effects",
     "explain_customer",
     "explain_customers",
     "export_run",
+    "fairness_report",
     "halted_runs",
     "hunt_file",
     "knob_log",
@@ -131,4 +150,5 @@ __all__ = [
     "write_backtest_report",
     "write_config",
     "write_decision_file",
+    "write_table",
 ]

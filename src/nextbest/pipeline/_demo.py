@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from nextbest.config import load_config
+from nextbest.config import Config, load_config
 from nextbest.errors import RunHaltedError
 from nextbest.features import (
+    FeatureSet,
     build_features,
     build_training_table,
     loaded_snapshot_dates,
@@ -29,7 +31,7 @@ from nextbest.pipeline._report import write_report
 from nextbest.pipeline._train import TrainedAction, train_models
 from nextbest.pipeline._weekly import RunResult, run_week
 from nextbest.simulate import BankManifest, simulate_bank
-from nextbest.store import open_store
+from nextbest.store import Store, open_store
 
 #: progress(step, done, total)
 Progress = Callable[[str, int, int], None]
@@ -73,6 +75,93 @@ def _summarise(table: pa.Table, names: list[str]) -> list[dict[str, object]]:
     return rows
 
 
+@contextmanager
+def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
+    t = time.perf_counter()
+    yield
+    timings[step] = time.perf_counter() - t
+
+
+def _bank(
+    root: Path, *, n_customers: int, n_weeks: int, seed: int, progress: Progress | None
+) -> BankManifest:
+    """The generated bank under ``root/bank``, generated anew unless size and seed match."""
+    bank_dir = root / "bank"
+    manifest_path = bank_dir / "manifest.json"
+    manifest = BankManifest.read(manifest_path) if manifest_path.exists() else None
+    if manifest is not None and (manifest.n_customers, manifest.n_weeks, manifest.seed) == (
+        n_customers,
+        n_weeks,
+        seed,
+    ):
+        if progress:
+            progress("Generating the synthetic bank", n_weeks, n_weeks)
+        return manifest
+    if bank_dir.exists():
+        shutil.rmtree(bank_dir)
+    manifest = simulate_bank(
+        bank_dir,
+        n_customers=n_customers,
+        n_weeks=n_weeks,
+        seed=seed,
+        progress=(lambda d, n: progress("Generating the synthetic bank", d, n))
+        if progress
+        else None,
+    )
+    # the store described the previous bank; start it anew
+    (root / "nextbest.duckdb").unlink(missing_ok=True)
+    return manifest
+
+
+def _ingest(store: Store, config: Config, progress: Progress | None) -> list[LoadReport]:
+    reports: list[LoadReport] = []
+    sources = configured_sources(config)
+    for i, name in enumerate(sources):
+        reports.extend(ingest_source(store, config, name))
+        if progress:
+            progress("Ingesting under data contracts", i + 1, len(sources))
+    return reports
+
+
+def _training_table(
+    store: Store, config: Config, fs: FeatureSet, progress: Progress | None
+) -> tuple[list[dt.date], pa.Table]:
+    dates = training_dates(store, config.training)
+    training = build_training_table(
+        store,
+        fs,
+        dates,
+        label_weeks=config.training.label_weeks,
+        customer_fraction=config.training.customer_fraction,
+        seed=config.training.seed,
+    )
+    if progress:
+        progress("Building features", 2, 2)
+    return dates, training
+
+
+def _weekly_run(
+    store: Store, config: Config, latest: dt.date, progress: Progress | None
+) -> tuple[RunResult | None, str | None]:
+    """The latest week's run, or none when an action has no champion; the halt, if any."""
+    has_champions = all(
+        store.scalar(
+            "SELECT count(*) FROM model_versions WHERE action = ? AND status = 'champion'",
+            [a.name],
+        )
+        for a in config.actions
+    )
+    if not has_champions:
+        return None, None
+    try:
+        # the demo run again decides its week again: it supersedes its earlier list
+        again = "the demo was run again" if live_runs(store, latest) else None
+        run = run_week(store, config, day=latest, progress=progress, supersede=again, actor="demo")
+    except RunHaltedError as exc:
+        return None, str(exc)
+    return run, None
+
+
 def run_demo(
     project_dir: str | Path = "nextbest-demo",
     *,
@@ -95,98 +184,32 @@ def run_demo(
     if fresh and root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    bank_dir = root / "bank"
-    manifest_path = bank_dir / "manifest.json"
-
-    t = time.perf_counter()
-    manifest = BankManifest.read(manifest_path) if manifest_path.exists() else None
-    if manifest is None or (manifest.n_customers, manifest.n_weeks, manifest.seed) != (
-        n_customers,
-        n_weeks,
-        seed,
-    ):
-        if bank_dir.exists():
-            shutil.rmtree(bank_dir)
-        manifest = simulate_bank(
-            bank_dir,
-            n_customers=n_customers,
-            n_weeks=n_weeks,
-            seed=seed,
-            progress=(lambda d, n: progress("Generating the synthetic bank", d, n))
-            if progress
-            else None,
+    with _timed(timings, "simulate"):
+        manifest = _bank(
+            root, n_customers=n_customers, n_weeks=n_weeks, seed=seed, progress=progress
         )
-        # the store described the previous bank; start it anew
-        (root / "nextbest.duckdb").unlink(missing_ok=True)
-    elif progress:
-        progress("Generating the synthetic bank", n_weeks, n_weeks)
-    timings["simulate"] = time.perf_counter() - t
-
     config_path = root / "nextbest.toml"
     if not config_path.exists():
         write_config(config_path)
     config = load_config(config_path)
-
-    t = time.perf_counter()
-    reports: list[LoadReport] = []
     with open_store(config) as store:
-        sources = configured_sources(config)
-        for i, name in enumerate(sources):
-            reports.extend(ingest_source(store, config, name))
-            if progress:
-                progress("Ingesting under data contracts", i + 1, len(sources))
-        timings["ingest"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        fs = resolve_features(config.features)
-        latest = loaded_snapshot_dates(store)[-1]
-        features = build_features(store, fs, [latest])
-        timings["features_latest_week"] = time.perf_counter() - t
+        with _timed(timings, "ingest"):
+            reports = _ingest(store, config, progress)
+        with _timed(timings, "features_latest_week"):
+            fs = resolve_features(config.features)
+            latest = loaded_snapshot_dates(store)[-1]
+            features = build_features(store, fs, [latest])
         if progress:
             progress("Building features", 1, 2)
-
-        t = time.perf_counter()
-        dates = training_dates(store, config.training)
-        training = build_training_table(
-            store,
-            fs,
-            dates,
-            label_weeks=config.training.label_weeks,
-            customer_fraction=config.training.customer_fraction,
-            seed=config.training.seed,
-        )
-        timings["training_table"] = time.perf_counter() - t
-        if progress:
-            progress("Building features", 2, 2)
-
-        t = time.perf_counter()
-        trained = train_models(store, config, truth_dir=bank_dir / "truth", progress=progress)
-        timings["train"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        blocked = [t_.version for t_ in trained if t_.version.status != "champion"]
-        has_champions = all(
-            store.scalar(
-                "SELECT count(*) FROM model_versions WHERE action = ? AND status = 'champion'",
-                [a.name],
-            )
-            for a in config.actions
-        )
-        run = None
-        halted = None
-        if has_champions:
-            try:
-                # the demo run again decides its week again: it supersedes its earlier list
-                again = "the demo was run again" if live_runs(store, latest) else None
-                run = run_week(
-                    store, config, day=latest, progress=progress, supersede=again, actor="demo"
-                )
-            except RunHaltedError as exc:
-                halted = str(exc)
-        timings["run"] = time.perf_counter() - t
+        with _timed(timings, "training_table"):
+            dates, training = _training_table(store, config, fs, progress)
+        with _timed(timings, "train"):
+            truth = root / "bank" / "truth"
+            trained = train_models(store, config, truth_dir=truth, progress=progress)
+        blocked = [t.version for t in trained if t.version.status != "champion"]
+        with _timed(timings, "run"):
+            run, halted = _weekly_run(store, config, latest, progress)
     report = write_report(root / "report.html", run, config.actions, trained) if run else None
-    converted = training["converted"]
-    base_rate = float(pc.mean(converted).as_py() or 0.0)
     return DemoResult(
         project_dir=root,
         config_path=config_path,
@@ -197,7 +220,7 @@ def run_demo(
         feature_summary=_summarise(features, fs.names),
         training_rows=training.num_rows,
         training_dates=dates,
-        training_base_rate=base_rate,
+        training_base_rate=float(pc.mean(training["converted"]).as_py() or 0.0),
         trained=trained,
         run=run,
         report_path=report,

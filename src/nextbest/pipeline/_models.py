@@ -3,6 +3,7 @@ release gate, and the release table."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as pc
 
-from nextbest.config import Config
+from nextbest.config import ActionConfig, Config, FeaturesConfig, ReleaseConfig
 from nextbest.decisioning import eligibility, select
 from nextbest.errors import NotFoundError, ReleaseBlockedError, SourceFileError, did_you_mean
 from nextbest.features import (
+    FeatureSet,
     build_features,
     build_training_table,
     loaded_snapshot_dates,
@@ -152,37 +154,60 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
         )
     action = config.action(cand_v.action)
     cand, champ = load_model(store, candidate), load_model(store, champion)
-    rel = config.release
+    fs = _features_of_both(config, cand, champ)
+    gate = GateSettings.from_config(config.release)
+    weeks = _compare_on_weeks(store, config, action, fs, cand, champ, gate)
+    latest = _compare_on_latest(store, action, fs, cand, champ)
+    return _release_lines(weeks, latest, _baseline_margin(cand_v), config.release, gate)
+
+
+def _features_of_both(config: Config, cand: PropensityModel, champ: PropensityModel) -> FeatureSet:
+    """The configured features, plus any either model uses that the config no longer enables."""
     fs = resolve_features(config.features)
     names = sorted(set(cand.features) | set(champ.features))
     missing = [n for n in names if n not in fs.names]
-    if missing:
-        from nextbest.config import FeaturesConfig
-
-        fs = resolve_features(
-            FeaturesConfig(
-                enabled=sorted(set(fs.names) | set(missing)),
-                market_fund=config.features.market_fund,
-            )
+    if not missing:
+        return fs
+    return resolve_features(
+        FeaturesConfig(
+            enabled=sorted(set(fs.names) | set(missing)), market_fund=config.features.market_fund
         )
+    )
+
+
+@dataclass(frozen=True)
+class _SameWeeks:
+    """Both models on the same recent weeks with complete outcomes."""
+
+    roc_auc: float  # the candidate's
+    roc_lower: tuple[float, float]  # (candidate, champion): lower ends of their intervals
+    pr_auc: tuple[float, float]
+    calibration_error: tuple[float, float]
+    rank_correlation: float  # Spearman of the two models' feature importances
+
+
+def _compare_on_weeks(
+    store: Store,
+    config: Config,
+    action: ActionConfig,
+    fs: FeatureSet,
+    cand: PropensityModel,
+    champ: PropensityModel,
+    gate: GateSettings,
+) -> _SameWeeks:
     dates = training_dates(store, config.training, label_weeks=action.label_weeks)
     recent = [d for d in loaded_snapshot_dates(store) if dates[0] <= d <= dates[-1]][
-        -rel.compare_weeks :
+        -config.release.compare_weeks :
     ]
     table = build_training_table(store, fs, recent, label_weeks=action.label_weeks)
     y = table["converted"].to_numpy().astype(np.int8)
-
     x_cand, x_champ = cand.matrix(table), champ.matrix(table)
     s_cand, s_champ = cand.score(x_cand), champ.score(x_champ)
-    pa_cand, pa_champ = pr_auc(y, s_cand), pr_auc(y, s_champ)
-    gate = GateSettings.from_config(rel)
     groups = table["relation_id"].to_numpy(zero_copy_only=False)
     lo_cand, lo_champ = (
         auc_interval(y, s, groups, confidence=gate.confidence, n_resamples=gate.n_resamples)[0]
         for s in (s_cand, s_champ)
     )
-    auc_cand = roc_auc(y, s_cand)
-    e_cand, e_champ = _ece(y, s_cand), _ece(y, s_champ)
     rng = np.random.default_rng(0)
     sample = rng.choice(table.num_rows, size=min(5000, table.num_rows), replace=False)
     imp_c = _importance(cand, x_cand[sample])
@@ -193,6 +218,31 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
         if len(common) > 1
         else float("nan")
     )
+    return _SameWeeks(
+        roc_auc=roc_auc(y, s_cand),
+        roc_lower=(lo_cand, lo_champ),
+        pr_auc=(pr_auc(y, s_cand), pr_auc(y, s_champ)),
+        calibration_error=(_ece(y, s_cand), _ece(y, s_champ)),
+        rank_correlation=rho,
+    )
+
+
+@dataclass(frozen=True)
+class _LatestWeek:
+    """Both models deciding the latest loaded week."""
+
+    date: dt.date
+    selected_share: tuple[float, float]  # (candidate, champion): share of the eligible
+    changed: float  # share of the selected (by either) whose action changes
+
+
+def _compare_on_latest(
+    store: Store,
+    action: ActionConfig,
+    fs: FeatureSet,
+    cand: PropensityModel,
+    champ: PropensityModel,
+) -> _LatestWeek:
     latest = loaded_snapshot_dates(store)[-1]
     feats = build_features(store, fs, [latest])
     elig = eligibility(store, action, latest)
@@ -208,14 +258,26 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
             ).selected
         )
     either = chosen[0] | chosen[1]
-    changed = float((chosen[0] != chosen[1]).sum() / max(either.sum(), 1))
-    drop = (pa_champ - pa_cand) / pa_champ if pa_champ > 0 else 0.0
     share = [float(c.sum() / ok.sum()) if ok.any() else float("nan") for c in chosen]
-    base = _baseline_margin(cand_v)
+    return _LatestWeek(
+        date=latest,
+        selected_share=(share[0], share[1]),
+        changed=float((chosen[0] != chosen[1]).sum() / max(either.sum(), 1)),
+    )
+
+
+def _release_lines(
+    weeks: _SameWeeks, latest: _LatestWeek, base: float, rel: ReleaseConfig, gate: GateSettings
+) -> list[ReleaseLine]:
+    lo_cand, lo_champ = weeks.roc_lower
+    pa_cand, pa_champ = weeks.pr_auc
+    e_cand, e_champ = weeks.calibration_error
+    rho, changed, share = weeks.rank_correlation, latest.changed, latest.selected_share
+    drop = (pa_champ - pa_cand) / pa_champ if pa_champ > 0 else 0.0
     level = f"{gate.confidence:.0%}"
     return [
         ReleaseLine(
-            f"ROC-AUC on the same weeks ({auc_cand:.3f}): lower end of its {level} interval",
+            f"ROC-AUC on the same weeks ({weeks.roc_auc:.3f}): lower end of its {level} interval",
             lo_cand,
             lo_champ,
             lo_cand,
@@ -231,7 +293,7 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
             bool(base >= -gate.baseline_tolerance),
         ),
         ReleaseLine(
-            f"share of the eligible selected ({latest})",
+            f"share of the eligible selected ({latest.date})",
             share[0],
             share[1],
             share[0],
@@ -263,7 +325,7 @@ def release_table(store: Store, config: Config, candidate: str, champion: str) -
             bool(np.isnan(rho) or rho >= rel.rank_correlation_min),
         ),
         ReleaseLine(
-            f"share of the selected whose action changes ({latest})",
+            f"share of the selected whose action changes ({latest.date})",
             changed,
             changed,
             changed,

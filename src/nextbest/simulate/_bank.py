@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -35,17 +36,23 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from nextbest.simulate._faults import FaultPlan, inject_malformed, inject_null_burst, plan_faults
-from nextbest.simulate._market import FUNDS, MarketSeries, simulate_market
+from nextbest.simulate._files import (
+    snapshot_table,
+    truth_table,
+    write_audit,
+    write_conversions,
+    write_market,
+    write_table,
+    write_truth_customers,
+)
+from nextbest.simulate._market import MarketSeries, simulate_market
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
 DEFAULT_START = dt.date(2024, 1, 7)  # a Sunday; snapshots are taken on Sundays
-SEGMENTS = ("mass", "affluent", "private")
 POSTCODE_AREAS = tuple(f"{a}xx" for a in range(10, 40))
 TRUE_COEFFICIENTS: dict[str, float] = {
     "intercept": -6.6,
@@ -215,15 +222,6 @@ def weekly_hazard(
     return _sigmoid(logit)
 
 
-def _write(table: pa.Table, path: Path, file_format: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    if file_format == "parquet":
-        pq.write_table(table, tmp, compression="snappy")
-    else:
-        pacsv.write_csv(table, tmp)
-    tmp.replace(path)
-
-
 def simulate_bank(
     out_dir: str | Path,
     *,
@@ -259,15 +257,8 @@ def simulate_bank(
     >>> m.n_weeks
     30
     """
-    import time
-
     t0 = time.perf_counter()
-    if n_customers < 100:
-        raise ValueError(f"n_customers must be at least 100, got {n_customers}")
-    if n_weeks < 12:
-        raise ValueError(f"n_weeks must be at least 12 (three months of history), got {n_weeks}")
-    if start.weekday() != 6:
-        raise ValueError(f"start must be a Sunday (snapshots are weekly on Sunday), got {start}")
+    _check_size(n_customers, n_weeks, start)
     out = Path(out_dir)
     for sub in ("snapshots", "late", "market", "conversions", "email_events", "audit", "truth"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -277,106 +268,19 @@ def simulate_bank(
     market = simulate_market(
         start - dt.timedelta(days=70), dates[-1], crash_start=crash_start, rng=rng
     )
-    _write_market(market, out / "market" / f"fund_prices.{file_format}", file_format)
+    write_market(market, out / "market" / f"fund_prices.{file_format}", file_format)
     cust = _make_customers(n_customers, start, rng)
     plan: FaultPlan | None = plan_faults(n_weeks, n_customers) if faults and n_weeks >= 30 else None
-    _write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", file_format)
-    n = n_customers
-    initial_investor = cust.investor.copy()
-    history = np.tile(cust.balance[:, None], (1, 9)).astype(np.float64)  # last 9 weekly balances
-    logins_rate = np.exp(0.45 + 0.7 * cust.engagement)
-    conv_ids: list[npt.NDArray[np.int64]] = []
-    conv_days: list[npt.NDArray[np.int64]] = []
-    conv_amounts: list[FloatArray] = []
-    fault_report: dict[str, object] = {}
-    delivered: list[str] = []
-    pending: list[Future[None]] = []
-    with ThreadPoolExecutor(max_workers=1) as writer:
-        for w, day in enumerate(dates):
-            day_num = (day - dt.date(1970, 1, 1)).days
-            age = (day_num - cust.birth_days) / 365.25
-            tenure = (day_num - cust.since_days) / 365.25
-            # -- balances: personal drift (redrawn now and then), noise, May holiday pay
-            if w > 0:
-                redraw = rng.random(n) < 0.04
-                cust.drift[redraw] = rng.normal(0.0, 0.008, size=int(redraw.sum()))
-                step = cust.drift + 0.012 * rng.standard_normal(n)
-                cust.balance = cust.balance * np.exp(step)
-                if day.month == 5 and day.day <= 7:
-                    cust.balance += cust.has_payment * rng.uniform(800, 2500, size=n)
-                history[:, w % 9] = cust.balance  # a ring of the last 9 weekly balances
-                # slow adoption of the app, a few opt-outs, new accounts
-                cust.app |= rng.random(n) < 0.004 * (1 + cust.engagement.clip(0, None))
-                cust.optin_investing &= rng.random(n) >= 0.001
-                cust.n_accounts += (rng.random(n) < 0.003).astype(np.int16)
-            oldest = history[:, (w + 1) % 9] if w >= 8 else history[:, 0]
-            trend = (cust.balance - oldest) / 2.0 / np.maximum(history.mean(axis=1), 50.0)
-            logins = rng.poisson(logins_rate * 4.0 * (1.0 + 0.2 * (day.month == 12)))
-            fund_r4 = market.return_asof("balanced", day, 28)
-            hazard = weekly_hazard(
-                engagement=cust.engagement,
-                balance=cust.balance,
-                trend=trend,
-                age=age,
-                fund_return_4w=fund_r4,
-                is_may=day.month == 5,
-                tenure_years=tenure,
-            )
-            # the truth keeps the latent hazard of customers who convert along the way (what
-            # they would have had, had they not converted yet); only those who already
-            # invested at the start, and minors, have none
-            hazard[initial_investor | (age < 18)] = 0.0
-            live = np.where(cust.investor, 0.0, hazard)
-            table = _snapshot_table(cust, day, age, logins)
-            iso = day.isoformat()
-            if plan is not None and w == plan.malformed_week:
-                table, fault_report["malformed"] = inject_malformed(table, plan, rng, file_format)
-            if plan is not None and w == plan.null_burst_week:
-                table, fault_report["null_burst"] = inject_null_burst(table, plan, rng)
-            folder = "late" if plan is not None and w == plan.late_week else "snapshots"
-            if folder == "snapshots":
-                delivered.append(iso)
-            pending.append(
-                writer.submit(
-                    _write, table, out / folder / f"snapshot_{iso}.{file_format}", file_format
-                )
-            )
-            if truth:
-                truth_table = pa.table(
-                    {
-                        "relation_id": cust.relation_id,
-                        "snapshot_date": _date_column(day, n),
-                        "hazard": hazard.astype(np.float32),
-                    }
-                )
-                pending.append(
-                    writer.submit(
-                        _write, truth_table, out / "truth" / f"hazard_{iso}.parquet", "parquet"
-                    )
-                )
-            # -- conversions happen during the week after the snapshot
-            converted = rng.random(n) < live
-            if converted.any():
-                k = int(converted.sum())
-                conv_ids.append(cust.relation_id[converted])
-                conv_days.append(day_num + rng.integers(1, 8, size=k))
-                share = np.clip(rng.lognormal(np.log(0.12), 0.6, size=k), 0.01, 0.9)
-                amount = np.maximum(cust.balance[converted] * share, 100.0).astype(np.float64)
-                conv_amounts.append(np.round(amount, 2))
-                cust.investor |= converted
-            if progress is not None:
-                progress(w + 1, n_weeks)
-            # keep the writer queue short so memory stays O(customers)
-            while len(pending) > 4:
-                pending.pop(0).result()
-        for fut in pending:
-            fut.result()
-    n_conv = _write_conversions(out, conv_ids, conv_days, conv_amounts, file_format)
-    _write_truth_customers(cust, out / "truth" / "customers.parquet")
+    write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", file_format)
+    weeks = _Weeks(out=out, file_format=file_format, truth=truth, plan=plan, market=market)
+    weeks.run(cust, dates, rng, progress)
+    found = weeks.conversions
+    n_conv = write_conversions(out, found.ids, found.days, found.amounts, file_format)
+    write_truth_customers(cust, out / "truth" / "customers.parquet")
     if plan is not None:
-        fault_report["late_week"] = dates[plan.late_week].isoformat()
-        fault_report["malformed_week"] = dates[plan.malformed_week].isoformat()
-        fault_report["null_burst_week"] = dates[plan.null_burst_week].isoformat()
+        weeks.fault_report["late_week"] = dates[plan.late_week].isoformat()
+        weeks.fault_report["malformed_week"] = dates[plan.malformed_week].isoformat()
+        weeks.fault_report["null_burst_week"] = dates[plan.null_burst_week].isoformat()
     manifest = BankManifest(
         out_dir=str(out),
         n_customers=n_customers,
@@ -384,103 +288,166 @@ def simulate_bank(
         seed=seed,
         file_format=file_format,
         snapshot_dates=[d.isoformat() for d in dates],
-        delivered_dates=delivered,
+        delivered_dates=weeks.delivered,
         crash_start=crash_start.isoformat(),
         n_conversions=n_conv,
-        faults=fault_report,
+        faults=weeks.fault_report,
         seconds=round(time.perf_counter() - t0, 3),
     )
     manifest.write(out / "manifest.json")
     return manifest
 
 
-def _date_column(day: dt.date, n: int) -> pa.Array:
-    return pa.array(np.full(n, np.datetime64(day, "D")), pa.date32())
+def _check_size(n_customers: int, n_weeks: int, start: dt.date) -> None:
+    if n_customers < 100:
+        raise ValueError(f"n_customers must be at least 100, got {n_customers}")
+    if n_weeks < 12:
+        raise ValueError(f"n_weeks must be at least 12 (three months of history), got {n_weeks}")
+    if start.weekday() != 6:
+        raise ValueError(f"start must be a Sunday (snapshots are weekly on Sunday), got {start}")
 
 
-def _snapshot_table(
-    cust: _Customers, day: dt.date, age: FloatArray, logins: npt.NDArray[np.int64]
-) -> pa.Table:
+def _age_customers(cust: _Customers, day: dt.date, rng: np.random.Generator) -> None:
+    """One week passes: balances drift (plus May holiday pay), products change a little."""
     n = len(cust.relation_id)
-    since = pa.array(
-        cust.since_delivered.astype("datetime64[D]"), pa.date32(), mask=cust.since_missing
-    )
-    return pa.table(
-        {
-            "relation_id": cust.relation_id,
-            "snapshot_date": _date_column(day, n),
-            "age": np.floor(age).astype(np.int32),
-            "segment": pa.DictionaryArray.from_arrays(
-                cust.segment.astype(np.int32), pa.array(SEGMENTS)
-            ).cast(pa.string()),
-            "has_savings": cust.has_savings,
-            "has_payment": cust.has_payment,
-            "n_accounts": cust.n_accounts.astype(np.int32),
-            "total_balance": np.round(cust.balance, 2),
-            "app_installed": cust.app,
-            "ib_logins_4w": logins.astype(np.int32),
-            "optin_general": cust.optin_general,
-            "optin_investing": cust.optin_investing,
-            "customer_since": since,
-            "is_investor": cust.investor.copy(),
-        }
-    )
+    redraw = rng.random(n) < 0.04  # personal drift, redrawn now and then
+    cust.drift[redraw] = rng.normal(0.0, 0.008, size=int(redraw.sum()))
+    step = cust.drift + 0.012 * rng.standard_normal(n)
+    cust.balance = cust.balance * np.exp(step)
+    if day.month == 5 and day.day <= 7:
+        cust.balance += cust.has_payment * rng.uniform(800, 2500, size=n)
+    # slow adoption of the app, a few opt-outs, new accounts
+    cust.app |= rng.random(n) < 0.004 * (1 + cust.engagement.clip(0, None))
+    cust.optin_investing &= rng.random(n) >= 0.001
+    cust.n_accounts += (rng.random(n) < 0.003).astype(np.int16)
 
 
-def _write_market(market: MarketSeries, path: Path, file_format: str) -> None:
-    n = len(market.dates)
-    funds = [f for f, _ in FUNDS]
-    table = pa.table(
-        {
-            "fund": pa.array(np.repeat(funds, n)),
-            "price_date": pa.array(
-                np.tile(market.dates, len(funds)).astype("datetime64[D]"), pa.date32()
-            ),
-            "price": np.concatenate([market.prices[f] for f in funds]),
-        }
-    )
-    _write(table, path, file_format)
+@dataclass
+class _Conversions:
+    """Who starts investing in the week after each snapshot, when, and with how much."""
+
+    ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    days: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    amounts: list[FloatArray] = field(default_factory=list)
+
+    def draw(
+        self, cust: _Customers, live: FloatArray, day_num: int, rng: np.random.Generator
+    ) -> None:
+        converted = rng.random(len(live)) < live
+        if converted.any():
+            k = int(converted.sum())
+            self.ids.append(cust.relation_id[converted])
+            self.days.append(day_num + rng.integers(1, 8, size=k))
+            share = np.clip(rng.lognormal(np.log(0.12), 0.6, size=k), 0.01, 0.9)
+            amount = np.maximum(cust.balance[converted] * share, 100.0).astype(np.float64)
+            self.amounts.append(np.round(amount, 2))
+            cust.investor |= converted
 
 
-def _write_audit(cust: _Customers, path: Path, file_format: str) -> None:
-    table = pa.table(
-        {
-            "relation_id": cust.relation_id,
-            "gender": cust.gender,
-            "postcode_area": cust.postcode_area,
-        }
-    )
-    _write(table, path, file_format)
+@dataclass
+class _Weeks:
+    """The weekly loop: its state carries from week to week (balances, conversions)."""
+
+    out: Path
+    file_format: Literal["parquet", "csv"]
+    truth: bool
+    plan: FaultPlan | None
+    market: MarketSeries
+    conversions: _Conversions = field(default_factory=_Conversions)
+    fault_report: dict[str, object] = field(default_factory=dict)
+    delivered: list[str] = field(default_factory=list)
+
+    def run(
+        self,
+        cust: _Customers,
+        dates: list[dt.date],
+        rng: np.random.Generator,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        initial_investor = cust.investor.copy()
+        history = np.tile(cust.balance[:, None], (1, 9)).astype(np.float64)  # last 9 balances
+        logins_rate = np.exp(0.45 + 0.7 * cust.engagement)
+        with _Writer() as writer:
+            for w, day in enumerate(dates):
+                if w > 0:
+                    _age_customers(cust, day, rng)
+                    history[:, w % 9] = cust.balance  # a ring of the last 9 weekly balances
+                day_num = (day - dt.date(1970, 1, 1)).days
+                age = (day_num - cust.birth_days) / 365.25
+                oldest = history[:, (w + 1) % 9] if w >= 8 else history[:, 0]
+                trend = (cust.balance - oldest) / 2.0 / np.maximum(history.mean(axis=1), 50.0)
+                logins = rng.poisson(logins_rate * 4.0 * (1.0 + 0.2 * (day.month == 12)))
+                hazard = self._hazard(cust, day, age, trend, initial_investor)
+                live = np.where(cust.investor, 0.0, hazard)
+                self._deliver(writer, snapshot_table(cust, day, age, logins), w, day, rng)
+                if self.truth:
+                    path = self.out / "truth" / f"hazard_{day.isoformat()}.parquet"
+                    writer.submit(truth_table(cust, day, hazard), path, "parquet")
+                self.conversions.draw(cust, live, day_num, rng)
+                if progress is not None:
+                    progress(w + 1, len(dates))
+                writer.wait_beyond(4)  # keep the queue short so memory stays O(customers)
+
+    def _hazard(
+        self,
+        cust: _Customers,
+        day: dt.date,
+        age: FloatArray,
+        trend: FloatArray,
+        initial_investor: BoolArray,
+    ) -> FloatArray:
+        day_num = (day - dt.date(1970, 1, 1)).days
+        hazard = weekly_hazard(
+            engagement=cust.engagement,
+            balance=cust.balance,
+            trend=trend,
+            age=age,
+            fund_return_4w=self.market.return_asof("balanced", day, 28),
+            is_may=day.month == 5,
+            tenure_years=(day_num - cust.since_days) / 365.25,
+        )
+        # the truth keeps the latent hazard of customers who convert along the way (what
+        # they would have had, had they not converted yet); only those who already
+        # invested at the start, and minors, have none
+        hazard[initial_investor | (age < 18)] = 0.0
+        return hazard
+
+    def _deliver(
+        self, writer: _Writer, table: pa.Table, w: int, day: dt.date, rng: np.random.Generator
+    ) -> None:
+        """Write the week's snapshot, with this week's faults, to where the warehouse puts it."""
+        plan, iso = self.plan, day.isoformat()
+        if plan is not None and w == plan.malformed_week:
+            table, self.fault_report["malformed"] = inject_malformed(
+                table, plan, rng, self.file_format
+            )
+        if plan is not None and w == plan.null_burst_week:
+            table, self.fault_report["null_burst"] = inject_null_burst(table, plan, rng)
+        folder = "late" if plan is not None and w == plan.late_week else "snapshots"
+        if folder == "snapshots":
+            self.delivered.append(iso)
+        path = self.out / folder / f"snapshot_{iso}.{self.file_format}"
+        writer.submit(table, path, self.file_format)
 
 
-def _write_conversions(
-    out: Path,
-    ids: list[npt.NDArray[np.int64]],
-    days: list[npt.NDArray[np.int64]],
-    amounts: list[FloatArray],
-    file_format: str,
-) -> int:
-    rid = np.concatenate(ids) if ids else np.empty(0, np.int64)
-    day = np.concatenate(days) if days else np.empty(0, np.int64)
-    amt = np.concatenate(amounts) if amounts else np.empty(0, np.float64)
-    order = np.lexsort((rid, day))
-    table = pa.table(
-        {
-            "relation_id": rid[order],
-            "conversion_date": pa.array(day[order].astype("datetime64[D]"), pa.date32()),
-            "amount": amt[order],
-        }
-    )
-    _write(table, out / "conversions" / f"conversions.{file_format}", file_format)
-    return len(rid)
+class _Writer:
+    """Writes files on one background thread, in submission order."""
 
+    def __enter__(self) -> _Writer:
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[Future[None]] = []
+        return self
 
-def _write_truth_customers(cust: _Customers, path: Path) -> None:
-    table = pa.table(
-        {
-            "relation_id": cust.relation_id,
-            "engagement_latent": cust.engagement,
-            "uplift_factor": cust.uplift_factor,
-        }
-    )
-    _write(table, path, "parquet")
+    def submit(self, table: pa.Table, path: Path, file_format: str) -> None:
+        self._pending.append(self._pool.submit(write_table, table, path, file_format))
+
+    def wait_beyond(self, n: int) -> None:
+        while len(self._pending) > n:
+            self._pending.pop(0).result()
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.wait_beyond(0)
+        finally:
+            self._pool.shutdown(wait=True)

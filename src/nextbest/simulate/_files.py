@@ -1,0 +1,133 @@
+"""How the synthetic bank is written: one file per table, the way a warehouse delivers it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from nextbest.simulate._market import FUNDS, MarketSeries
+
+if TYPE_CHECKING:
+    from nextbest.simulate._bank import _Customers
+
+FloatArray = npt.NDArray[np.float64]
+SEGMENTS = ("mass", "affluent", "private")
+
+
+def write_table(table: pa.Table, path: Path, file_format: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if file_format == "parquet":
+        pq.write_table(table, tmp, compression="snappy")
+    else:
+        pacsv.write_csv(table, tmp)
+    tmp.replace(path)
+
+
+def _date_column(day: dt.date, n: int) -> pa.Array:
+    return pa.array(np.full(n, np.datetime64(day, "D")), pa.date32())
+
+
+def truth_table(cust: _Customers, day: dt.date, hazard: FloatArray) -> pa.Table:
+    """The week's true hazard of every customer (the ground truth the tests compare with)."""
+    return pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "snapshot_date": _date_column(day, len(cust.relation_id)),
+            "hazard": hazard.astype(np.float32),
+        }
+    )
+
+
+def snapshot_table(
+    cust: _Customers, day: dt.date, age: FloatArray, logins: npt.NDArray[np.int64]
+) -> pa.Table:
+    n = len(cust.relation_id)
+    since = pa.array(
+        cust.since_delivered.astype("datetime64[D]"), pa.date32(), mask=cust.since_missing
+    )
+    return pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "snapshot_date": _date_column(day, n),
+            "age": np.floor(age).astype(np.int32),
+            "segment": pa.DictionaryArray.from_arrays(
+                cust.segment.astype(np.int32), pa.array(SEGMENTS)
+            ).cast(pa.string()),
+            "has_savings": cust.has_savings,
+            "has_payment": cust.has_payment,
+            "n_accounts": cust.n_accounts.astype(np.int32),
+            "total_balance": np.round(cust.balance, 2),
+            "app_installed": cust.app,
+            "ib_logins_4w": logins.astype(np.int32),
+            "optin_general": cust.optin_general,
+            "optin_investing": cust.optin_investing,
+            "customer_since": since,
+            "is_investor": cust.investor.copy(),
+        }
+    )
+
+
+def write_market(market: MarketSeries, path: Path, file_format: str) -> None:
+    n = len(market.dates)
+    funds = [f for f, _ in FUNDS]
+    table = pa.table(
+        {
+            "fund": pa.array(np.repeat(funds, n)),
+            "price_date": pa.array(
+                np.tile(market.dates, len(funds)).astype("datetime64[D]"), pa.date32()
+            ),
+            "price": np.concatenate([market.prices[f] for f in funds]),
+        }
+    )
+    write_table(table, path, file_format)
+
+
+def write_audit(cust: _Customers, path: Path, file_format: str) -> None:
+    table = pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "gender": cust.gender,
+            "postcode_area": cust.postcode_area,
+        }
+    )
+    write_table(table, path, file_format)
+
+
+def write_conversions(
+    out: Path,
+    ids: list[npt.NDArray[np.int64]],
+    days: list[npt.NDArray[np.int64]],
+    amounts: list[FloatArray],
+    file_format: str,
+) -> int:
+    rid = np.concatenate(ids) if ids else np.empty(0, np.int64)
+    day = np.concatenate(days) if days else np.empty(0, np.int64)
+    amt = np.concatenate(amounts) if amounts else np.empty(0, np.float64)
+    order = np.lexsort((rid, day))
+    table = pa.table(
+        {
+            "relation_id": rid[order],
+            "conversion_date": pa.array(day[order].astype("datetime64[D]"), pa.date32()),
+            "amount": amt[order],
+        }
+    )
+    write_table(table, out / "conversions" / f"conversions.{file_format}", file_format)
+    return len(rid)
+
+
+def write_truth_customers(cust: _Customers, path: Path) -> None:
+    table = pa.table(
+        {
+            "relation_id": cust.relation_id,
+            "engagement_latent": cust.engagement,
+            "uplift_factor": cust.uplift_factor,
+        }
+    )
+    write_table(table, path, "parquet")
