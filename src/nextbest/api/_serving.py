@@ -37,6 +37,10 @@ from nextbest.store import Store
 log = logging.getLogger("nextbest.api")
 
 _MAX_PENDING_LOG = 100_000
+_LOG_INSERT = (
+    "INSERT INTO realtime_log (decided_at, relation_id, action, champion_version,"
+    " champion_score, shadow_version, shadow_score) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _contract_range(column: str) -> tuple[float | None, float | None, str]:
@@ -269,7 +273,7 @@ class ServingCache:
         try:
             with self.gate.open(write=True, wait_seconds=wait_seconds) as db, db.transaction():
                 for row in rows:
-                    db.execute("INSERT INTO realtime_log VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
+                    db.execute(_LOG_INSERT, list(row))
         except StoreError:
             with self._log_lock:  # keep them for the next reload
                 self._pending_log = (rows + self._pending_log)[-_MAX_PENDING_LOG:]
