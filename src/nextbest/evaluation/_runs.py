@@ -111,7 +111,16 @@ def _outcomes(store: Store, run_ids: list[str], label_weeks: dict[str, int]) -> 
     )
 
 
-def _evaluate(rows: dict[str, np.ndarray[Any, Any]], thresholds: list[float]) -> dict[str, Any]:
+def _evaluate(
+    rows: dict[str, np.ndarray[Any, Any]],
+    thresholds: list[float],
+    *,
+    run_id: str,
+    action: str,
+    snapshot_date: Any,
+    complete: bool,
+) -> RunEvaluation:
+    """The figures of one run (or the pooled runs) and action from its measured decisions."""
     arm = rows["arm"]
     y = rows["converted"].astype(np.int64)
     amt = rows["amount"].astype(np.float64)
@@ -143,14 +152,27 @@ def _evaluate(rows: dict[str, np.ndarray[Any, Any]], thresholds: list[float]) ->
             continue
         est = ipw_rate(y[m], rows["p"][m])
         at.append({"threshold": thr, "mailed_observed": int(m.sum()), "conversion_if_mailed": est})
-    return {
-        "arms": figures,
-        "incremental_conversion": inc,
-        "incremental_amount": inc_amt,
-        "mailed_population_rate": population,
-        "model_lift": lift,
-        "thresholds": at,
-    }
+    return RunEvaluation(
+        run_id=run_id,
+        action=action,
+        snapshot_date=snapshot_date,
+        complete=complete,
+        arms=figures,
+        incremental_conversion=inc,
+        incremental_amount=inc_amt,
+        mailed_population_rate=population,
+        model_lift=lift,
+        thresholds=at,
+    )
+
+
+def _complete(run_id: str, days: dict[str, Any], last_outcome: Any, action: ActionConfig) -> bool:
+    """Whether the outcomes reach past the label window of the run (of every run, pooled)."""
+    window = dt.timedelta(weeks=action.label_weeks)
+    if run_id == "pooled":
+        return all(d + window <= (last_outcome or d) for d in days.values())
+    day = days.get(run_id)
+    return bool(day is not None and last_outcome is not None and day + window <= last_outcome)
 
 
 def _recorded_actions(
@@ -199,25 +221,14 @@ def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[
     for rid, action_name, mask in groups:
         action = config.action(action_name) if rid == "pooled" else recorded[rid][action_name]
         thr = action.threshold
-        res = _evaluate(
-            {k: v[mask] for k, v in cols.items()}, [thr * f for f in (0.5, 0.75, 1.0, 1.5, 2.0)]
-        )
-        day = days.get(rid)
-        complete = (
-            bool(
-                day is not None
-                and last_outcome is not None
-                and day + dt.timedelta(weeks=action.label_weeks) <= last_outcome
-            )
-            if rid != "pooled"
-            else all(
-                d + dt.timedelta(weeks=action.label_weeks) <= (last_outcome or d)
-                for d in days.values()
-            )
-        )
         out.append(
-            RunEvaluation(
-                run_id=rid, action=action_name, snapshot_date=day, complete=complete, **res
+            _evaluate(
+                {k: v[mask] for k, v in cols.items()},
+                [thr * f for f in (0.5, 0.75, 1.0, 1.5, 2.0)],
+                run_id=rid,
+                action=action_name,
+                snapshot_date=days.get(rid),
+                complete=_complete(rid, days, last_outcome, action),
             )
         )
     return out
