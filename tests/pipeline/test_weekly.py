@@ -140,3 +140,18 @@ def test_review_sample_and_explanation(tiny_store: tuple[Store, Path]) -> None:
     with pytest.raises(NotFoundError, match="relation 999 has no decision"):
         explain_customer(store, cfg, result.run_id, 999)
     assert D.isoformat() in result.run_id
+
+
+def test_concentration_names_the_under_18_band(tiny_store: tuple[Store, Path]) -> None:
+    """An action open to minors (min_age 0) selects 101 and the 16-year-old 105: the
+    concentration check uses the shared age bands, so 105 is 'under 18', not '18-29'."""
+    store, path = tiny_store
+    result = run_week(store, tiny_config(path, min_age=0), alert=False)
+    selected = store.fetchall(
+        "SELECT relation_id FROM decisions WHERE run_id = ? AND selected ORDER BY relation_id",
+        [result.run_id],
+    )
+    assert selected == [(101,), (105,)]
+    (check,) = [c for c in result.checks if c.name == "concentration"]
+    assert check.figure == pytest.approx(0.4)
+    assert "under 18 is 50% of the selected" in check.message

@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 from nextbest.checks import (
     Check,
     concentration,
+    concentration_groups,
     contract,
     drift,
     freshness,
@@ -243,21 +244,6 @@ def _runs_dir(config: Config) -> Path:
     return store_path.parent / "runs"
 
 
-def _groups(store: Store, day: dt.date) -> dict[str, np.ndarray[Any, Any]]:
-    """Age band and segment per customer on ``day``, sorted by relation id."""
-    t = store.arrow(
-        "SELECT CASE WHEN age < 30 THEN '18-29' WHEN age < 45 THEN '30-44' "
-        "WHEN age < 60 THEN '45-59' WHEN age < 75 THEN '60-74' ELSE '75+' END AS age_band, "
-        "coalesce(segment, 'unknown') AS segment FROM snapshots WHERE snapshot_date = ? "
-        "ORDER BY relation_id",
-        [day],
-    )
-    return {
-        "age band": t["age_band"].to_numpy(zero_copy_only=False),
-        "segment": t["segment"].to_numpy(zero_copy_only=False),
-    }
-
-
 def _record_halt(
     store: Store,
     config: Config,
@@ -442,7 +428,7 @@ def run_week(
         )
     tables = []
     outcomes = []
-    groups = _groups(store, day)
+    groups = concentration_groups(store, day)
     for i, (action, version, model) in enumerate(champions):
         t = time.perf_counter()
         shadow_v = shadow_version(store, action.name)
