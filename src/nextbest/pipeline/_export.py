@@ -25,7 +25,9 @@ import pyarrow.parquet as pq
 
 from nextbest.config import Config
 from nextbest.errors import RunStateError, StoreError
-from nextbest.pipeline._lifecycle import is_conflict, record_event, require_named, resolve_run
+from nextbest.pipeline._contacts import record_run_contacts
+from nextbest.pipeline._lifecycle import is_conflict, require_named, resolve_run
+from nextbest.pipeline._runs import record_event
 from nextbest.store import Store
 
 
@@ -259,13 +261,7 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
                     f"export of {rid} refused: {refused}; nothing was exported. Decide the week "
                     f"again: 'nextbest run --date {day} --supersede \"why\" --by NAME'"
                 )
-            store.execute(
-                "INSERT INTO contacts (relation_id, action, contact_date, run_id, arm) "
-                "SELECT relation_id, action, snapshot_date, run_id, arm "
-                "FROM decisions WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')",
-                [rid],
-            )
-            contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
+            contacts = record_run_contacts(store, rid)
             _record_export(store, rid, paths, temps, handoff.num_rows)
             record_event(
                 store, rid, "exported", actor, f"{handoff.num_rows} mailed, {contacts} contacts"

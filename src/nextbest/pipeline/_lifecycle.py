@@ -13,6 +13,7 @@ import datetime as dt
 
 from nextbest.errors import RunStateError
 from nextbest.pipeline._review import _run_row
+from nextbest.pipeline._runs import record_event
 from nextbest.store import Store, is_database_error
 
 #: statuses of a run whose list is live (unless another run of the week superseded it)
@@ -64,14 +65,6 @@ def is_conflict(exc: BaseException) -> bool:
     """A write-write conflict between two connections (another call changed the same rows)."""
     text = str(exc).lower()
     return is_database_error(exc) and ("conflict" in text or "duplicate key" in text)
-
-
-def record_event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
-    store.execute(
-        "INSERT INTO run_events (run_id, event, actor, comment, event_at) "
-        "VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-        [run_id, event, actor, comment],
-    )
 
 
 def supersede_runs(

@@ -27,10 +27,10 @@ from typing import Any
 from nextbest.config import Config, config_from_mapping
 from nextbest.errors import ConfigError, NotFoundError, RunStateError, did_you_mean
 from nextbest.features import loaded_snapshot_dates
+from nextbest.pipeline._contacts import forget_contacts_since
 from nextbest.pipeline._lifecycle import (
     LIVE_STATUSES,
     is_conflict,
-    record_event,
     require_named,
     resolve_run,
     same_person,
@@ -43,7 +43,7 @@ from nextbest.pipeline._review import (
     _run_row,
     run_summary,
 )
-from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id
+from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id, record_event
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -410,12 +410,7 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                     actor="replay",
                     reason=f"replay of {run_id}",
                 )
-            store.execute(
-                "DELETE FROM contacts WHERE run_id IN "
-                "(SELECT run_id FROM exports WHERE exported_at >= ?) "
-                "OR (run_id NOT IN (SELECT run_id FROM exports) AND contact_date >= ?)",
-                [created_at, day],
-            )
+            forget_contacts_since(store, made_at=created_at, day=day)
             result = run_week(
                 store,
                 scratch_cfg,

@@ -56,10 +56,18 @@ from nextbest.pipeline._lifecycle import (
     is_conflict,
     live_error,
     live_runs,
-    record_event,
     supersede_runs,
 )
-from nextbest.pipeline._runs import RunRecord, insert_run, next_run_id
+from nextbest.pipeline._runs import (
+    RunRecord,
+    delete_run,
+    insert_checks,
+    insert_run,
+    next_run_id,
+    record_event,
+    replace_halted_run,
+    run_exists,
+)
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -274,26 +282,11 @@ def _record_halt(
             halted_reason=reason,
             started_by=actor,
         )
-        if store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]):
-            store.execute(
-                "UPDATE runs SET created_at = now()::TIMESTAMP, seed = ?, config_hash = ?, "
-                "inputs = ?, models = ?, config_json = ?, halted_reason = ?, started_by = ? "
-                "WHERE run_id = ?",
-                [
-                    record.seed,
-                    record.config_hash,
-                    record.inputs,
-                    record.models,
-                    record.config_json,
-                    record.halted_reason,
-                    record.started_by,
-                    run_id,
-                ],
-            )
-            store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
+        if run_exists(store, run_id):
+            replace_halted_run(store, record)
         else:
             insert_run(store, record)
-        _insert_checks(store, run_id, checks)
+        insert_checks(store, run_id, checks)
         record_event(store, run_id, "halted", actor, reason)
     if alert:
         return run_id, notify_halt(store, config, run_id=run_id, day=day, checks=checks)
@@ -329,14 +322,6 @@ def _halt(
         run_id=run_id,
         alert_failure=alert_failure,
     )
-
-
-def _insert_checks(store: Store, run_id: str, checks: list[Check]) -> None:
-    for c in checks:
-        store.execute(
-            "INSERT INTO run_checks VALUES (?, ?, ?, ?, ?, ?)",
-            [run_id, c.name, c.verdict, c.figure, c.limit, c.message],
-        )
 
 
 def run_week(
@@ -508,8 +493,7 @@ def run_week(
                 )
             run_id = next_run_id(store, day)
             # a halted record of the week becomes this run
-            store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
-            store.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+            delete_run(store, run_id)
             # named by its content: a run of the same id that fails to commit (another
             # connection stored it first) can never overwrite the stored run's file
             decision_file = runs_dir / run_id / f"decisions-{sha[:16]}.parquet"
@@ -531,7 +515,7 @@ def run_week(
                 actor,
                 registered,
             )
-            _insert_checks(store, run_id, checks)
+            insert_checks(store, run_id, checks)
             if overriding:
                 store.execute(
                     "UPDATE runs SET override = ? WHERE run_id = ?",
