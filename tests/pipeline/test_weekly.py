@@ -155,3 +155,30 @@ def test_concentration_names_the_under_18_band(tiny_store: tuple[Store, Path]) -
     (check,) = [c for c in result.checks if c.name == "concentration"]
     assert check.figure == pytest.approx(0.4)
     assert "under 18 is 50% of the selected" in check.message
+
+
+def test_recorded_timings_name_every_step(tiny_store: tuple[Store, Path]) -> None:
+    """The run records how long each step took, under the same names as before the run was
+    cut into steps, in seconds, and the total covers every step."""
+    import json
+
+    store, path = tiny_store
+    result = run_week(store, tiny_config(path), alert=False)
+    recorded = json.loads(
+        store.scalar("SELECT timings FROM runs WHERE run_id = ?", [result.run_id])
+    )
+    a = "invest-onboarding"
+    assert sorted(recorded) == sorted(
+        [
+            "features",
+            f"{a}:eligibility",
+            f"{a}:decide",
+            f"{a}:reasons",
+            f"decide:{a}",
+            "persist",
+            "total",
+        ]
+    )
+    assert recorded == {k: round(v, 4) for k, v in result.timings.items()}
+    assert all(v >= 0 for v in recorded.values())
+    assert recorded["total"] >= recorded["features"] + recorded[f"decide:{a}"] - 1e-3
