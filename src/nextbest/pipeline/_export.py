@@ -27,7 +27,7 @@ from nextbest.config import Config
 from nextbest.errors import RunStateError, StoreError
 from nextbest.pipeline._contacts import record_run_contacts
 from nextbest.pipeline._lifecycle import is_conflict, require_named, resolve_run
-from nextbest.pipeline._runs import record_event
+from nextbest.pipeline._runs import change_status, record_event
 from nextbest.store import Store
 
 
@@ -180,12 +180,7 @@ def _contact_conflicts(store: Store, config: Config, rid: str) -> str | None:
 
 def _claim(store: Store, rid: str) -> None:
     """Take the run from approved to exported, or refuse when another call changed it."""
-    claimed = store.fetchone(
-        "UPDATE runs SET status = 'exported' WHERE run_id = ? AND status = 'approved' "
-        "AND superseded_by IS NULL",
-        [rid],
-    )
-    if claimed is None or claimed[0] != 1:
+    if not change_status(store, rid, was="approved", now="exported"):
         now = store.scalar("SELECT status FROM runs WHERE run_id = ?", [rid])
         raise RunStateError(
             f"run {rid} became {now} while this export ran (another call at the same "

@@ -13,7 +13,7 @@ import datetime as dt
 
 from nextbest.errors import RunStateError
 from nextbest.pipeline._review import _run_row
-from nextbest.pipeline._runs import record_event
+from nextbest.pipeline._runs import RunStatus, change_status, record_event
 from nextbest.store import Store, is_database_error
 
 #: statuses of a run whose list is live (unless another run of the week superseded it)
@@ -73,12 +73,8 @@ def supersede_runs(
     """Mark the week's live runs as superseded by ``new``, each only if still as read. An
     exported run keeps its status (its mails went out; its contacts and outcomes stand)."""
     for old, status in live:
-        row = store.fetchone(
-            "UPDATE runs SET status = ?, superseded_by = ? "
-            "WHERE run_id = ? AND status = ? AND superseded_by IS NULL",
-            ["exported" if status == "exported" else "superseded", new, old, status],
-        )
-        if row is None or row[0] != 1:
+        now: RunStatus = "exported" if status == "exported" else "superseded"
+        if not change_status(store, old, was=status, now=now, superseded_by=new):
             raise RunStateError(
                 f"run {old} changed while run {new} was made; nothing was stored, run again"
             )

@@ -80,6 +80,25 @@ def delete_run(store: Store, run_id: str) -> None:
     store.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
 
 
+def change_status(
+    store: Store,
+    run_id: str,
+    *,
+    was: str,
+    now: RunStatus,
+    superseded_by: str | None = None,
+) -> bool:
+    """Move a run that is still ``was`` and not superseded to ``now`` (and, with
+    ``superseded_by``, mark the run that supersedes it); False when the run is no longer as
+    read (another call changed it first)."""
+    row = store.fetchone(
+        "UPDATE runs SET status = ?, superseded_by = ? "
+        "WHERE run_id = ? AND status = ? AND superseded_by IS NULL",
+        [now, superseded_by, run_id, was],
+    )
+    return row is not None and row[0] == 1
+
+
 def run_exists(store: Store, run_id: str) -> bool:
     return bool(store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]))
 
