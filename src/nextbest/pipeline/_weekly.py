@@ -46,8 +46,6 @@ from nextbest.models import (
 from nextbest.pipeline._halting import halt
 from nextbest.pipeline._lifecycle import live_error, live_runs
 from nextbest.pipeline._persist import DecidedWeek, store_run
-from nextbest.pipeline._persist import config_hash as config_hash
-from nextbest.pipeline._persist import write_decision_file as write_decision_file
 from nextbest.pipeline._runs import next_run_id
 from nextbest.pipeline._timer import Timer
 from nextbest.store import Store
