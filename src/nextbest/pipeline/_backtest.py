@@ -27,10 +27,10 @@ from nextbest.decisioning import Policy, decide, eligibility, select
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
-    build_training_table,
     loaded_snapshot_dates,
     resolve_features,
     training_dates,
+    training_table,
 )
 from nextbest.models import PropensityModel, feature_matrix, make_estimator
 from nextbest.pipeline._contacts import forget_all_contacts, record_contacts
@@ -216,16 +216,8 @@ def _replay(
         if trained_at is None or (week - trained_at).days >= 7 * (
             config.backtest.retrain_every_weeks
         ):
-            dates = training_dates(
-                store, config.training, until=week, label_weeks=action.label_weeks
-            )
-            table = build_training_table(
-                store,
-                fs,
-                dates,
-                label_weeks=action.label_weeks,
-                customer_fraction=config.training.customer_fraction,
-                seed=config.training.seed,
+            dates, table = training_table(
+                store, fs, config.training, until=week, label_weeks=action.label_weeks
             )
             split = _replay_split(dates, action.label_weeks)
             assert split is not None
