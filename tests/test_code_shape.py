@@ -14,10 +14,7 @@ MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 500
 
 #: "path::function" (or "path" for a whole module) -> its size in lines today
-ALLOWED: dict[str, int] = {
-    "nextbest/pipeline/_weekly.py": 664,
-    "nextbest/pipeline/_weekly.py::run_week": 244,
-}
+ALLOWED: dict[str, int] = {}
 
 
 def measure(src: Path) -> dict[str, int]:

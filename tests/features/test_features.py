@@ -16,6 +16,7 @@ from nextbest.features import (
     loaded_snapshot_dates,
     resolve_features,
     training_dates,
+    training_table,
 )
 from nextbest.store import Store
 
@@ -206,6 +207,21 @@ def test_training_dates_spread_over_usable_history(loaded_store: Store) -> None:
     assert dates[0] == usable[0] and dates[-1] == usable[-1]
     assert len(dates) == 4
     assert all(d in usable for d in dates)
+
+
+def test_training_table_samples_on_the_training_dates(loaded_store: Store) -> None:
+    """training_table is the [training] dates and their table, sampled as [training] says;
+    an action's own label window moves both the dates and the labels."""
+    cfg = TrainingConfig(n_dates=3, label_weeks=8, history_weeks=8, customer_fraction=0.5, seed=4)
+    dates, table = training_table(loaded_store, FS, cfg)
+    assert dates == training_dates(loaded_store, cfg)
+    expected = build_training_table(
+        loaded_store, FS, dates, label_weeks=8, customer_fraction=0.5, seed=4
+    )
+    assert table.equals(expected)
+    short, _ = training_table(loaded_store, FS, cfg, label_weeks=2)
+    assert short == training_dates(loaded_store, cfg, label_weeks=2)
+    assert short[-1] > dates[-1]
 
 
 def test_training_dates_refuse_short_history() -> None:

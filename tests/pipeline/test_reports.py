@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 from plotly.offline import get_plotlyjs
 
 from nextbest.config import ActionConfig
@@ -151,3 +152,18 @@ def test_backtest_report_summary_and_csv(tmp_path: Path) -> None:
     assert "<li>✗ volume in band: w1; w2</li>" in text and "<li>✓ no halt</li>" in text
     csv_text = (tmp_path / "backtest.csv").read_text(encoding="utf-8")
     assert csv_text.splitlines()[0].endswith("whatif:lower") and ",1234," in csv_text
+
+
+def test_calibration_figure_draws_the_diagonal_past_the_largest_value() -> None:
+    """One calibration figure for the run and the evaluation report: bands as drawn, and the
+    diagonal to 1.05 × the largest mean score or rate (0.4 here → 0.42)."""
+    from nextbest.pipeline._figures import calibration_figure
+
+    bands = [{"mean_score": 0.1, "rate": 0.05}, {"mean_score": 0.3, "rate": 0.4}]
+    fig = calibration_figure(bands, series="s", title="t", xaxis_title="x", yaxis_title="y")
+    diagonal, model = fig.data
+    assert list(diagonal.x) == list(diagonal.y) == [0, pytest.approx(0.42)]
+    assert list(model.x) == [0.1, 0.3] and list(model.y) == [0.05, 0.4]
+    assert model.name == "s" and fig.layout.title.text == "t"
+    empty = calibration_figure([], series="s", title="t", xaxis_title="x", yaxis_title="y")
+    assert list(empty.data[0].x) == [0, pytest.approx(1.05e-6)]

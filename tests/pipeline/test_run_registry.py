@@ -5,8 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from nextbest.checks import Check
 from nextbest.pipeline._operate import record_skipped
-from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id, next_run_id, recent_runs
+from nextbest.pipeline._runs import (
+    RunRecord,
+    change_status,
+    delete_run,
+    insert_checks,
+    insert_run,
+    new_run_id,
+    next_run_id,
+    recent_runs,
+    replace_halted_run,
+)
 from nextbest.store import Store
 
 DAY = dt.date(2026, 3, 2)
@@ -89,3 +100,38 @@ def test_halted_and_decided_runs_in_a_fixed_order(tmp_path: Path) -> None:
         assert halted_runs(store)[0].halted_reason == "x"
         assert decided_run_ids(store, 12) == ["2026-03-09-r3", "2026-03-09-r2", "2026-03-02-r3"]
         assert decided_run_ids(store, 1) == ["2026-03-09-r3"]
+
+
+def test_change_status_only_from_the_state_as_read(tmp_path: Path) -> None:
+    """A status change applies once, only to a run still in the state read and not
+    superseded; the superseding run is recorded with it."""
+    with Store(tmp_path / "db.duckdb") as store:
+        insert_run(store, RunRecord("r1", DAY, "pending_review", 1))
+        assert change_status(store, "r1", was="pending_review", now="approved")
+        assert not change_status(store, "r1", was="pending_review", now="rejected")
+        assert change_status(store, "r1", was="approved", now="superseded", superseded_by="r2")
+        assert not change_status(store, "r1", was="superseded", now="approved")
+        assert store.fetchone("SELECT status, superseded_by FROM runs") == ("superseded", "r2")
+
+
+def test_halted_record_is_replaced_then_dropped(tmp_path: Path) -> None:
+    """A retry rewrites the halted record and drops the old attempt's checks; deleting a run
+    removes its record and its checks."""
+    halt = Check("row_count", "halt", 9.0, "at most 2", "the week doubled")
+    with Store(tmp_path / "db.duckdb") as store:
+        insert_run(store, RunRecord("r1", DAY, "halted", 1, halted_reason="first"))
+        insert_checks(store, "r1", [halt])
+        replace_halted_run(store, RunRecord("r1", DAY, "halted", 5, halted_reason="second"))
+        assert store.fetchone("SELECT status, seed, halted_reason FROM runs") == (
+            "halted",
+            5,
+            "second",
+        )
+        assert store.scalar("SELECT count(*) FROM run_checks") == 0
+        insert_checks(store, "r1", [halt])
+        assert store.fetchall("SELECT * FROM run_checks") == [
+            ("r1", "row_count", "halt", 9.0, "at most 2", "the week doubled")
+        ]
+        delete_run(store, "r1")
+        assert store.scalar("SELECT count(*) FROM runs") == 0
+        assert store.scalar("SELECT count(*) FROM run_checks") == 0

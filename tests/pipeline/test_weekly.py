@@ -140,3 +140,45 @@ def test_review_sample_and_explanation(tiny_store: tuple[Store, Path]) -> None:
     with pytest.raises(NotFoundError, match="relation 999 has no decision"):
         explain_customer(store, cfg, result.run_id, 999)
     assert D.isoformat() in result.run_id
+
+
+def test_concentration_names_the_under_18_band(tiny_store: tuple[Store, Path]) -> None:
+    """An action open to minors (min_age 0) selects 101 and the 16-year-old 105: the
+    concentration check uses the shared age bands, so 105 is 'under 18', not '18-29'."""
+    store, path = tiny_store
+    result = run_week(store, tiny_config(path, min_age=0), alert=False)
+    selected = store.fetchall(
+        "SELECT relation_id FROM decisions WHERE run_id = ? AND selected ORDER BY relation_id",
+        [result.run_id],
+    )
+    assert selected == [(101,), (105,)]
+    (check,) = [c for c in result.checks if c.name == "concentration"]
+    assert check.figure == pytest.approx(0.4)
+    assert "under 18 is 50% of the selected" in check.message
+
+
+def test_recorded_timings_name_every_step(tiny_store: tuple[Store, Path]) -> None:
+    """The run records how long each step took, under the same names as before the run was
+    cut into steps, in seconds, and the total covers every step."""
+    import json
+
+    store, path = tiny_store
+    result = run_week(store, tiny_config(path), alert=False)
+    recorded = json.loads(
+        store.scalar("SELECT timings FROM runs WHERE run_id = ?", [result.run_id])
+    )
+    a = "invest-onboarding"
+    assert sorted(recorded) == sorted(
+        [
+            "features",
+            f"{a}:eligibility",
+            f"{a}:decide",
+            f"{a}:reasons",
+            f"decide:{a}",
+            "persist",
+            "total",
+        ]
+    )
+    assert recorded == {k: round(v, 4) for k, v in result.timings.items()}
+    assert all(v >= 0 for v in recorded.values())
+    assert recorded["total"] >= recorded["features"] + recorded[f"decide:{a}"] - 1e-3

@@ -21,10 +21,11 @@ from nextbest.cli._render import console, print_findings, styled
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
-    build_training_table,
     loaded_snapshot_dates,
     resolve_features,
-    training_dates,
+)
+from nextbest.features import (
+    training_table as features_training_table,
 )
 from nextbest.ingest import (
     LoadReport,
@@ -252,15 +253,7 @@ def training_table(
     cfg = cli_config()
     fs = resolve_features(cfg.features)
     with open_cli_project() as (store, cfg):
-        dates = training_dates(store, cfg.training)
-        table = build_training_table(
-            store,
-            fs,
-            dates,
-            label_weeks=cfg.training.label_weeks,
-            customer_fraction=cfg.training.customer_fraction,
-            seed=cfg.training.seed,
-        )
+        dates, table = features_training_table(store, fs, cfg.training)
     write_table(table, out)
     console.print(f"wrote {table.num_rows:,} rows on {len(dates)} dates to {out}")
 

@@ -8,6 +8,7 @@ from nextbest.features._build import (
     loaded_snapshot_dates,
     resolve_features,
     training_dates,
+    training_table,
 )
 from nextbest.features._definitions import FEATURES, FeatureDefinition
 from nextbest.features._phrases import phrase
@@ -23,4 +24,5 @@ __all__ = [
     "phrase",
     "resolve_features",
     "training_dates",
+    "training_table",
 ]

@@ -333,3 +333,27 @@ def build_training_table(
         params["seed"] = seed
         params["sample_below"] = int(customer_fraction * 1_000_000)
     return _run(store, sql, params, fs)
+
+
+def training_table(
+    store: Store,
+    fs: FeatureSet,
+    training: TrainingConfig,
+    *,
+    until: dt.date | None = None,
+    label_weeks: int | None = None,
+) -> tuple[list[dt.date], pa.Table]:
+    """The ``[training]`` dates (:func:`training_dates`) and their table
+    (:func:`build_training_table`), sampled as ``[training]`` says; ``label_weeks`` defaults to
+    ``[training] label_weeks`` (an action passes its own)."""
+    weeks = training.label_weeks if label_weeks is None else label_weeks
+    dates = training_dates(store, training, until=until, label_weeks=weeks)
+    table = build_training_table(
+        store,
+        fs,
+        dates,
+        label_weeks=weeks,
+        customer_fraction=training.customer_fraction,
+        seed=training.seed,
+    )
+    return dates, table

@@ -36,6 +36,7 @@ from nextbest.pipeline._operate import (
     set_knob,
 )
 from nextbest.pipeline._outcomes import simulate_outcomes
+from nextbest.pipeline._persist import config_hash, write_decision_file
 from nextbest.pipeline._project import CONFIG_TEMPLATE, Project, open_project, write_config
 from nextbest.pipeline._review import (
     ARMS,
@@ -66,13 +67,7 @@ from nextbest.pipeline._runs import (
     recent_runs,
 )
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
-from nextbest.pipeline._weekly import (
-    ActionOutcome,
-    RunResult,
-    config_hash,
-    run_week,
-    write_decision_file,
-)
+from nextbest.pipeline._weekly import ActionOutcome, RunResult, run_week
 
 __all__ = [
     "ARMS",

@@ -14,6 +14,7 @@ from typing import Any
 from nextbest.checks import Check, halt_message, send_alert
 from nextbest.config import Config
 from nextbest.errors import AlertError
+from nextbest.pipeline._runs import record_event
 from nextbest.store import Store
 
 
@@ -32,18 +33,12 @@ def notify_halt(
         sent = send_alert(config.alerts, subject, body)
     except AlertError as exc:
         reason = str(exc)
-        _record(store, run_id, "alert_failed", reason)
+        record_event(store, run_id, "alert_failed", "system", reason)
         return reason
     if sent:
-        _record(store, run_id, "alert_sent", f"to {len(config.alerts.recipients)} recipient(s)")
+        sent_to = f"to {len(config.alerts.recipients)} recipient(s)"
+        record_event(store, run_id, "alert_sent", "system", sent_to)
     return None
-
-
-def _record(store: Store, run_id: str, event: str, comment: str) -> None:
-    store.execute(
-        "INSERT INTO run_events VALUES (?, ?, 'system', ?, now()::TIMESTAMP)",
-        [run_id, event, comment],
-    )
 
 
 def undelivered_alerts(store: Store) -> list[dict[str, Any]]:

@@ -27,12 +27,13 @@ from nextbest.decisioning import Policy, decide, eligibility, select
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
-    build_training_table,
     loaded_snapshot_dates,
     resolve_features,
     training_dates,
+    training_table,
 )
 from nextbest.models import PropensityModel, feature_matrix, make_estimator
+from nextbest.pipeline._contacts import forget_all_contacts, record_contacts
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -210,21 +211,13 @@ def _replay(
     model: PropensityModel | None = None
     trained_at: dt.date | None = None
     # the replay's own selections are its contact history
-    store.execute("DELETE FROM contacts")
+    forget_all_contacts(store)
     for i, week in enumerate(weeks):
         if trained_at is None or (week - trained_at).days >= 7 * (
             config.backtest.retrain_every_weeks
         ):
-            dates = training_dates(
-                store, config.training, until=week, label_weeks=action.label_weeks
-            )
-            table = build_training_table(
-                store,
-                fs,
-                dates,
-                label_weeks=action.label_weeks,
-                customer_fraction=config.training.customer_fraction,
-                seed=config.training.seed,
+            dates, table = training_table(
+                store, fs, config.training, until=week, label_weeks=action.label_weeks
             )
             split = _replay_split(dates, action.label_weeks)
             assert split is not None
@@ -272,23 +265,14 @@ def _replay_week(
     )
     ids, ok, score, arms = decision.ids, decision.eligible, decision.score, decision.arms
     assigned = arms.arm != "none"
-    if assigned.any():
-        store.register(
-            "_bt_contacts",
-            pa.table(
-                {
-                    "relation_id": pa.array(ids[assigned], pa.int64()),
-                    "arm": pa.array(arms.arm[assigned].astype(object), pa.string()),
-                }
-            ),
-        )
-        try:
-            store.execute(
-                "INSERT INTO contacts SELECT relation_id, ?, ?, 'backtest', arm FROM _bt_contacts",
-                [action.name, week],
-            )
-        finally:
-            store.unregister("_bt_contacts")
+    record_contacts(
+        store,
+        action=action.name,
+        day=week,
+        run_id="backtest",
+        relation_ids=ids[assigned],
+        arms=arms.arm[assigned],
+    )
     whatif: dict[str, int] = {}
     for w in config.backtest.whatif:
         if w.feature not in model.features:

@@ -18,10 +18,9 @@ from nextbest.errors import RunHaltedError
 from nextbest.features import (
     FeatureSet,
     build_features,
-    build_training_table,
     loaded_snapshot_dates,
     resolve_features,
-    training_dates,
+    training_table,
 )
 from nextbest.ingest import LoadReport, configured_sources, ingest_source
 from nextbest.models import ModelVersion
@@ -126,15 +125,7 @@ def _ingest(store: Store, config: Config, progress: Progress | None) -> list[Loa
 def _training_table(
     store: Store, config: Config, fs: FeatureSet, progress: Progress | None
 ) -> tuple[list[dt.date], pa.Table]:
-    dates = training_dates(store, config.training)
-    training = build_training_table(
-        store,
-        fs,
-        dates,
-        label_weeks=config.training.label_weeks,
-        customer_fraction=config.training.customer_fraction,
-        seed=config.training.seed,
-    )
+    dates, training = training_table(store, fs, config.training)
     if progress:
         progress("Building features", 2, 2)
     return dates, training

@@ -7,6 +7,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from nextbest.pipeline._figures import calibration_figure
 from nextbest.pipeline._report import figure_div, write_html_page
 
 
@@ -54,26 +55,9 @@ def _arm_figures(runs: list[Any]) -> list[go.Figure]:
 
 def _health_figures(h: dict[str, Any]) -> list[go.Figure]:
     """Calibration and lift of the model from the outcomes of one run."""
-    bands = h["calibration"]
-    top = max(max(b["mean_score"] for b in bands), max(b["rate"] for b in bands)) * 1.05
-    calibration = go.Figure(
-        [
-            go.Scatter(
-                x=[0, top],
-                y=[0, top],
-                mode="lines",
-                name="perfect",
-                line={"dash": "dash", "color": "gray"},
-            ),
-            go.Scatter(
-                x=[b["mean_score"] for b in bands],
-                y=[b["rate"] for b in bands],
-                mode="lines+markers",
-                name="score deciles",
-            ),
-        ]
-    )
-    calibration.update_layout(
+    calibration = calibration_figure(
+        h["calibration"],
+        series="score deciles",
         title=f"Calibration from outcomes, {h['run']} (unmailed eligible)",
         xaxis_title="mean score",
         yaxis_title="realised conversion",

@@ -25,7 +25,9 @@ import pyarrow.parquet as pq
 
 from nextbest.config import Config
 from nextbest.errors import RunStateError, StoreError
-from nextbest.pipeline._lifecycle import is_conflict, record_event, require_named, resolve_run
+from nextbest.pipeline._contacts import record_run_contacts
+from nextbest.pipeline._lifecycle import is_conflict, require_named, resolve_run
+from nextbest.pipeline._runs import change_status, record_event
 from nextbest.store import Store
 
 
@@ -178,12 +180,7 @@ def _contact_conflicts(store: Store, config: Config, rid: str) -> str | None:
 
 def _claim(store: Store, rid: str) -> None:
     """Take the run from approved to exported, or refuse when another call changed it."""
-    claimed = store.fetchone(
-        "UPDATE runs SET status = 'exported' WHERE run_id = ? AND status = 'approved' "
-        "AND superseded_by IS NULL",
-        [rid],
-    )
-    if claimed is None or claimed[0] != 1:
+    if not change_status(store, rid, was="approved", now="exported"):
         now = store.scalar("SELECT status FROM runs WHERE run_id = ?", [rid])
         raise RunStateError(
             f"run {rid} became {now} while this export ran (another call at the same "
@@ -259,13 +256,7 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
                     f"export of {rid} refused: {refused}; nothing was exported. Decide the week "
                     f"again: 'nextbest run --date {day} --supersede \"why\" --by NAME'"
                 )
-            store.execute(
-                "INSERT INTO contacts (relation_id, action, contact_date, run_id, arm) "
-                "SELECT relation_id, action, snapshot_date, run_id, arm "
-                "FROM decisions WHERE run_id = ? AND arm IN ('treat', 'explore', 'holdout')",
-                [rid],
-            )
-            contacts = int(store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]))
+            contacts = record_run_contacts(store, rid)
             _record_export(store, rid, paths, temps, handoff.num_rows)
             record_event(
                 store, rid, "exported", actor, f"{handoff.num_rows} mailed, {contacts} contacts"

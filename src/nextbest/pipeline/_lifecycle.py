@@ -13,6 +13,7 @@ import datetime as dt
 
 from nextbest.errors import RunStateError
 from nextbest.pipeline._review import _run_row
+from nextbest.pipeline._runs import RunStatus, change_status, record_event
 from nextbest.store import Store, is_database_error
 
 #: statuses of a run whose list is live (unless another run of the week superseded it)
@@ -66,26 +67,14 @@ def is_conflict(exc: BaseException) -> bool:
     return is_database_error(exc) and ("conflict" in text or "duplicate key" in text)
 
 
-def record_event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
-    store.execute(
-        "INSERT INTO run_events (run_id, event, actor, comment, event_at) "
-        "VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
-        [run_id, event, actor, comment],
-    )
-
-
 def supersede_runs(
     store: Store, live: list[tuple[str, str]], new: str, *, actor: str, reason: str
 ) -> None:
     """Mark the week's live runs as superseded by ``new``, each only if still as read. An
     exported run keeps its status (its mails went out; its contacts and outcomes stand)."""
     for old, status in live:
-        row = store.fetchone(
-            "UPDATE runs SET status = ?, superseded_by = ? "
-            "WHERE run_id = ? AND status = ? AND superseded_by IS NULL",
-            ["exported" if status == "exported" else "superseded", new, old, status],
-        )
-        if row is None or row[0] != 1:
+        now: RunStatus = "exported" if status == "exported" else "superseded"
+        if not change_status(store, old, was=status, now=now, superseded_by=new):
             raise RunStateError(
                 f"run {old} changed while run {new} was made; nothing was stored, run again"
             )

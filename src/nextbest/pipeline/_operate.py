@@ -27,10 +27,10 @@ from typing import Any
 from nextbest.config import Config, config_from_mapping
 from nextbest.errors import ConfigError, NotFoundError, RunStateError, did_you_mean
 from nextbest.features import loaded_snapshot_dates
+from nextbest.pipeline._contacts import forget_contacts_since
 from nextbest.pipeline._lifecycle import (
     LIVE_STATUSES,
     is_conflict,
-    record_event,
     require_named,
     resolve_run,
     same_person,
@@ -43,7 +43,14 @@ from nextbest.pipeline._review import (
     _run_row,
     run_summary,
 )
-from nextbest.pipeline._runs import RunRecord, insert_run, new_run_id
+from nextbest.pipeline._runs import (
+    RunRecord,
+    RunStatus,
+    change_status,
+    insert_run,
+    new_run_id,
+    record_event,
+)
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -68,7 +75,7 @@ def decide_review(store: Store, run_id: str, *, approve: bool, actor: str, comme
         raise RunStateError("approving or rejecting needs the operator's name (--by NAME)")
     require_named(run_id, step)
     rid, _, _ = resolve_run(store, run_id)
-    new = "approved" if approve else "rejected"
+    new: RunStatus = "approved" if approve else "rejected"
     try:
         with store.transaction():
             row = store.fetchone(
@@ -90,12 +97,7 @@ def decide_review(store: Store, run_id: str, *, approve: bool, actor: str, comme
                     f"run {rid} was started by {starter}; someone else must approve it (four "
                     "eyes). You may reject it."
                 )
-            changed = store.fetchone(
-                "UPDATE runs SET status = ? WHERE run_id = ? AND status = 'pending_review' "
-                "AND superseded_by IS NULL",
-                [new, rid],
-            )
-            if changed is None or changed[0] != 1:
+            if not change_status(store, rid, was="pending_review", now=new):
                 raise RunStateError(f"run {rid} changed while it was being {new}; run review again")
             record_event(store, rid, new, actor, comment)
     except Exception as exc:
@@ -410,12 +412,7 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                     actor="replay",
                     reason=f"replay of {run_id}",
                 )
-            store.execute(
-                "DELETE FROM contacts WHERE run_id IN "
-                "(SELECT run_id FROM exports WHERE exported_at >= ?) "
-                "OR (run_id NOT IN (SELECT run_id FROM exports) AND contact_date >= ?)",
-                [created_at, day],
-            )
+            forget_contacts_since(store, made_at=created_at, day=day)
             result = run_week(
                 store,
                 scratch_cfg,

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from nextbest.config import ActionConfig
+from nextbest.pipeline._figures import calibration_figure
 from nextbest.pipeline._train import TrainedAction
 from nextbest.pipeline._weekly import ActionOutcome, RunResult
 
@@ -92,27 +93,13 @@ def _volume(outcome: ActionOutcome, action: ActionConfig) -> go.Figure:
 
 
 def _calibration(metrics: dict[str, Any]) -> go.Figure:
-    bands = metrics["calibration"]
-    x = [b["mean_score"] for b in bands]
-    y = [b["rate"] for b in bands]
-    top = max([*x, *y, 1e-6]) * 1.05
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, top],
-            y=[0, top],
-            mode="lines",
-            name="perfect",
-            line={"dash": "dash", "color": "gray"},
-        )
-    )
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name="model (deciles)"))
-    fig.update_layout(
+    return calibration_figure(
+        metrics["calibration"],
+        series="model (deciles)",
         title="Calibration on the evaluation weeks",
         xaxis_title="mean predicted probability",
         yaxis_title="realised rate",
     )
-    return fig
 
 
 def _lift(metrics: dict[str, dict[str, Any]]) -> go.Figure:

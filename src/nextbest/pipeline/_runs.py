@@ -1,4 +1,5 @@
-"""The run registry: the one writer of ``runs`` rows and the one run-id generator.
+"""The run registry: the one writer of ``runs``, ``run_events`` and ``run_checks`` rows and the
+one run-id generator.
 
 Placed in ``pipeline`` because every writer of a run is a pipeline step and the CLI, API and
 console sit above it. ``evaluation`` and ``decisioning`` read ``runs`` only inside relational SQL
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import astuple, dataclass, fields
 from typing import Literal
 
+from nextbest.checks import Check
 from nextbest.store import Store
 
 RunStatus = Literal[
@@ -35,6 +37,7 @@ class RunRecord:
     timings: str = "{}"
     decision_file: str = ""
     decision_sha256: str = ""
+    override: str | None = None
     config_json: str | None = None
     halted_reason: str | None = None
     started_by: str | None = None
@@ -48,6 +51,75 @@ def insert_run(store: Store, record: RunRecord) -> None:
         f"VALUES ({', '.join('?' for _ in names)}, now()::TIMESTAMP)",
         list(astuple(record)),
     )
+
+
+def replace_halted_run(store: Store, record: RunRecord) -> None:
+    """A retry of a halted week updates the week's halted record (stamped with the store's
+    clock) and drops that attempt's checks; the status and the run id stay."""
+    store.execute(
+        "UPDATE runs SET created_at = now()::TIMESTAMP, seed = ?, config_hash = ?, "
+        "inputs = ?, models = ?, config_json = ?, halted_reason = ?, started_by = ? "
+        "WHERE run_id = ?",
+        [
+            record.seed,
+            record.config_hash,
+            record.inputs,
+            record.models,
+            record.config_json,
+            record.halted_reason,
+            record.started_by,
+            record.run_id,
+        ],
+    )
+    store.execute("DELETE FROM run_checks WHERE run_id = ?", [record.run_id])
+
+
+def delete_run(store: Store, run_id: str) -> None:
+    """Drop a run's record and its checks (a halted record about to become a decided run)."""
+    store.execute("DELETE FROM run_checks WHERE run_id = ?", [run_id])
+    store.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+
+
+def change_status(
+    store: Store,
+    run_id: str,
+    *,
+    was: str,
+    now: RunStatus,
+    superseded_by: str | None = None,
+) -> bool:
+    """Move a run that is still ``was`` and not superseded to ``now`` (and, with
+    ``superseded_by``, mark the run that supersedes it); False when the run is no longer as
+    read (another call changed it first)."""
+    row = store.fetchone(
+        "UPDATE runs SET status = ?, superseded_by = ? "
+        "WHERE run_id = ? AND status = ? AND superseded_by IS NULL",
+        [now, superseded_by, run_id, was],
+    )
+    return row is not None and row[0] == 1
+
+
+def run_exists(store: Store, run_id: str) -> bool:
+    return bool(store.scalar("SELECT count(*) FROM runs WHERE run_id = ?", [run_id]))
+
+
+def record_event(store: Store, run_id: str, event: str, actor: str, comment: str) -> None:
+    """One ``run_events`` row, stamped with the store's clock."""
+    store.execute(
+        "INSERT INTO run_events (run_id, event, actor, comment, event_at) "
+        "VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
+        [run_id, event, actor, comment],
+    )
+
+
+def insert_checks(store: Store, run_id: str, checks: list[Check]) -> None:
+    """The run's ``run_checks`` rows, one per check, in the order given."""
+    for c in checks:
+        store.execute(
+            "INSERT INTO run_checks (run_id, name, verdict, figure, limit_text, message) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [run_id, c.name, c.verdict, c.figure, c.limit, c.message],
+        )
 
 
 def new_run_id(store: Store, day: dt.date) -> str:

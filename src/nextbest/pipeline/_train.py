@@ -19,9 +19,8 @@ from nextbest.decisioning import eligibility, select
 from nextbest.features import (
     FeatureSet,
     build_features,
-    build_training_table,
     resolve_features,
-    training_dates,
+    training_table,
 )
 from nextbest.models import (
     Finding,
@@ -248,14 +247,8 @@ def train_models(
     trained = []
     for i, action in enumerate(config.actions):
         t0 = time.perf_counter()
-        dates = training_dates(store, config.training, until=until, label_weeks=action.label_weeks)
-        table = build_training_table(
-            store,
-            fs,
-            dates,
-            label_weeks=action.label_weeks,
-            customer_fraction=config.training.customer_fraction,
-            seed=config.training.seed,
+        dates, table = training_table(
+            store, fs, config.training, until=until, label_weeks=action.label_weeks
         )
         seconds_table = time.perf_counter() - t0
         if progress:

@@ -6,16 +6,11 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from nextbest.config import ActionConfig, Config
 from nextbest.features import FeatureSet, build_features, loaded_snapshot_dates
 from nextbest.models import Finding, TrainingResult
 from nextbest.store import Store
-
-
-class _RollbackError(Exception):
-    """Raised to roll back the altered future."""
 
 
 def _alter_future(store: Store, day: dt.date) -> None:
@@ -37,17 +32,11 @@ def _alter_future(store: Store, day: dt.date) -> None:
 
 def check_point_in_time(store: Store, fs: FeatureSet, day: dt.date) -> list[Finding]:
     """Features for ``day``, then again after altering all data after ``day`` inside a
-    transaction that is rolled back; every feature that moved is a critical finding."""
+    store transaction that is discarded; every feature that moved is a critical finding."""
     before = build_features(store, fs, [day])
-    after: pa.Table | None = None
-    try:
-        with store.transaction():
-            _alter_future(store, day)
-            after = build_features(store, fs, [day])
-            raise _RollbackError
-    except _RollbackError:
-        pass
-    assert after is not None
+    with store.discarding():
+        _alter_future(store, day)
+        after = build_features(store, fs, [day])
     findings = []
     for name in fs.names:
         a = before[name].to_numpy(zero_copy_only=False).astype(np.float64)
