@@ -22,7 +22,7 @@ from nextbest.config._settings import (
     ReleaseConfig,
     RunConfig,
 )
-from nextbest.errors import ConfigError
+from nextbest.errors import ConfigError, did_you_mean
 
 
 class Config(_Model):
@@ -59,7 +59,6 @@ class Config(_Model):
         for action in self.actions:
             if action.name == name:
                 return action
-        from nextbest.errors import did_you_mean
 
         names = [a.name for a in self.actions]
         raise ConfigError(

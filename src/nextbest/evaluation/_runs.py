@@ -26,6 +26,7 @@ from nextbest.evaluation._stats import (
     rate,
     weeks_to_detect,
 )
+from nextbest.models import calibration_table, lift_at, lift_curve, pr_auc
 from nextbest.store import Steps, Store
 
 
@@ -295,7 +296,6 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
     it; with a warning when PR-AUC falls below 70% of the model's own evaluation or the mean
     score is off the realised rate by more than a factor of two. The weekly bucket is the
     ``max_weekly`` each run was decided with (its recorded config)."""
-    from nextbest.models import calibration_table, lift_at, lift_curve, pr_auc
 
     last = store.scalar("SELECT max(conversion_date) FROM conversions")
     out: list[dict[str, Any]] = []

@@ -22,7 +22,7 @@ from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
-from nextbest.store import REDACTED, Store, quote_identifier, quote_literal
+from nextbest.store import REDACTED, Store, is_database_error, quote_identifier, quote_literal
 
 #: a file with more than this share of rows quarantined is an error, not a warning
 QUARANTINE_ERROR_SHARE = 0.05
@@ -252,8 +252,6 @@ def _load(
     try:
         materialised = _stage(store, contract, mapping, file_types, path, fmt, source)
     except Exception as exc:
-        from nextbest.store import is_database_error
-
         if not is_database_error(exc):
             raise
         first = str(exc).strip().splitlines()[0]

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from nextbest.errors import NotFoundError, ReleaseBlockedError, StoreError
+from nextbest.errors import NotFoundError, ReleaseBlockedError, StoreError, did_you_mean
 from nextbest.models._leakage import Finding
 from nextbest.models._propensity import PropensityModel
 from nextbest.store import Store
@@ -219,7 +219,6 @@ def load_model(store: Store, version: str) -> PropensityModel:
     row = store.fetchone("SELECT sha256, artifact FROM model_versions WHERE version = ?", [version])
     if row is None:
         known = [v.version for v in list_versions(store)]
-        from nextbest.errors import did_you_mean
 
         raise NotFoundError(f"no model version '{version}';{did_you_mean(version, known)}")
     sha, artifact = row
@@ -234,8 +233,6 @@ def load_model(store: Store, version: str) -> PropensityModel:
 def get_version(store: Store, version: str) -> ModelVersion:
     row = store.fetchone(f"SELECT {_COLUMNS} FROM model_versions WHERE version = ?", [version])
     if row is None:
-        from nextbest.errors import did_you_mean
-
         known = [r[0] for r in store.fetchall("SELECT version FROM model_versions")]
         raise NotFoundError(f"no model version '{version}';{did_you_mean(version, known)}")
     return _version(row)

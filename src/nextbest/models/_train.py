@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nextbest.config import ActionConfig
 from nextbest.errors import NotFoundError
@@ -81,7 +82,6 @@ def time_split(
 
 
 def _rows(table: pa.Table, dates: list[dt.date]) -> pa.Table:
-    import pyarrow.compute as pc
 
     mask = pc.is_in(table["snapshot_date"], value_set=pa.array(dates, pa.date32()))
     return table.filter(mask)

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nextbest.config import ActionConfig, Config
 from nextbest.decisioning import Policy, decide, eligibility, select
-from nextbest.errors import NotFoundError
+from nextbest.errors import ConfigError, NotFoundError
 from nextbest.features import (
     build_features,
     loaded_snapshot_dates,
@@ -125,7 +126,6 @@ def _fit_for_replay(
     action: ActionConfig,
     split: tuple[list[dt.date], list[dt.date]],
 ) -> PropensityModel:
-    import pyarrow.compute as pc
 
     def xy(dates: list[dt.date]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         t = table.filter(pc.is_in(table["snapshot_date"], value_set=pa.array(dates, pa.date32())))
@@ -173,8 +173,6 @@ def run_backtest(
         raise NotFoundError(f"no loaded week between {first} and {end or loaded[-1]}")
     unknown = [w.feature for w in config.backtest.whatif if w.feature not in fs.names]
     if unknown:
-        from nextbest.errors import ConfigError
-
         raise ConfigError(
             f"[[backtest.whatif]] shifts '{unknown[0]}', which is not an enabled feature; "
             f"enabled: {', '.join(fs.names)}"

@@ -332,7 +332,8 @@ def set_knob(
                 f"the {act.label_weeks}-week evaluation window makes their effect unmeasurable"
             )
     store.execute(
-        "INSERT INTO knob_changes VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        "INSERT INTO knob_changes (action, knob, old_value, new_value, actor, reason, changed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
         [action, knob, json.dumps(old), json.dumps(new), actor, reason],
     )
     return old, new, warning

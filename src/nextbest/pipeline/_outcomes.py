@@ -17,9 +17,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nextbest.config import Config
+from nextbest.config import Config, SourceConfig
 from nextbest.errors import NotFoundError
-from nextbest.ingest import CONVERSIONS, load_file
+from nextbest.ingest import CONVERSIONS, EMAIL_EVENTS, load_file
+from nextbest.pipeline._lifecycle import resolve_run
 from nextbest.simulate import draw_conversion_weeks
 from nextbest.store import Store
 
@@ -28,7 +29,6 @@ def simulate_outcomes(
     store: Store, config: Config, bank_dir: Path, run_id: str, *, seed: int = 0
 ) -> int:
     """Draw and ingest the run's outcomes; returns the number of new conversions."""
-    from nextbest.pipeline._lifecycle import resolve_run
 
     run_id, day, _ = resolve_run(store, run_id)
     truth = bank_dir / "truth" / f"hazard_{day.isoformat()}.parquet"
@@ -106,8 +106,6 @@ def _email_events(
 ) -> None:
     """What the e-mail tool reports for the mailed: one message a week of the flow until the
     customer converts; about 40% opened, a quarter of those clicked, 1% unsubscribe."""
-    from nextbest.config import SourceConfig
-    from nextbest.ingest import EMAIL_EVENTS
 
     action = config.actions[0]
     mailed = customers["mailed"].to_numpy(zero_copy_only=False)

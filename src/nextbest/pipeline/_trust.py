@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from nextbest.checks import market_state
 from nextbest.config import ActionConfig, Config
 from nextbest.features import FeatureSet, build_features, loaded_snapshot_dates
 from nextbest.models import Finding, TrainingResult
@@ -68,7 +69,6 @@ def pit_check_date(store: Store) -> dt.date | None:
 def market_band(store: Store, fund: str, dates: list[dt.date]) -> dict[str, float] | None:
     """Lowest and highest 4-week return, and the highest 20-business-day volatility of daily
     returns, of the fund over the training dates: the market the model has seen."""
-    from nextbest.checks import market_state
 
     states = [s for d in dates if (s := market_state(store, fund, d)) is not None]
     if not states:
