@@ -25,6 +25,11 @@ class StoreConfig(_Model):
     threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
 
 
+#: Yes/no texts read by default (case-insensitive): English, Dutch (J/N, Ja/Nee) and digits.
+TRUE_VALUES = ("true", "t", "1", "yes", "y", "j", "ja")
+FALSE_VALUES = ("false", "f", "0", "no", "n", "nee")
+
+
 class SourceConfig(_Model):
     """One input table delivered as files (a warehouse export)."""
 
@@ -35,6 +40,27 @@ class SourceConfig(_Model):
     delimiter: str = Field(default=",", description="CSV field delimiter.")
     date_format: str | None = Field(
         default=None, description="strptime format of CSV dates, e.g. '%d-%m-%Y'; default ISO."
+    )
+    decimal: Literal[".", ","] = Field(
+        default=".", description="CSV decimal separator: '.' (1234.56) or ',' (1234,56)."
+    )
+    thousands: Literal["", ".", ",", " ", "'"] = Field(
+        default="", description="CSV thousands separator, e.g. '.' in 1.234,56; '' for none."
+    )
+    encoding: Literal["utf-8", "latin-1", "utf-16"] = Field(
+        default="utf-8", description="CSV text encoding (a UTF-8 byte-order mark is accepted)."
+    )
+    true_values: list[str] = Field(
+        default_factory=lambda: list(TRUE_VALUES),
+        description="CSV texts that mean yes in a yes/no column (compared case-insensitively).",
+    )
+    false_values: list[str] = Field(
+        default_factory=lambda: list(FALSE_VALUES),
+        description="CSV texts that mean no in a yes/no column (compared case-insensitively).",
+    )
+    null_values: list[str] = Field(
+        default_factory=list,
+        description="CSV texts that mean missing besides the empty field, e.g. ['NULL', '-'].",
     )
     columns: dict[str, str] = Field(
         default_factory=dict,
@@ -47,6 +73,23 @@ class SourceConfig(_Model):
         if len(value) != 1:
             raise ValueError(f"delimiter must be one character, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> SourceConfig:
+        if self.thousands == self.decimal:
+            raise ValueError(
+                f"thousands and decimal are both {self.decimal!r}; set thousands = '' or the "
+                "other separator"
+            )
+        if self.delimiter in (self.decimal, self.thousands):
+            raise ValueError(
+                f"delimiter {self.delimiter!r} is also the decimal or thousands separator; a "
+                "file with decimal commas is usually delimited by ';'"
+            )
+        both = {v.lower() for v in self.true_values} & {v.lower() for v in self.false_values}
+        if both:
+            raise ValueError(f"{sorted(both)[0]!r} is in both true_values and false_values")
+        return self
 
 
 class SourcesConfig(_Model):

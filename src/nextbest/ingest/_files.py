@@ -61,9 +61,11 @@ def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
             f"SELECT *, file_row_number + 1 AS _row "
             f"FROM read_parquet({lit}, file_row_number = true)"
         )
+    nulls = ", ".join(quote_literal(v) for v in ["", *source.null_values])
     return (
         "SELECT *, row_number() OVER () AS _row FROM read_csv("
-        f"{lit}, delim = {quote_literal(source.delimiter)}, header = true, all_varchar = true)"
+        f"{lit}, delim = {quote_literal(source.delimiter)}, header = true, all_varchar = true, "
+        f"encoding = {quote_literal(source.encoding)}, nullstr = [{nulls}])"
     )
 
 

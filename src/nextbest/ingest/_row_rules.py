@@ -12,12 +12,35 @@ from nextbest.config import SourceConfig
 from nextbest.ingest._contracts import ColumnContract, Contract
 from nextbest.store import Query, quote_identifier, quote_literal
 
+_NUMERIC = ("BIGINT", "INTEGER", "DOUBLE")
+
 
 def cast_sql(col: ColumnContract, sql_type: str, src: str, fmt: str, source: SourceConfig) -> str:
-    """The file's value ``src`` as ``sql_type``, NULL when it does not convert."""
-    if sql_type == "DATE" and fmt == "csv" and source.date_format:
+    """The file's value ``src`` as ``sql_type``, NULL when it does not convert.
+
+    CSV text is read in the source's dialect: ``date_format`` for dates, ``thousands`` and
+    ``decimal`` separators for numbers (``1.234,56`` with ``thousands = "."`` and
+    ``decimal = ","``), ``true_values`` / ``false_values`` for yes/no columns.
+    """
+    if fmt != "csv":
+        return f"TRY_CAST({src} AS {sql_type})"
+    text = f"trim(CAST({src} AS VARCHAR))"
+    if sql_type == "DATE" and source.date_format:
         pattern = quote_literal(source.date_format)
-        return f"TRY_CAST(TRY_STRPTIME(CAST({src} AS VARCHAR), {pattern}) AS DATE)"
+        return f"TRY_CAST(TRY_STRPTIME({text}, {pattern}) AS DATE)"
+    if sql_type in _NUMERIC:
+        if source.thousands:
+            text = f"replace({text}, {quote_literal(source.thousands)}, '')"
+        if source.decimal != ".":
+            text = f"replace({text}, {quote_literal(source.decimal)}, '.')"
+        return f"TRY_CAST({text} AS {sql_type})"
+    if sql_type == "BOOLEAN":
+        yes = ", ".join(quote_literal(v.lower()) for v in source.true_values)
+        no = ", ".join(quote_literal(v.lower()) for v in source.false_values)
+        return (
+            f"CASE WHEN lower({text}) IN ({yes or 'NULL'}) THEN TRUE "
+            f"WHEN lower({text}) IN ({no or 'NULL'}) THEN FALSE END"
+        )
     return f"TRY_CAST({src} AS {sql_type})"
 
 

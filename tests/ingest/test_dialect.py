@@ -1,0 +1,128 @@
+"""CSV dialects of real warehouse exports: a Dutch export loads as written.
+
+The file the tests write is what a Dutch warehouse delivers: ``;`` delimiters, decimal commas
+with ``.`` thousands, ``dd-mm-yyyy`` dates, J/N booleans, ``NULL`` for missing, latin-1 text
+and its own column names, mapped in the config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from nextbest.config import SourceConfig
+from nextbest.errors import SourceFileError
+from nextbest.ingest import SNAPSHOTS, load_file
+from nextbest.store import Store
+
+HEADER = (
+    "REL_NR;PEILDATUM;LEEFTIJD;SEGMENT;SPAREN_J_N;BETALEN_J_N;AANTAL_REK;SALDO_TOTAAL;APP_J_N;"
+    "LOGINS_4W;OPTIN_ALG;OPTIN_BELEGGEN;KLANT_SINDS;BELEGGER;FILIAAL"
+)
+ROWS = [
+    "101;05-01-2025;30;mass;J;J;2;1.234,56;N;10;J;N;01-03-2019;N;Café Noord",
+    "102;05-01-2025;61;affluent;ja;nee;3;-12,5;j;0;J;J;NULL;N;Hôtel-de-Ville",
+]
+MAPPING = {
+    "relation_id": "REL_NR",
+    "snapshot_date": "PEILDATUM",
+    "age": "LEEFTIJD",
+    "segment": "SEGMENT",
+    "has_savings": "SPAREN_J_N",
+    "has_payment": "BETALEN_J_N",
+    "n_accounts": "AANTAL_REK",
+    "total_balance": "SALDO_TOTAAL",
+    "app_installed": "APP_J_N",
+    "ib_logins_4w": "LOGINS_4W",
+    "optin_general": "OPTIN_ALG",
+    "optin_investing": "OPTIN_BELEGGEN",
+    "customer_since": "KLANT_SINDS",
+    "is_investor": "BELEGGER",
+}
+DUTCH = SourceConfig(
+    path="unused",
+    delimiter=";",
+    decimal=",",
+    thousands=".",
+    encoding="latin-1",
+    date_format="%d-%m-%Y",
+    null_values=["NULL"],
+    columns=MAPPING,
+)
+
+
+@pytest.fixture
+def store() -> Any:
+    with Store(":memory:") as s:
+        yield s
+
+
+def _export(tmp_path: Path) -> Path:
+    path = tmp_path / "klant_snapshot_20250105.csv"
+    path.write_bytes(("\r\n".join([HEADER, *ROWS]) + "\r\n").encode("latin-1"))
+    return path
+
+
+def test_a_dutch_export_loads_as_written(store: Store, tmp_path: Path) -> None:
+    report = load_file(store, SNAPSHOTS, _export(tmp_path), DUTCH, setting="[sources.snapshots]")
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 2, 0)
+    got = store.fetchall(
+        "SELECT relation_id, snapshot_date, total_balance, has_savings, has_payment, "
+        "app_installed, optin_investing, customer_since, is_investor FROM snapshots "
+        "ORDER BY relation_id"
+    )
+    assert got == [
+        (101, dt.date(2025, 1, 5), 1234.56, True, True, False, False, dt.date(2019, 3, 1), False),
+        (102, dt.date(2025, 1, 5), -12.5, True, False, True, True, None, False),
+    ]
+
+
+def test_without_the_dialect_the_decimal_commas_are_quarantined(
+    store: Store, tmp_path: Path
+) -> None:
+    """The same file read with '.' decimals: both balances fail their type, named with the
+    value as written."""
+    plain = DUTCH.model_copy(update={"decimal": ".", "thousands": ""})
+    load_file(store, SNAPSHOTS, _export(tmp_path), plain, setting="[sources.snapshots]")
+    got = store.fetchall(
+        "SELECT source_row, column_name, rule, value FROM quarantine ORDER BY source_row"
+    )
+    assert got == [
+        (1, "total_balance", "type: not a valid DOUBLE", "1.234,56"),
+        (2, "total_balance", "type: not a valid DOUBLE", "-12,5"),
+    ]
+
+
+def test_latin1_read_as_utf8_is_refused_naming_the_file(store: Store, tmp_path: Path) -> None:
+    utf8 = DUTCH.model_copy(update={"encoding": "utf-8"})
+    path = _export(tmp_path)
+    with pytest.raises(SourceFileError, match=r"klant_snapshot_20250105\.csv"):
+        load_file(store, SNAPSHOTS, path, utf8, setting="[sources.snapshots]")
+    assert store.scalar("SELECT count(*) FROM snapshots") == 0
+
+
+def test_own_yes_no_vocabulary(store: Store, tmp_path: Path) -> None:
+    """true_values/false_values replace the defaults: 'ja' is no longer a yes, so the row that
+    writes it is quarantined with its value."""
+    strict = DUTCH.model_copy(update={"true_values": ["J"], "false_values": ["N", "nee"]})
+    report = load_file(store, SNAPSHOTS, _export(tmp_path), strict, setting="[sources.snapshots]")
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    got = store.fetchall("SELECT source_row, column_name, value FROM quarantine")
+    assert got == [(2, "has_savings", "ja")]  # 'j' still matches 'J' (case-insensitive)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"decimal": ",", "thousands": ","}, "thousands and decimal are both ','"),
+        ({"decimal": ","}, "delimiter ',' is also the decimal or thousands separator"),
+        ({"true_values": ["J"], "false_values": ["j"]}, "'j' is in both"),
+    ],
+)
+def test_contradictory_dialects_are_refused(settings: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        SourceConfig(path="x", **settings)
