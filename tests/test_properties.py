@@ -5,6 +5,7 @@ Kept small and fast: few examples where an example is costly, no deadline (the m
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 from nextbest.config import SourceConfig
 from nextbest.decisioning import select
+from nextbest.errors import SourceFileError
 from nextbest.evaluation._stats import newcombe, rate, wilson
 from nextbest.ingest import SNAPSHOTS, load_file
 from nextbest.pipeline import effective_config, set_knob
@@ -116,9 +118,23 @@ def test_ingest_loads_or_quarantines_every_row_read(rows: list[tuple[object, int
     lines = [make(rid) for make, rid in rows]  # type: ignore[operator]
     with tempfile.TemporaryDirectory() as tmp, Store(":memory:") as store:
         path = write_csv(Path(tmp) / "snap.csv", lines)
-        report = load_file(store, SNAPSHOTS, path, SourceConfig(path="unused"), setting="x")
+        try:
+            report = load_file(store, SNAPSHOTS, path, SourceConfig(path="unused"), setting="x")
+        except SourceFileError as refused:
+            # refused as a whole: only for one rule broken by more than half the rows, and
+            # then nothing is written anywhere
+            failing, read = map(int, re.findall(r"in ([\d,]+) of ([\d,]+) rows", str(refused))[0])
+            assert read == len(lines) and failing > 0.5 * read
+            for table in ("snapshots", "quarantine", "ingest_batches"):
+                assert store.scalar(f"SELECT count(*) FROM {table}") == 0
+            return
         assert report.rows_read == len(lines)
         assert report.rows_loaded + report.rows_quarantined == report.rows_read
+        worst = store.scalar(
+            "SELECT max(n) FROM (SELECT column_name, rule, count(*) AS n FROM quarantine "
+            "GROUP BY ALL)"
+        )
+        assert worst is None or worst <= 0.5 * len(lines)
 
 
 @settings(max_examples=8, deadline=None)

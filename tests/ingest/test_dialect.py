@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest import SNAPSHOTS, load_file
+from nextbest.ingest._refusal import likely_cause
 from nextbest.store import Store
 
 HEADER = (
@@ -81,20 +82,54 @@ def test_a_dutch_export_loads_as_written(store: Store, tmp_path: Path) -> None:
     ]
 
 
-def test_without_the_dialect_the_decimal_commas_are_quarantined(
+def test_without_the_dialect_the_file_is_refused_with_the_setting_to_fix(
     store: Store, tmp_path: Path
 ) -> None:
-    """The same file read with '.' decimals: both balances fail their type, named with the
-    value as written."""
+    """The same file read with '.' decimals: every balance fails its type, so the file is
+    refused as a whole — nothing loaded, nothing quarantined — naming the setting."""
     plain = DUTCH.model_copy(update={"decimal": ".", "thousands": ""})
-    load_file(store, SNAPSHOTS, _export(tmp_path), plain, setting="[sources.snapshots]")
-    got = store.fetchall(
-        "SELECT source_row, column_name, rule, value FROM quarantine ORDER BY source_row"
+    with pytest.raises(SourceFileError) as refused:
+        load_file(store, SNAPSHOTS, _export(tmp_path), plain, setting="[sources.snapshots]")
+    assert str(refused.value).endswith(
+        "klant_snapshot_20250105.csv: refused as a whole, nothing loaded: total_balance holds "
+        "'1.234,56' and fails 'type: not a valid DOUBLE' in 2 of 2 rows; set decimal = \",\", "
+        'thousands = "." in [sources.snapshots] (files with more than 50% failing one rule are '
+        "refused: [sources.snapshots].refuse_share)"
     )
-    assert got == [
-        (1, "total_balance", "type: not a valid DOUBLE", "1.234,56"),
-        (2, "total_balance", "type: not a valid DOUBLE", "-12,5"),
-    ]
+    assert store.scalar("SELECT count(*) FROM snapshots") == 0
+    assert store.scalar("SELECT count(*) FROM quarantine") == 0
+    assert store.scalar("SELECT count(*) FROM ingest_batches") == 0
+
+
+def test_refuse_share_one_quarantines_unless_every_row_fails(store: Store, tmp_path: Path) -> None:
+    """With refuse_share = 1.0 a file is refused only when every row fails; here one of two
+    balances reads, so the other is quarantined with its value as written."""
+    path = tmp_path / "half.csv"
+    rows = [ROWS[0], ROWS[1].replace("-12,5", "-12")]
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("latin-1"))
+    lenient = DUTCH.model_copy(update={"decimal": ".", "thousands": "", "refuse_share": 1.0})
+    report = load_file(store, SNAPSHOTS, path, lenient, setting="[sources.snapshots]")
+    assert (report.rows_loaded, report.rows_quarantined) == (1, 1)
+    got = store.fetchall("SELECT source_row, column_name, value FROM quarantine")
+    assert got == [(1, "total_balance", "1.234,56")]
+
+
+@pytest.mark.parametrize(
+    ("rule", "example", "date_format", "advice"),
+    [
+        ("type: not a valid DATE", "05-01-2025", None, 'set date_format = "%d-%m-%Y" in [s]'),
+        ("type: not a valid DATE", "5/1/2025", None, 'set date_format = "%d/%m/%Y"'),
+        ("type: not a valid DATE", "2025-05-25", "%d-%m-%Y", "does not match date_format"),
+        ("type: not a valid DOUBLE", "12,5", None, 'set decimal = "," in [s]'),
+        ("type: not a valid BOOLEAN", "Wel", None, "add 'Wel' to true_values or false_values"),
+        ("not null", None, None, "check the column mapping in [s].columns"),
+    ],
+)
+def test_likely_cause_names_the_setting(
+    rule: str, example: str | None, date_format: str | None, advice: str
+) -> None:
+    source = SourceConfig(path="x", date_format=date_format)
+    assert advice in likely_cause(rule, example, source, "[s]")
 
 
 def test_latin1_read_as_utf8_is_refused_naming_the_file(store: Store, tmp_path: Path) -> None:

@@ -62,6 +62,15 @@ class SourceConfig(_Model):
         default_factory=list,
         description="CSV texts that mean missing besides the empty field, e.g. ['NULL', '-'].",
     )
+    refuse_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "A file in which more than this share of the rows fails the same rule of the same "
+            "column is refused as a whole (1.0: only when every row fails)."
+        ),
+    )
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="Mapping from nextbest's column name to the column name in your file.",

@@ -21,6 +21,7 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
+from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier, quote_literal
 
@@ -260,7 +261,7 @@ def _load(
             f"format settings in {setting}"
         ) from None
     try:
-        return _commit(store, contract, path, digest, t0, materialised)
+        return _commit(store, contract, path, digest, t0, materialised, source, setting=setting)
     finally:
         store.execute("DROP TABLE IF EXISTS _stage")
 
@@ -272,6 +273,9 @@ def _commit(
     digest: str,
     t0: float,
     materialised: set[str],
+    source: SourceConfig,
+    *,
+    setting: str,
 ) -> LoadReport:
     counts = store.fetchone(
         "SELECT count(*), count(*) FILTER (WHERE len(_violations) > 0) FROM _stage"
@@ -297,6 +301,7 @@ def _commit(
             "GROUP BY ALL ORDER BY 2 DESC, 1"
         )
     }
+    refuse_when_one_rule_fails_most(store, path, source, rows_read, setting=setting)
     issues = _issues(store, contract, rows_read, rows_quarantined)
     staged = _Staged(path, digest, rows_read, rows_quarantined, partitions, issues, materialised)
     if contract.audit_only:
