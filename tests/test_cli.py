@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from nextbest.cli import app
-from nextbest.config import load_config
+from nextbest.config import config_from_mapping, load_config
 from nextbest.store import open_store
 from tests.pipeline._tiny import write_tiny_project
 
@@ -128,6 +129,39 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     again = runner.invoke(app, ["init", str(path)])
     assert again.exit_code == 2
     assert "already exists; pass --force" in again.output
+
+
+def test_init_dir_makes_a_project_folder(tmp_path: Path) -> None:
+    """init DIR creates the folder with nextbest.toml inside (it wrote a file named DIR), and
+    the starter config shows the Dutch dialect lines, commented, that load as written."""
+    result = runner.invoke(app, ["init", str(tmp_path / "bank-project")])
+    assert result.exit_code == 0, result.output
+    config = tmp_path / "bank-project" / "nextbest.toml"
+    assert config.is_file()
+    assert f"wrote {config}" in " ".join(result.output.split())
+    text = config.read_text(encoding="utf-8")
+    assert '# decimal = ","' in text and '# relation_id = "REL_NR"' in text
+    lines = text.splitlines()
+    start = lines.index('# delimiter = ";"')
+    settings = dict(line[2:].split(" = ", 1) for line in lines[start : start + 6])
+    assert settings == {
+        "delimiter": '";"',
+        "decimal": '","',
+        "thousands": '"."',
+        "encoding": '"latin-1"',
+        "date_format": '"%d-%m-%Y"',
+        "null_values": '["NULL"]',
+    }
+    block = range(start, lines.index('# app_installed = "APP_J_N"') + 1)
+    uncommented = "\n".join(ln[2:] if i in block else ln for i, ln in enumerate(lines))
+    cfg = config_from_mapping(tomllib.loads(uncommented))
+    assert cfg.sources.snapshots is not None
+    assert (cfg.sources.snapshots.decimal, cfg.sources.snapshots.thousands) == (",", ".")
+    assert cfg.sources.snapshots.columns["relation_id"] == "REL_NR"
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    assert runner.invoke(app, ["init", str(existing)]).exit_code == 0
+    assert (existing / "nextbest.toml").is_file()
 
 
 def test_describe_features() -> None:

@@ -45,12 +45,14 @@ def demo(
 # -- project set-up and data ---------------------------------------------------------------------
 @handled
 def init(
-    path: Annotated[Path, typer.Argument(help="Config file to write.")] = Path("nextbest.toml"),
+    path: Annotated[
+        Path, typer.Argument(help="Config file to write, or a project folder to create.")
+    ] = Path("nextbest.toml"),
     data: Annotated[str, typer.Option(help="Folder with the warehouse exports.")] = "bank",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented starter config."""
-    write_config(path, data_dir=data, force=force)
+    written = write_config(path, data_dir=data, force=force)
     console.print(
-        f"wrote {path}; edit the [sources] paths and column mappings, then run 'nextbest ingest'"
+        f"wrote {written}; edit the [sources] paths and column mappings, then run 'nextbest ingest'"
     )

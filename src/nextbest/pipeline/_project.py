@@ -59,6 +59,19 @@ path = "{store_path}"
 # e.g.  relation_id = "REL_NR".
 [sources.snapshots]
 path = "{data}/snapshots"
+# A Dutch warehouse export (REL_NR;PEILDATUM;SALDO_TOTAAL;APP_J_N with 1.234,56, 05-01-2025,
+# J/N and latin-1 text) reads with these lines; J/N and ja/nee are yes/no by default:
+# delimiter = ";"
+# decimal = ","
+# thousands = "."
+# encoding = "latin-1"
+# date_format = "%d-%m-%Y"
+# null_values = ["NULL"]
+# [sources.snapshots.columns]
+# relation_id = "REL_NR"
+# snapshot_date = "PEILDATUM"
+# total_balance = "SALDO_TOTAAL"
+# app_installed = "APP_J_N"
 
 [sources.market]
 path = "{data}/market"
@@ -144,7 +157,12 @@ seed = 0
 def write_config(
     path: Path, *, data_dir: str = "bank", store_path: str = "nextbest.duckdb", force: bool = False
 ) -> Path:
-    """Write the commented starter config to ``path``; refuses to overwrite unless ``force``."""
+    """Write the commented starter config to ``path``; refuses to overwrite unless ``force``.
+
+    ``path`` is the config file, or a project folder (an existing folder, or a name without
+    ``.toml``) that gets ``nextbest.toml`` inside it."""
+    if path.is_dir() or path.suffix.lower() != ".toml":
+        path = path / "nextbest.toml"
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
