@@ -8,15 +8,25 @@ from nextbest.store import Store
 
 
 def ingest_summary(store: Store) -> list[dict[str, Any]]:
-    """Per table: current batches, rows loaded and quarantined, partitions, latest partition."""
+    """Per table: current batches, rows loaded and quarantined (each batch counted once, not
+    once per partition it holds), partitions and the latest partition."""
     rows = store.fetchall(
         """
-        SELECT table_name, count(*) AS batches, sum(rows_loaded), sum(rows_quarantined),
-               count(DISTINCT p) AS partitions, max(p) AS latest
-        FROM (SELECT *, unnest(CASE WHEN len(partitions) = 0 THEN [NULL] ELSE partitions END)
-                  AS p
-              FROM ingest_batches WHERE status = 'loaded')
-        GROUP BY table_name ORDER BY table_name
+        WITH current AS (SELECT * FROM ingest_batches WHERE status = 'loaded'),
+        per_table AS (
+            SELECT table_name, count(*) AS batches, sum(rows_loaded) AS loaded,
+                   sum(rows_quarantined) AS quarantined
+            FROM current GROUP BY table_name
+        ),
+        parts AS (
+            SELECT table_name, count(DISTINCT p) AS partitions, max(p) AS latest
+            FROM (SELECT table_name, unnest(partitions) AS p FROM current)
+            GROUP BY table_name
+        )
+        SELECT t.table_name, t.batches, t.loaded, t.quarantined,
+               coalesce(p.partitions, 0), p.latest
+        FROM per_table t LEFT JOIN parts p USING (table_name)
+        ORDER BY t.table_name
         """
     )
     keys = ("table", "batches", "rows_loaded", "rows_quarantined", "partitions", "latest")
