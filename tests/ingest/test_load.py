@@ -254,3 +254,14 @@ def test_market_contract(store: Store, tmp_path: Path) -> None:
     assert store.fetchall("SELECT rule, value FROM quarantine") == [
         ("range: outside 1e-06..inf", "0")
     ]
+
+
+def test_a_future_snapshot_date_is_quarantined_with_its_row(store: Store, tmp_path: Path) -> None:
+    """A snapshot dated after today (the export's clock, or 2031 typed for 2021) is not
+    loaded silently: its row is quarantined as 'future: after today' with the date as written."""
+    path = write_csv(tmp_path / "snap.csv", [row(101), row(102, day="2031-01-05"), row(103)])
+    report = load_file(store, SNAPSHOTS, path, CSV, setting="[sources.snapshots]")
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 1)
+    got = store.fetchall("SELECT source_row, column_name, rule, value FROM quarantine")
+    assert got == [(2, "snapshot_date", "future: after today", "2031-01-05")]
+    assert report.partitions == ("2025-01-05",)

@@ -291,7 +291,7 @@ def _commit(
             r[0]
             for r in store.fetchall(
                 f"SELECT DISTINCT CAST({quote_identifier(part)} AS VARCHAR) AS p FROM _stage "
-                f"WHERE {quote_identifier(part)} IS NOT NULL ORDER BY p"
+                f"WHERE {quote_identifier(part)} IS NOT NULL AND len(_violations) = 0 ORDER BY p"
             )
         ]
     by_rule = {
