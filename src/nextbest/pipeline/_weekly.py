@@ -292,6 +292,7 @@ def _pre_checks(store: Store, config: Config, day: dt.date, inputs: _Inputs) -> 
     # market-wide features have one value a week: the market-regime check covers them
     market_wide = {d.name for d in fs.definitions if d.market_wide}
     checks = [contract(store, day), row_count(store, day, limits)]
+    state = market_state(store, fs.market_fund, day)  # one market, whatever the action
     for champion in inputs.champions:
         model = champion.model
         values = {
@@ -301,7 +302,7 @@ def _pre_checks(store: Store, config: Config, day: dt.date, inputs: _Inputs) -> 
         }
         checks += drift(values, model.metadata.get("profile", {}), limits)
         band = model.metadata.get("market_band")
-        checks.append(market_regime(market_state(store, fs.market_fund, day), band, day))
+        checks.append(market_regime(state, band, day))
     return checks
 
 
