@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from nextbest.api.deps import Caller, CallerFirstRoute, Db, Gate, WriteDb, role
 from nextbest.api.routes.runs import ReviewRequest
 from nextbest.models import list_versions, rollback
-from nextbest.pipeline import promote
+from nextbest.pipeline import ReleaseLine, promote
 
 router = APIRouter(tags=["models"], route_class=CallerFirstRoute)
 
@@ -32,19 +32,10 @@ class PromoteRequest(BaseModel):
     override: str | None = Field(default=None, max_length=2000)
 
 
-class ReleaseLineOut(BaseModel):
-    check: str
-    candidate: float
-    champion: float
-    figure: float
-    threshold: str
-    passed: bool
-
-
 class Promoted(BaseModel):
     version: str
     status: str
-    release_table: list[ReleaseLineOut]
+    release_table: list[ReleaseLine]
 
 
 class VersionStatus(BaseModel):
@@ -86,7 +77,7 @@ def promote_model(version: Name, body: PromoteRequest, gate: Gate, me: Caller) -
     return Promoted(
         version=v.version,
         status=v.status,
-        release_table=[ReleaseLineOut(**vars(line)) for line in lines],
+        release_table=lines,
     )
 
 
