@@ -15,8 +15,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nextbest.cli._render import console, err_console, styled
-from nextbest.config import Config, load_config
-from nextbest.errors import NextbestError, RunHaltedError
+from nextbest.config import Config, find_config, load_config
+from nextbest.errors import ConfigError, NextbestError, RunHaltedError
 from nextbest.pipeline import (
     open_project,
 )
@@ -71,8 +71,22 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def cli_config(path: Path | None = None) -> Config:
-    return load_config(path or STATE.config_path)
+def cli_config(path: Path | None = None, *, project: bool = True) -> Config:
+    """The config of the command: ``--config``, ``$NEXTBEST_CONFIG`` or ``./nextbest.toml``.
+
+    Without any of these, a command that touches a project stops (it would otherwise create a
+    store in whatever folder it was started from); one that only reads a file it is given
+    (``project=False``) uses the defaults.
+    """
+    chosen = find_config(path or STATE.config_path)
+    if chosen is None:
+        if not project:
+            return Config()
+        raise ConfigError(
+            f"no nextbest.toml here (in {Path.cwd()}); run `nextbest init DIR` to create a "
+            "project, or pass --config FILE"
+        )
+    return load_config(chosen)
 
 
 @contextmanager

@@ -190,7 +190,7 @@ def leakage(
 ) -> None:
     """Hunt for leakage in your own table before modelling it (time keys, memorisation gap,
     too-good features). Exits 1 when a finding is critical."""
-    cfg = cli_config()
+    cfg = cli_config(project=False)  # a file hunt: the defaults serve without a project
 
     findings, info = hunt_file(
         file,
@@ -221,7 +221,7 @@ def features(
     """Build point-in-time features for one snapshot date."""
     if out is not None:
         _table_file(out)
-    cfg = cli_config()
+    cfg = cli_config(project=not describe)
     fs = resolve_features(cfg.features)
     if describe:
         for d in fs.describe():

@@ -21,7 +21,7 @@ from nextbest.config._data import (
     StoreConfig,
     TrainingConfig,
 )
-from nextbest.config._load import Config, config_from_mapping, load_config
+from nextbest.config._load import Config, config_from_mapping, find_config, load_config
 from nextbest.config._settings import (
     AlertsConfig,
     ApiConfig,
@@ -55,5 +55,6 @@ __all__ = [
     "TrainingConfig",
     "WhatIf",
     "config_from_mapping",
+    "find_config",
     "load_config",
 ]

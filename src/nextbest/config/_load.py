@@ -96,31 +96,36 @@ def config_from_mapping(data: Mapping[str, Any], *, origin: str = "<config>") ->
         raise ConfigError(_format_validation_error(exc, origin)) from None
 
 
+def find_config(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The config file a command would read: ``path`` if given, else ``$NEXTBEST_CONFIG``, else
+    ``./nextbest.toml`` when it exists; None when there is none of these."""
+    env = os.environ if environ is None else environ
+    if path is not None:
+        return Path(path)
+    if env.get("NEXTBEST_CONFIG"):
+        return Path(env["NEXTBEST_CONFIG"])
+    if Path("nextbest.toml").exists():
+        return Path("nextbest.toml")
+    return None
+
+
 def load_config(
     path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
 ) -> Config:
     """Load the project config.
 
-    The file is ``path`` if given, else ``$NEXTBEST_CONFIG``, else ``./nextbest.toml`` when it
-    exists; with none of these, the defaults are used (embedded store under
-    ``./nextbest-data``).
+    The file is the one :func:`find_config` finds; with none, the defaults are used (library
+    code and tests build configs this way; the command line refuses to run without a file).
     """
-    env = os.environ if environ is None else environ
-    chosen: Path | None
-    if path is not None:
-        chosen = Path(path)
-    elif env.get("NEXTBEST_CONFIG"):
-        chosen = Path(env["NEXTBEST_CONFIG"])
-    elif Path("nextbest.toml").exists():
-        chosen = Path("nextbest.toml")
-    else:
-        chosen = None
+    chosen = find_config(path, environ=environ)
     if chosen is None:
         return Config()
     if not chosen.exists():
         raise ConfigError(
             f"config file {chosen} does not exist; pass an existing file with --config "
-            "or create one with 'nextbest init'"
+            "or create one with 'nextbest init DIR'"
         )
     try:
         data = tomllib.loads(chosen.read_text(encoding="utf-8"))
