@@ -60,7 +60,7 @@ def test_demo_makes_a_project(demo_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "snapshots" in result.output
     assert "null_limit" not in result.output  # messages, not rule codes
-    assert "app_installed is empty in" in result.output
+    assert "app_installed is null in" in result.output
 
 
 def test_demo_again_is_idempotent(demo_dir: Path) -> None:

@@ -57,7 +57,8 @@ def test_null_burst_is_an_error_issue(loaded_db: Path, bank_manifest: BankManife
     for issue in issues:
         assert issue["severity"] == "error"
         assert 0.25 < issue["figure"] < 0.45
-        assert f"on snapshot_date {week} (limit 5%)" in issue["message"]
+        setting = f"[contracts.max_null_share_by_column] {issue['column']}"
+        assert f"of week {week} (limit 5%, `{setting}`)" in issue["message"]
 
 
 def test_late_week_is_missing(loaded_db: Path, bank_manifest: BankManifest) -> None:

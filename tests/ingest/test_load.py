@@ -100,7 +100,7 @@ def test_null_limit_is_a_batch_issue(store: Store, tmp_path: Path) -> None:
     assert (issue.column, issue.rule, issue.severity) == ("app_installed", "null_limit", "error")
     assert issue.figure == pytest.approx(0.2)
     assert issue.limit == 0.05
-    assert "empty in 20.0% of 10 rows on snapshot_date 2025-01-05 (limit 5%)" in issue.message
+    assert "null in 20.0% of 10 rows of week 2025-01-05 (limit 5%, `[contracts." in issue.message
     stored = store.fetchall("SELECT column_name, figure FROM contract_issues")
     assert stored == [("app_installed", pytest.approx(0.2))]
 

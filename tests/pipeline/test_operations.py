@@ -130,7 +130,7 @@ def test_null_burst_halts_on_the_contract(
     cfg, store, box, manifest = proj
     week = dt.date.fromisoformat(str(manifest.faults["null_burst_week"]))
     _halts(store, cfg, box, week, "contract")
-    assert "app_installed is empty in" in box.messages[0]
+    assert "app_installed is null in" in box.messages[0]
 
 
 def test_crash_week_halts_on_market_regime(

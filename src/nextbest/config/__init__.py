@@ -14,6 +14,8 @@ Example
 from nextbest.config._actions import ActionConfig, EligibilityRule, ModelSpec
 from nextbest.config._base import DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES
 from nextbest.config._data import (
+    NULL_LIMITS_BY_COLUMN,
+    ContractsConfig,
     CustomFeature,
     FeaturesConfig,
     SourceConfig,
@@ -35,6 +37,7 @@ from nextbest.config._settings import (
 
 __all__ = [
     "DEFAULT_FEATURES",
+    "NULL_LIMITS_BY_COLUMN",
     "SENSITIVE_ATTRIBUTES",
     "ActionConfig",
     "AlertsConfig",
@@ -42,6 +45,7 @@ __all__ = [
     "BacktestConfig",
     "ChecksConfig",
     "Config",
+    "ContractsConfig",
     "CustomFeature",
     "EligibilityRule",
     "FeaturesConfig",

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from nextbest._scalar_sql import FEATURE_COLUMNS, scalar_sql, sensitive_message
+from nextbest._scalar_sql import FEATURE_COLUMNS, SNAPSHOT_COLUMNS, scalar_sql, sensitive_message
 from nextbest.config._base import _IDENT, DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES, _Model
-from nextbest.errors import ConfigError
+from nextbest.errors import ConfigError, did_you_mean
 
 
 class StoreConfig(_Model):
@@ -23,6 +23,80 @@ class StoreConfig(_Model):
         default=None, description="DuckDB memory limit, e.g. '8GB'; default: DuckDB's own (80%)."
     )
     threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
+
+
+#: Null limits of snapshot columns that are emptier by nature than the rest (the others get
+#: ``[contracts] max_null_share``); a config's ``[contracts.max_null_share_by_column]`` adds to
+#: these and overrides them column by column.
+NULL_LIMITS_BY_COLUMN: dict[str, float] = {
+    "app_installed": 0.05,
+    "ib_logins_4w": 0.05,
+    # unreliable at the source (migration defaults): a high null share is normal
+    "customer_since": 0.5,
+}
+
+
+class ContractsConfig(_Model):
+    """The limits of the data contracts: what share of nulls, quarantined rows and failing rows
+    a delivery may have, and how far ahead a snapshot may be dated."""
+
+    max_null_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description="Most share of nulls a snapshot column may have in one week (an error above).",
+    )
+    max_null_share_by_column: dict[str, float] = Field(
+        default_factory=lambda: dict(NULL_LIMITS_BY_COLUMN),
+        description="Null limits of single snapshot columns, e.g. {age = 0.05}; added to the "
+        "defaults (app_installed and ib_logins_4w 0.05, customer_since 0.5).",
+    )
+    quarantine_error_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A file with more than this share of its rows quarantined is an error (a "
+        "weekly run halts on it); a smaller share is a warning.",
+    )
+    refuse_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="Default of sources.<table>.refuse_share for the sources that do not set it.",
+    )
+    future_days: int = Field(
+        default=0,
+        ge=0,
+        le=3660,
+        description="Rows dated more than this many days after today are quarantined (0: any "
+        "date after today).",
+    )
+
+    @field_validator("max_null_share_by_column")
+    @classmethod
+    def _known_columns(cls, value: dict[str, float]) -> dict[str, float]:
+        for column, share in value.items():
+            if column not in SNAPSHOT_COLUMNS:
+                raise ValueError(
+                    f"[contracts.max_null_share_by_column] names '{column}', which is not a "
+                    f"snapshot column;{did_you_mean(column, SNAPSHOT_COLUMNS)} Columns: "
+                    f"{', '.join(SNAPSHOT_COLUMNS)}"
+                )
+            if not 0 <= share <= 1:
+                raise ValueError(
+                    f"[contracts.max_null_share_by_column] {column} = {share} must be a share "
+                    "between 0 and 1"
+                )
+        return {**NULL_LIMITS_BY_COLUMN, **value}
+
+    def null_limit(self, column: str) -> tuple[float, str]:
+        """The null limit of snapshot ``column`` and the setting it comes from."""
+        if column in self.max_null_share_by_column:
+            return (
+                self.max_null_share_by_column[column],
+                f"[contracts.max_null_share_by_column] {column}",
+            )
+        return self.max_null_share, "[contracts] max_null_share"
 
 
 #: Yes/no texts read by default (case-insensitive): English, Dutch (J/N, Ja/Nee) and digits.

@@ -12,7 +12,13 @@ from pydantic import Field, ValidationError, model_validator
 
 from nextbest.config._actions import ActionConfig, _default_actions
 from nextbest.config._base import _Model
-from nextbest.config._data import FeaturesConfig, SourcesConfig, StoreConfig, TrainingConfig
+from nextbest.config._data import (
+    ContractsConfig,
+    FeaturesConfig,
+    SourcesConfig,
+    StoreConfig,
+    TrainingConfig,
+)
 from nextbest.config._settings import (
     AlertsConfig,
     ApiConfig,
@@ -30,6 +36,7 @@ class Config(_Model):
 
     store: StoreConfig = Field(default_factory=StoreConfig)
     sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    contracts: ContractsConfig = Field(default_factory=ContractsConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     actions: list[ActionConfig] = Field(default_factory=_default_actions)
@@ -43,6 +50,25 @@ class Config(_Model):
 
     #: the file this config was read from (None when built in code)
     source_path: Path | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_share_default(cls, data: Any) -> Any:
+        """A source without its own refuse_share takes ``[contracts] refuse_share``."""
+        if not isinstance(data, Mapping):
+            return data
+        contracts, sources = data.get("contracts"), data.get("sources")
+        if not isinstance(contracts, Mapping) or "refuse_share" not in contracts:
+            return data
+        if not isinstance(sources, Mapping):
+            return data
+        filled = {
+            name: {"refuse_share": contracts["refuse_share"], **source}
+            if isinstance(source, Mapping)
+            else source
+            for name, source in sources.items()
+        }
+        return {**data, "sources": filled}
 
     @model_validator(mode="after")
     def _unique_actions(self) -> Config:

@@ -9,6 +9,7 @@ from nextbest.ingest._contracts import (
     SNAPSHOTS,
     ColumnContract,
     Contract,
+    contract_for,
 )
 from nextbest.ingest._files import resolve_files
 from nextbest.ingest._inspect import (
@@ -33,6 +34,7 @@ __all__ = [
     "ContractIssue",
     "LoadReport",
     "configured_sources",
+    "contract_for",
     "contract_issues",
     "ingest_source",
     "ingest_summary",

@@ -7,12 +7,18 @@ A contract has two kinds of rules:
   (for the audit-only table, a redaction marker instead of the values);
 * **batch rules** (share of nulls per column and partition): recorded in ``contract_issues``
   with the figure and the limit, so the checks before a weekly run can halt on them.
+
+The limits are settings under ``[contracts]``; :func:`contract_for` gives a table's contract
+with the config's limits, and the contracts below carry the defaults.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from nextbest.config import ContractsConfig
+from nextbest.errors import ConfigError, did_you_mean
 from nextbest.store import DATA_TABLES
 
 
@@ -24,6 +30,8 @@ class ColumnContract:
     description: str
     nullable: bool = True
     max_null_fraction: float | None = None
+    #: where ``max_null_fraction`` is set, named in the message when a week exceeds it
+    null_limit_setting: str = "[contracts] max_null_share"
     min: float | None = None
     max: float | None = None
     allowed: tuple[str, ...] | None = None
@@ -42,6 +50,10 @@ class Contract:
     #: the table lives in the audit database, and its values never leave it: a quarantined row
     #: keeps the file, row number, column and rule, and a redaction marker for the values
     audit_only: bool = False
+    #: a file with more than this share of its rows quarantined is an error, not a warning
+    quarantine_error_share: float = 0.05
+    #: partition dates more than this many days after today are quarantined
+    future_days: int = 0
 
     def sql_type(self, column: str) -> str:
         return dict(DATA_TABLES[self.table])[column]
@@ -76,11 +88,17 @@ SNAPSHOTS = Contract(
             min=-1_000_000,
             max=1_000_000_000,
         ),
-        ColumnContract("app_installed", "mobile app installed", max_null_fraction=0.05),
+        ColumnContract(
+            "app_installed",
+            "mobile app installed",
+            max_null_fraction=0.05,
+            null_limit_setting="[contracts.max_null_share_by_column] app_installed",
+        ),
         ColumnContract(
             "ib_logins_4w",
             "internet-banking logins in the last 4 weeks",
             max_null_fraction=0.05,
+            null_limit_setting="[contracts.max_null_share_by_column] ib_logins_4w",
             min=0,
             max=10_000,
         ),
@@ -92,7 +110,12 @@ SNAPSHOTS = Contract(
         ),
         # unreliable at the source (migration defaults, typos): no range rule here; the
         # tenure feature cleans it, and a high null share is normal
-        ColumnContract("customer_since", "customer since (unreliable)", max_null_fraction=0.5),
+        ColumnContract(
+            "customer_since",
+            "customer since (unreliable)",
+            max_null_fraction=0.5,
+            null_limit_setting="[contracts.max_null_share_by_column] customer_since",
+        ),
         ColumnContract("is_investor", "already holds an investment account", nullable=False),
     ),
 )
@@ -161,3 +184,34 @@ CONTRACTS: dict[str, Contract] = {
     "email_events": EMAIL_EVENTS,
     "audit": AUDIT,
 }
+
+
+def contract_for(name: str, limits: ContractsConfig) -> Contract:
+    """The contract of source ``name`` with the limits of ``[contracts]``: the null limit of
+    each snapshot column that has one, the quarantine share and the future-date horizon."""
+    base = CONTRACTS[name]
+    limited = {c.name for c in base.columns if c.max_null_fraction is not None}
+    if name == "snapshots":
+        for column in limits.max_null_share_by_column:
+            if column not in limited:
+                raise ConfigError(
+                    f"[contracts.max_null_share_by_column] {column}: this column may never be "
+                    f"null, so it has no null limit;{did_you_mean(column, sorted(limited))} "
+                    f"Columns with a limit: {', '.join(sorted(limited))}"
+                )
+    columns = tuple(
+        dataclasses.replace(
+            c,
+            max_null_fraction=limits.null_limit(c.name)[0],
+            null_limit_setting=limits.null_limit(c.name)[1],
+        )
+        if c.name in limited
+        else c
+        for c in base.columns
+    )
+    return dataclasses.replace(
+        base,
+        columns=columns,
+        quarantine_error_share=limits.quarantine_error_share,
+        future_days=limits.future_days,
+    )

@@ -25,9 +25,6 @@ from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier, quote_literal
 
-#: a file with more than this share of rows quarantined is an error, not a warning
-QUARANTINE_ERROR_SHARE = 0.05
-
 
 @dataclass(frozen=True)
 class ContractIssue:
@@ -146,6 +143,8 @@ def _mark_duplicates(store: Store, contract: Contract) -> None:
 def _issues(
     store: Store, contract: Contract, rows_read: int, rows_quarantined: int
 ) -> list[ContractIssue]:
+    """The batch rules: nulls per column and partition above the column's limit, and the share
+    of quarantined rows; each message names the setting that holds its limit."""
     issues: list[ContractIssue] = []
     limited = [c for c in contract.columns if c.max_null_fraction is not None]
     part = contract.partition
@@ -158,11 +157,13 @@ def _issues(
         )
         for row in rows:
             p = row[0]
+            where = ""
+            if part:
+                where = f" of week {p}" if part == "snapshot_date" else f" of {part} {p}"
             for col, frac in zip(limited, row[2:], strict=True):
                 limit = col.max_null_fraction
                 assert limit is not None
                 if frac is not None and frac > limit:
-                    where = f" on {part} {p}" if part else ""
                     issues.append(
                         ContractIssue(
                             partition=p,
@@ -172,30 +173,39 @@ def _issues(
                             figure=float(frac),
                             limit=limit,
                             message=(
-                                f"{contract.table}.{col.name} is empty in {frac:.1%} of "
-                                f"{row[1]} rows{where} (limit {limit:.0%}); ask the "
-                                "warehouse to re-deliver, or raise the limit knowingly"
+                                f"{contract.table}.{col.name} is null in {frac:.1%} of "
+                                f"{row[1]:,} rows{where} (limit {_percent(limit)}, "
+                                f"`{col.null_limit_setting}`); ask the warehouse to "
+                                "re-deliver, or raise the limit knowingly"
                             ),
                         )
                     )
     if rows_quarantined:
         share = rows_quarantined / max(rows_read, 1)
+        limit = contract.quarantine_error_share
+        error = share > limit
         issues.append(
             ContractIssue(
                 partition=None,
                 column=None,
                 rule="rows_quarantined",
-                severity="error" if share > QUARANTINE_ERROR_SHARE else "warn",
+                severity="error" if error else "warn",
                 figure=float(rows_quarantined),
-                limit=QUARANTINE_ERROR_SHARE,
+                limit=limit,
                 message=(
-                    f"{rows_quarantined} of {rows_read} rows ({share:.2%}) failed the "
+                    f"{rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) failed the "
                     f"{contract.table} contract and were quarantined; see "
-                    "'nextbest quarantine'"
+                    f"'nextbest quarantine' ({'above' if error else 'within'} the error limit "
+                    f"{_percent(limit)}, `[contracts] quarantine_error_share`)"
                 ),
             )
         )
     return issues
+
+
+def _percent(share: float) -> str:
+    """A limit as a percentage without false precision: 0.01 → '1%', 0.005 → '0.5%'."""
+    return f"{round(share * 100, 4):g}%"
 
 
 def _unchanged_batch(store: Store, contract: Contract, digest: str) -> int | None:

@@ -43,6 +43,11 @@ def likely_cause(rule: str, example: str | None, source: SourceConfig, setting: 
         if rule.endswith("BOOLEAN"):
             return f"add {value!r} to true_values or false_values in {setting}"
         return f"check the column mapping in {setting}.columns and the file's dialect"
+    if rule.startswith("future:"):
+        return (
+            "the dates lie ahead of today: check the export's clock, or allow them with "
+            "[contracts] future_days"
+        )
     if rule.startswith("missing column") or rule == "not null":
         return f"check the column mapping in {setting}.columns"
     return "check the export: most of the file breaks this rule"
@@ -68,5 +73,5 @@ def refuse_when_one_rule_fails_most(
         f"{path}: refused as a whole, nothing loaded: {column}{shown} fails '{rule}' in "
         f"{failing:,} of {rows_read:,} rows; {likely_cause(rule, example, source, setting)} "
         f"(files with more than {source.refuse_share:.0%} failing one rule are refused: "
-        f"{setting}.refuse_share)"
+        f"refuse_share in {setting}, default [contracts] refuse_share)"
     )

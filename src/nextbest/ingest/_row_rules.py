@@ -100,9 +100,14 @@ def row_rules(contract: Contract, present: set[str], materialised: set[str]) -> 
             rules.append(_range_rule(col, i, typed, raw, params))
         if col.name == contract.partition:
             # a week that has not happened yet is the export's clock or a typo, never data
+            # ([contracts] future_days allows a horizon)
+            params["future_days"] = contract.future_days
+            rule = "future: after today"
+            if contract.future_days:
+                rule = f"future: more than {contract.future_days} days after today"
             rules.append(
-                f"CASE WHEN {typed} > current_date THEN "
-                f"{_violation(col.name, 'future: after today', raw)} END"
+                f"CASE WHEN {typed} > current_date + CAST($future_days AS INTEGER) THEN "
+                f"{_violation(col.name, rule, raw)} END"
             )
         if col.allowed is not None:
             allowed = ", ".join(quote_literal(a) for a in col.allowed)
