@@ -121,15 +121,29 @@ def ingest(
 
 @handled
 def status() -> None:
-    """What is loaded: batches, rows, partitions, contract issues."""
+    """What is loaded per table: files, batches, rows, weeks, latest date, quarantined rows and
+    contract issues; then the issues themselves."""
     with open_cli_project() as (store, _):
         summary = ingest_summary(store)
         issues = contract_issues(store)
+    if not summary:
+        console.print("nothing is loaded yet; run 'nextbest ingest'.")
+        return
     table = Table(title="Loaded data", title_justify="left")
-    for col in ("table", "batches", "rows loaded", "rows quarantined", "partitions", "latest"):
-        table.add_column(col)
-    for row in summary:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+    columns = ("table", "files", "batches", "rows", "weeks", "latest", "quarantined", "issues")
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("table", "latest") else "right")
+    for t in summary:
+        table.add_row(
+            t.table,
+            f"{t.files:,}",
+            f"{t.batches:,}",
+            f"{t.rows:,}",
+            f"{t.weeks:,}",
+            "-" if t.latest is None else t.latest.isoformat(),
+            f"{t.quarantined:,}",
+            f"{t.issues:,}" + (f" ({t.errors:,} errors)" if t.errors else ""),
+        )
     console.print(table)
     if issues:
         console.print(f"{len(issues)} contract issue(s):")

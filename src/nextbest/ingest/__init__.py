@@ -13,6 +13,7 @@ from nextbest.ingest._contracts import (
 )
 from nextbest.ingest._files import resolve_files
 from nextbest.ingest._inspect import (
+    TableSummary,
     contract_issues,
     ingest_summary,
     quarantine_rows,
@@ -33,6 +34,7 @@ __all__ = [
     "Contract",
     "ContractIssue",
     "LoadReport",
+    "TableSummary",
     "configured_sources",
     "contract_for",
     "contract_issues",

@@ -2,35 +2,91 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from nextbest.store import Store
+from nextbest.ingest._contracts import CONTRACTS
+from nextbest.store import Store, quote_identifier
 
 
-def ingest_summary(store: Store) -> list[dict[str, Any]]:
-    """Per table: current batches, rows loaded and quarantined (each batch counted once, not
-    once per partition it holds), partitions and the latest partition."""
+@dataclass(frozen=True)
+class TableSummary:
+    """What one table holds now, as ``nextbest status`` shows it."""
+
+    table: str
+    #: distinct files behind the current batches (a file re-read after a change counts once)
+    files: int
+    #: current batches: loads of a file whose rows are (partly) still in the table
+    batches: int
+    #: rows in the table now (a week re-delivered by a later file counts once)
+    rows: int
+    #: rows of the current batches kept in quarantine
+    quarantined: int
+    #: distinct calendar weeks (Monday to Sunday) of the rows' dates; 0 for an undated table
+    weeks: int
+    #: the latest date in the table
+    latest: dt.date | None
+    #: contract issues of the current batches, and how many of them are errors
+    issues: int
+    errors: int
+
+
+def _held_sql() -> str:
+    """Rows, weeks and latest date of each table in the store's own database, as one query
+    (the audit-only table lives in another file; its batches say what it holds)."""
+    parts = []
+    for contract in CONTRACTS.values():
+        if contract.audit_only or contract.partition is None:
+            continue
+        day = quote_identifier(contract.partition)
+        parts.append(
+            f"SELECT '{contract.table}' AS table_name, count(*) AS n_rows, "
+            f"count(DISTINCT date_trunc('week', {day})) AS weeks, max({day}) AS latest "
+            f"FROM {contract.table}"
+        )
+    return " UNION ALL ".join(parts)
+
+
+def ingest_summary(store: Store) -> list[TableSummary]:
+    """Per table that has a current batch: files, batches, rows held, quarantined rows, weeks,
+    the latest date and the contract issues (each batch counted once, however many weeks it
+    holds; rows counted in the table, so a re-delivered week is not counted twice)."""
     rows = store.fetchall(
-        """
+        f"""
         WITH current AS (SELECT * FROM ingest_batches WHERE status = 'loaded'),
         per_table AS (
-            SELECT table_name, count(*) AS batches, sum(rows_loaded) AS loaded,
-                   sum(rows_quarantined) AS quarantined
+            SELECT table_name, count(DISTINCT source_file) AS files, count(*) AS batches,
+                   sum(rows_loaded) AS loaded, sum(rows_quarantined) AS quarantined
             FROM current GROUP BY table_name
         ),
-        parts AS (
-            SELECT table_name, count(DISTINCT p) AS partitions, max(p) AS latest
-            FROM (SELECT table_name, unnest(partitions) AS p FROM current)
-            GROUP BY table_name
+        held AS ({_held_sql()}),
+        issues AS (
+            SELECT i.table_name, count(*) AS n,
+                   count(*) FILTER (WHERE i.severity = 'error') AS errors
+            FROM contract_issues i JOIN current USING (batch_id) GROUP BY i.table_name
         )
-        SELECT t.table_name, t.batches, t.loaded, t.quarantined,
-               coalesce(p.partitions, 0), p.latest
-        FROM per_table t LEFT JOIN parts p USING (table_name)
+        SELECT t.table_name, t.files, t.batches, coalesce(h.n_rows, t.loaded), t.quarantined,
+               coalesce(h.weeks, 0), h.latest, coalesce(i.n, 0), coalesce(i.errors, 0)
+        FROM per_table t LEFT JOIN held h USING (table_name)
+        LEFT JOIN issues i USING (table_name)
         ORDER BY t.table_name
         """
     )
-    keys = ("table", "batches", "rows_loaded", "rows_quarantined", "partitions", "latest")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    return [
+        TableSummary(
+            table=str(r[0]),
+            files=int(r[1]),
+            batches=int(r[2]),
+            rows=int(r[3]),
+            quarantined=int(r[4]),
+            weeks=int(r[5]),
+            latest=r[6],
+            issues=int(r[7]),
+            errors=int(r[8]),
+        )
+        for r in rows
+    ]
 
 
 def quarantine_summary(store: Store) -> list[dict[str, Any]]:
