@@ -3,12 +3,17 @@ and the ones that need none keep working."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from nextbest.cli import app
+from nextbest.config import ActionConfig, TrainingConfig
+from nextbest.errors import NotFoundError
+from nextbest.pipeline import CONFIG_TEMPLATE, check_history, minimum_history
+from nextbest.simulate import simulate_bank
 
 runner = CliRunner()
 
@@ -90,3 +95,84 @@ def test_an_explicit_config_or_the_environment_is_a_project(
     monkeypatch.delenv("NEXTBEST_CONFIG")
     monkeypatch.chdir(empty_dir / "p")
     assert runner.invoke(app, ["status"]).exit_code == 0
+
+
+# -- the minimum history -------------------------------------------------------------------------
+def _weeks(n: int) -> list[dt.date]:
+    return [dt.date(2025, 2, 16) + dt.timedelta(weeks=i) for i in range(n)]
+
+
+def test_the_minimum_history_of_a_small_setting_by_hand() -> None:
+    """n_dates 3, history_weeks 0, label_weeks 1: the dates before the last week are usable;
+    three of them one week apart fill train, calibration and evaluation with 1-week gaps, so 4
+    weeks (3 usable + the last label week) are the minimum. Two dates never fill three slices."""
+    need = minimum_history(TrainingConfig(n_dates=3, history_weeks=0), label_weeks=1)
+    assert (need.weeks, need.span_weeks) == (4, 3)
+    never = minimum_history(TrainingConfig(n_dates=2, history_weeks=0), label_weeks=1)
+    assert never.weeks is None
+    action = ActionConfig(name="invest-onboarding", label_weeks=1)
+    with pytest.raises(NotFoundError, match=r"raise \[training\] n_dates \(now 2\) to 3 or more"):
+        check_history(_weeks(50), TrainingConfig(n_dates=2, history_weeks=0), action)
+
+
+def test_the_default_settings_need_41_weeks() -> None:
+    """With the defaults (n_dates 20, history_weeks 8, label_weeks 8) 41 weekly snapshots train
+    and 40 do not; the error for 20 weeks says both numbers and never advises raising n_dates,
+    which is already 20."""
+    action = ActionConfig(name="invest-onboarding")
+    check_history(_weeks(41), TrainingConfig(), action)
+    with pytest.raises(NotFoundError, match="needs at least 41 weekly snapshots"):
+        check_history(_weeks(40), TrainingConfig(), action)
+    with pytest.raises(NotFoundError) as short:
+        check_history(_weeks(20), TrainingConfig(), action)
+    assert str(short.value) == (
+        "training invest-onboarding needs at least 41 weekly snapshots ([training] "
+        "history_weeks 8 + 25 weeks from the first training date to the last evaluation date, "
+        "with two 8-week gaps + label_weeks 8 of the action for the last label to be known); "
+        "the store has 20 (2025-02-16 … 2025-06-29). Load more weeks, or lower [training] "
+        "history_weeks or the action's label_weeks"
+    )
+    assert "n_dates" not in str(short.value)
+
+
+def test_missing_weeks_are_named() -> None:
+    """30 snapshots over 32 weeks (two weeks never delivered): the message counts them."""
+    held = [d for i, d in enumerate(_weeks(32)) if i not in (10, 11)]
+    with pytest.raises(NotFoundError) as short:
+        check_history(held, TrainingConfig(), ActionConfig(name="invest-onboarding"))
+    assert "the store has 30 (2025-02-16 … 2025-09-21), 2 week(s) missing between them." in str(
+        short.value
+    )
+
+
+def test_train_on_20_weeks_says_how_many_are_needed(tmp_path: Path) -> None:
+    """`nextbest train` on a bank of 20 weekly snapshots stops (exit 2) before any work with the
+    weeks needed and held, first and last."""
+    bank = tmp_path / "bank"
+    simulate_bank(bank, n_customers=200, n_weeks=20, seed=3, faults=False, truth=False)
+    config = tmp_path / "nextbest.toml"
+    config.write_text(
+        '[store]\npath = "store.duckdb"\n'
+        '[sources.snapshots]\npath = "bank/snapshots"\n'
+        '[sources.market]\npath = "bank/market"\n'
+        '[sources.conversions]\npath = "bank/conversions"\n'
+    )
+    assert runner.invoke(app, ["-c", str(config), "ingest"]).exit_code == 0
+    result = runner.invoke(app, ["-c", str(config), "train"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "training invest-onboarding needs at least 41 weekly snapshots" in text
+    assert "the store has 20 (" in text
+
+
+def test_the_starter_config_and_the_docs_state_the_computed_minimum() -> None:
+    """The 41 weeks (8 + 25 + 8) written in the starter config and in docs/configuration.md are
+    what the training code needs; history_weeks = 0 needs 33."""
+    need = minimum_history(TrainingConfig(), label_weeks=8)
+    assert (need.weeks, need.span_weeks) == (41, 25)
+    assert minimum_history(TrainingConfig(history_weeks=0), label_weeks=8).weeks == 33
+    template = " ".join(CONFIG_TEMPLATE.split())
+    assert "training needs # 41 weekly snapshots (history_weeks 8 + 25 weeks" in template
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    assert "**41 weekly snapshots**: 8 + 25 + 8" in docs
+    assert "(`history_weeks = 0`: 33)" in docs

@@ -7,6 +7,7 @@ from nextbest.features._build import (
     feature_set_for,
     loaded_snapshot_dates,
     resolve_features,
+    spread_training_dates,
     training_dates,
     training_table,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "loaded_snapshot_dates",
     "phrase",
     "resolve_features",
+    "spread_training_dates",
     "training_dates",
     "training_table",
 ]

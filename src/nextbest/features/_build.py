@@ -287,16 +287,31 @@ def training_dates(
     loaded = loaded_snapshot_dates(store)
     if not loaded:
         raise NotFoundError("no snapshots are loaded; run 'nextbest ingest' first")
-    horizon = until or loaded[-1]
     weeks = training.label_weeks if label_weeks is None else label_weeks
+    return spread_training_dates(loaded, training, horizon=until or loaded[-1], label_weeks=weeks)
+
+
+def spread_training_dates(
+    loaded: Sequence[dt.date], training: TrainingConfig, *, horizon: dt.date, label_weeks: int
+) -> list[dt.date]:
+    """The :func:`training_dates` of the snapshot dates ``loaded`` (sorted), without a store:
+    ``[training] n_dates`` of the usable dates, evenly spread.
+
+    >>> from nextbest.config import TrainingConfig
+    >>> weeks = [dt.date(2025, 1, 5) + dt.timedelta(weeks=i) for i in range(20)]
+    >>> cfg = TrainingConfig(history_weeks=8, n_dates=3)
+    >>> [d.isoformat() for d in spread_training_dates(weeks, cfg, horizon=weeks[-1], label_weeks=8)]
+    ['2025-03-02', '2025-03-16', '2025-03-23']
+    """
     first_ok = loaded[0] + dt.timedelta(weeks=training.history_weeks)
-    last_ok = horizon - dt.timedelta(weeks=weeks)
+    last_ok = horizon - dt.timedelta(weeks=label_weeks)
     usable = [d for d in loaded if first_ok <= d <= last_ok]
     if not usable:
         raise NotFoundError(
             f"no snapshot date has {training.history_weeks} weeks of history and a complete "
-            f"{weeks}-week label window before {horizon}; load more weeks or "
-            "lower [training] history_weeks / label_weeks"
+            f"{label_weeks}-week label window before {horizon} (the store has {len(loaded)} "
+            f"snapshot dates, {loaded[0]} … {loaded[-1]}); load more weeks or lower "
+            "[training] history_weeks / label_weeks"
         )
     n = min(training.n_dates, len(usable))
     if n == 1:

@@ -74,7 +74,8 @@ def time_split(
     if not train or not calibration:
         raise NotFoundError(
             f"{n} training dates are too few for train, calibration and evaluation slices with "
-            f"{gap_weeks}-week gaps; raise [training] n_dates or load more weeks of history"
+            f"{gap_weeks}-week gaps; load more weeks of history (docs/configuration.md, "
+            "[training], gives the minimum)"
         )
     return TimeSplit(
         train=train, calibration=calibration, evaluation=evaluation, gap_weeks=gap_weeks

@@ -21,6 +21,7 @@ from nextbest.pipeline._measure import (
     experiment_effects,
     fairness_report,
 )
+from nextbest.pipeline._min_history import HistoryNeed, check_history, minimum_history
 from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
@@ -89,6 +90,7 @@ __all__ = [
     "Fairness",
     "Figure",
     "HaltedRun",
+    "HistoryNeed",
     "KnobRow",
     "Overlap",
     "Project",
@@ -104,6 +106,7 @@ __all__ = [
     "TrainedAction",
     "action_enabled",
     "backtest_project",
+    "check_history",
     "config_hash",
     "decide_review",
     "decided_run_ids",
@@ -123,6 +126,7 @@ __all__ = [
     "knob_values",
     "list_runs",
     "market_series",
+    "minimum_history",
     "notify_halt",
     "open_project",
     "oracle_probabilities",

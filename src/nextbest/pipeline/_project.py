@@ -151,6 +151,20 @@ n_dates = 20
 customer_fraction = 1.0
 history_weeks = 8
 seed = 0
+# Minimum history: with these settings and the action's label_weeks = 8, training needs
+# 41 weekly snapshots (history_weeks 8 + 25 weeks of training, calibration and
+# evaluation dates with two 8-week gaps + label_weeks 8). Fewer history_weeks or label_weeks
+# need fewer.
+
+[contracts]
+# Limits of the data contracts (docs/configuration.md): most share of nulls per snapshot
+# column and week, share of quarantined rows before a file is an error, and how many days
+# ahead of today a date may lie.
+max_null_share = 0.01
+quarantine_error_share = 0.05
+future_days = 0
+# [contracts.max_null_share_by_column]
+# age = 0.05
 """
 
 

@@ -19,6 +19,7 @@ from nextbest.decisioning import eligibility, select
 from nextbest.features import (
     FeatureSet,
     build_features,
+    loaded_snapshot_dates,
     resolve_features,
     training_table,
 )
@@ -36,6 +37,7 @@ from nextbest.models import (
     too_good,
     train_action,
 )
+from nextbest.pipeline._min_history import check_history
 from nextbest.pipeline._trust import check_point_in_time, market_band, model_card, pit_check_date
 from nextbest.store import Store, quote_literal
 
@@ -244,6 +246,10 @@ def train_models(
 ) -> list[TrainedAction]:
     """Train each action on a time split and register the configured model."""
     fs = resolve_features(config.features)
+    loaded = loaded_snapshot_dates(store)
+    for action in config.actions:
+        # before any work: too little history is said in weeks needed and weeks held
+        check_history(loaded, config.training, action, until=until)
     trained = []
     for i, action in enumerate(config.actions):
         t0 = time.perf_counter()
