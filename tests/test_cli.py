@@ -386,7 +386,7 @@ def test_four_eyes_and_named_runs(tiny_project: Path) -> None:
     code, out = _cli(tiny_project, "export", "2025-03-02-r1", "--by", "ben")
     assert code == 0, out
     assert "2 to mail, 2 contacts recorded" in out
-    (tiny_project.parent / "exports" / "2025-03-02-r1" / "stops.csv").unlink()
+    (tiny_project.parent / "nextbest-out" / "handoffs" / "2025-03-02-r1" / "stops.csv").unlink()
     code, out = _cli(tiny_project, "export", "2025-03-02-r1", "--by", "ben")
     assert "already exported; nothing sent twice" in out
     assert "rewrote stops.csv" in out

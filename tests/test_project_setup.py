@@ -10,10 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from nextbest.cli import app
-from nextbest.config import ActionConfig, TrainingConfig
-from nextbest.errors import NotFoundError
+from nextbest.config import ActionConfig, TrainingConfig, load_config, output_dir
+from nextbest.errors import ConfigError, NotFoundError
 from nextbest.pipeline import CONFIG_TEMPLATE, check_history, minimum_history
 from nextbest.simulate import simulate_bank
+from tests.pipeline._tiny import write_tiny_project
 
 runner = CliRunner()
 
@@ -176,3 +177,105 @@ def test_the_starter_config_and_the_docs_state_the_computed_minimum() -> None:
     docs = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
     assert "**41 weekly snapshots**: 8 + 25 + 8" in docs
     assert "(`history_weeks = 0`: 33)" in docs
+
+
+# -- outputs apart from inputs -------------------------------------------------------------------
+def _set_outputs(config: Path, outputs: str | None) -> None:
+    """Rewrite the [store] section of the tiny project's config with ``outputs`` (None: the
+    default)."""
+    line = "" if outputs is None else f'outputs = "{outputs}"\n'
+    text = config.read_text().split("\n[features]", 1)[1]
+    config.write_text(f'[store]\npath = "tiny.duckdb"\n{line}\n[features]{text}')
+
+
+def _cli(config: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["-c", str(config), *args])
+    return result.exit_code, " ".join(result.output.split())
+
+
+def _approved_run(tmp_path: Path) -> Path:
+    """The tiny project with its week run by ana and approved by ben (run 2025-03-02-r1)."""
+    config = write_tiny_project(tmp_path).source_path
+    assert config is not None
+    assert _cli(config, "run", "--by", "ana")[0] == 0
+    assert _cli(config, "approve", "2025-03-02-r1", "--by", "ben")[0] == 0
+    return config
+
+
+def test_handoff_files_go_to_the_outputs_folder(tmp_path: Path) -> None:
+    """By default the hand-off files are in nextbest-out/handoffs/<run>/ beside the config, not
+    in an exports/ folder that an input glob may read."""
+    config = _approved_run(tmp_path)
+    code, out = _cli(config, "export", "2025-03-02-r1", "--by", "ben")
+    assert code == 0, out
+    folder = tmp_path / "nextbest-out" / "handoffs" / "2025-03-02-r1"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "handoff.csv",
+        "handoff.parquet",
+        "stops.csv",
+    ]
+    assert not (tmp_path / "exports").exists()
+    cfg = load_config(config)
+    assert output_dir(cfg, "handoffs") == tmp_path / "nextbest-out" / "handoffs"
+    assert output_dir(cfg, "reports") == tmp_path / "nextbest-out" / "reports"
+
+
+def test_a_run_exported_before_the_outputs_moved_is_verified_where_it_was(
+    tmp_path: Path,
+) -> None:
+    """Exported with outputs = "old", then outputs set back to the default: exporting again
+    checks the recorded files in old/ and rewrites a missing one there, nothing in the new
+    folder."""
+    config = _approved_run(tmp_path)
+    _set_outputs(config, "old")
+    assert _cli(config, "export", "2025-03-02-r1", "--by", "ben")[0] == 0
+    old = tmp_path / "old" / "handoffs" / "2025-03-02-r1"
+    (old / "stops.csv").unlink()
+    _set_outputs(config, None)
+    code, out = _cli(config, "export", "2025-03-02-r1", "--by", "ben")
+    assert code == 0, out
+    assert "already exported; nothing sent twice" in out and "rewrote stops.csv" in out
+    assert (old / "stops.csv").is_file()
+    assert not (tmp_path / "nextbest-out").exists()
+
+
+@pytest.mark.parametrize(
+    ("outputs", "path"),
+    [
+        ("exports", "exports/klant_snapshot_*.csv"),
+        ("exports", "exports"),
+        ("nextbest-out", "nextbest-out/handoffs/*/handoff.csv"),
+        ("out", "*/handoffs/*/*.csv"),
+    ],
+)
+def test_an_input_path_into_the_outputs_folder_is_refused(
+    tmp_path: Path, outputs: str, path: str
+) -> None:
+    """A source whose path can match files inside the outputs folder is a config error naming
+    both settings."""
+    config = tmp_path / "nextbest.toml"
+    config.write_text(f'[store]\noutputs = "{outputs}"\n[sources.snapshots]\npath = "{path}"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(config)
+    assert str(refused.value) == (
+        f"{config}: [sources.snapshots] path = '{path}' can match files inside the outputs "
+        f"folder ([store] outputs = '{outputs}', {tmp_path / outputs}), where nextbest writes "
+        "hand-off files and reports; keep the two apart: set [store] outputs to another "
+        "folder (default 'nextbest-out') or narrow the path"
+    )
+
+
+@pytest.mark.parametrize(
+    ("outputs", "path"),
+    [
+        ("nextbest-out", "exports/klant_snapshot_*.csv"),
+        ("exports/out", "exports"),  # a folder source reads its own files, not its subfolders
+        ("out", "*.csv"),
+        ("out", "bank/*/snap.csv"),
+    ],
+)
+def test_input_paths_apart_from_the_outputs_load(tmp_path: Path, outputs: str, path: str) -> None:
+    """Paths that cannot reach into the outputs folder are accepted."""
+    config = tmp_path / "nextbest.toml"
+    config.write_text(f'[store]\noutputs = "{outputs}"\n[sources.snapshots]\npath = "{path}"\n')
+    assert load_config(config).sources.snapshots is not None

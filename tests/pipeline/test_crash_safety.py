@@ -143,6 +143,6 @@ def test_kill_during_export(project_copy: Path, tmp_path: Path) -> None:
         with open_store(cfg.model_copy(update={"source_path": project_copy})) as store:
             assert store.scalar("SELECT status FROM runs WHERE run_id = ?", [rid]) == "exported"
             assert store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]) == assigned
-        handoff = project_copy.parent / "exports" / rid / "handoff.csv"
+        handoff = project_copy.parent / "nextbest-out" / "handoffs" / rid / "handoff.csv"
         assert handoff.exists()
         _consistent(project_copy)

@@ -385,7 +385,7 @@ def test_parallel_exports_send_once(tiny_store: tuple[Store, Path], shared: bool
     ), outcomes
     assert store.scalar("SELECT count(*) FROM contacts WHERE run_id = ?", [rid]) == 2
     _assert_files_match(store, rid)
-    assert not list((path.parent / "exports" / rid).glob("*.tmp"))
+    assert not list((path.parent / "nextbest-out" / "handoffs" / rid).glob("*.tmp"))
 
 
 # -- export re-checks and file repair --------------------------------------------------------
@@ -417,7 +417,7 @@ def test_export_refuses_customers_contacted_since_the_run(tiny_store: tuple[Stor
     assert store.scalar(
         "SELECT comment FROM run_events WHERE run_id = ? AND event = 'export_refused'", [rid]
     ).startswith("1 of the 2 customers")
-    assert not (path.parent / "exports" / rid / "handoff.csv").exists()
+    assert not (path.parent / "nextbest-out" / "handoffs" / rid / "handoff.csv").exists()
 
 
 def test_export_refuses_mailing_a_holdout(tiny_store: tuple[Store, Path]) -> None:
@@ -487,7 +487,7 @@ def test_re_export_repairs_each_file(
     on the next export, byte for byte; the others are left alone."""
     store, path = tiny_store
     rid = _exported(store, path)
-    file = path.parent / "exports" / rid / name
+    file = path.parent / "nextbest-out" / "handoffs" / rid / name
     original = file.read_bytes()
     if damage == "deleted":
         file.unlink()
@@ -505,7 +505,7 @@ def test_stops_file_that_cannot_be_rebuilt_fails_loudly(tiny_store: tuple[Store,
     file cannot be rebuilt to its recorded sha256: the re-export fails and says so."""
     store, path = tiny_store
     rid = _exported(store, path)
-    stops = path.parent / "exports" / rid / "stops.csv"
+    stops = path.parent / "nextbest-out" / "handoffs" / rid / "stops.csv"
     assert stops.read_text().splitlines()[1:] == ['111,"invest-onboarding",2025-02-20']
     stops.unlink()
     store.execute("DELETE FROM conversions WHERE relation_id = 111")

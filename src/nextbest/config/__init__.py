@@ -23,7 +23,14 @@ from nextbest.config._data import (
     StoreConfig,
     TrainingConfig,
 )
-from nextbest.config._load import Config, config_from_mapping, find_config, load_config
+from nextbest.config._load import (
+    Config,
+    OutputKind,
+    config_from_mapping,
+    find_config,
+    load_config,
+    output_dir,
+)
 from nextbest.config._settings import (
     AlertsConfig,
     ApiConfig,
@@ -51,6 +58,7 @@ __all__ = [
     "FeaturesConfig",
     "LeakageConfig",
     "ModelSpec",
+    "OutputKind",
     "ReleaseConfig",
     "RunConfig",
     "SourceConfig",
@@ -61,4 +69,5 @@ __all__ = [
     "config_from_mapping",
     "find_config",
     "load_config",
+    "output_dir",
 ]

@@ -19,6 +19,11 @@ class StoreConfig(_Model):
         default=Path("nextbest-data/nextbest.duckdb"),
         description="DuckDB database file; created on first use.",
     )
+    outputs: Path = Field(
+        default=Path("nextbest-out"),
+        description="Folder of what nextbest writes for people and other tools: hand-off files "
+        "under handoffs/<run>/, reports under reports/; apart from the input files.",
+    )
     memory_limit: str | None = Field(
         default=None, description="DuckDB memory limit, e.g. '8GB'; default: DuckDB's own (80%)."
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -99,6 +100,63 @@ class Config(_Model):
         return self.source_path.parent / p
 
 
+#: what nextbest writes under ``[store] outputs``: hand-off files and reports
+OutputKind = Literal["handoffs", "reports"]
+
+
+def outputs_folder(config: Config) -> Path:
+    """``[store] outputs``, resolved against the config file's folder — or, for a config built
+    in code without a file, against the store's folder, so that library use never writes into
+    whatever folder the process runs in."""
+    outputs = config.store.outputs
+    if config.source_path is None and not outputs.is_absolute():
+        return config.resolve(config.store.path).parent / outputs
+    return config.resolve(outputs)
+
+
+def output_dir(config: Config, kind: OutputKind) -> Path:
+    """The folder of one kind of output, ``<[store] outputs>/<kind>``, apart from the inputs.
+
+    >>> cfg = Config.model_validate({"store": {"path": "/srv/nb/store.duckdb", "outputs": "out"}})
+    >>> output_dir(cfg, "handoffs")
+    PosixPath('/srv/nb/out/handoffs')
+    """
+    return outputs_folder(config) / kind
+
+
+def _may_name_inside(pattern: Path, folder: Path) -> bool:
+    """Whether the file, folder or glob ``pattern`` (as ingest reads it: a folder's own files,
+    a glob without recursion) can name a file inside ``folder``."""
+    parts = Path(os.path.normpath(pattern)).parts
+    folder = Path(os.path.normpath(folder))
+    literal = next((i for i, p in enumerate(parts) if any(c in p for c in "*?[")), len(parts))
+    base = Path(*parts[:literal]) if literal else Path()
+    if base == folder or folder in base.parents:
+        return True
+    if base not in folder.parents:
+        return False
+    rest, below = parts[literal:], folder.relative_to(base).parts
+    return len(rest) > len(below) and all(
+        fnmatch.fnmatchcase(b, r) for b, r in zip(below, rest, strict=False)
+    )
+
+
+def _check_outputs_apart(config: Config, origin: str) -> None:
+    """Refuse a source whose path can name files inside the outputs folder: ingest would read
+    nextbest's own hand-off files as warehouse input."""
+    outputs = outputs_folder(config)
+    for name in ("snapshots", "market", "conversions", "email_events", "audit"):
+        source = getattr(config.sources, name)
+        if source is not None and _may_name_inside(config.resolve(source.path), outputs):
+            raise ConfigError(
+                f"{origin}: [sources.{name}] path = {source.path!r} can match files inside "
+                f"the outputs folder ([store] outputs = {str(config.store.outputs)!r}, "
+                f"{outputs}), where nextbest writes hand-off files and reports; keep the two "
+                "apart: set [store] outputs to another folder (default 'nextbest-out') or "
+                "narrow the path"
+            )
+
+
 def _format_validation_error(exc: ValidationError, origin: str) -> str:
     lines = []
     for err in exc.errors():
@@ -116,6 +174,12 @@ def _format_validation_error(exc: ValidationError, origin: str) -> str:
 
 def config_from_mapping(data: Mapping[str, Any], *, origin: str = "<config>") -> Config:
     """Validate a mapping (e.g. parsed TOML) into a :class:`Config`."""
+    config = _validated(data, origin)
+    _check_outputs_apart(config, origin)
+    return config
+
+
+def _validated(data: Mapping[str, Any], origin: str) -> Config:
     try:
         return Config.model_validate(dict(data))
     except ValidationError as exc:
@@ -157,5 +221,6 @@ def load_config(
         data = tomllib.loads(chosen.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
-    cfg = config_from_mapping(data, origin=str(chosen))
-    return cfg.model_copy(update={"source_path": chosen.resolve()})
+    cfg = _validated(data, str(chosen)).model_copy(update={"source_path": chosen.resolve()})
+    _check_outputs_apart(cfg, str(chosen))
+    return cfg

@@ -1,6 +1,7 @@
 """Export: the hand-off files for the e-mail tool, the contacts, and their re-checks.
 
-Only an ``approved`` run that is not superseded can be exported. Export writes the hand-off file
+Only an ``approved`` run that is not superseded can be exported. Export writes, under
+``<[store] outputs>/handoffs/<run>/`` (apart from the warehouse's input files), the hand-off file
 (CSV and Parquet: relation number, action, flow, arm) for the mailed arms, and ``stops.csv``:
 customers in a running flow who converted since they were mailed, whose flow must stop; it
 re-checks the contact history (see :func:`export_run`), records a contact per assigned customer
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from nextbest.config import Config
+from nextbest.config import Config, output_dir
 from nextbest.errors import RunStateError, StoreError
 from nextbest.pipeline._contacts import record_run_contacts
 from nextbest.pipeline._lifecycle import is_conflict, require_named, resolve_run
@@ -230,9 +231,9 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
             f"run {rid} ({status}) was superseded by {superseded_by}; it can no longer be "
             f"exported (see 'nextbest review {superseded_by}')"
         )
-    folder = config.resolve(config.store.path).parent / "exports" / rid
+    folder = output_dir(config, "handoffs") / rid
     if status == "exported":
-        return _verify_export(store, config, rid, folder)
+        return _verify_export(store, config, rid)
     if status != "approved":
         raise RunStateError(
             f"run {rid} is {status}; only an approved run can be exported "
@@ -280,10 +281,13 @@ def export_run(store: Store, config: Config, run_id: str, *, actor: str) -> Expo
     )
 
 
-def _verify_export(store: Store, config: Config, rid: str, folder: Path) -> ExportResult:
+def _verify_export(store: Store, config: Config, rid: str) -> ExportResult:
     """A re-export: check every recorded file against its sha256 and rewrite a missing or
     damaged one from the store; a file that cannot be rebuilt to its recorded bytes fails
-    loudly. (Exports made before the sha256s were recorded are checked for presence only.)"""
+    loudly. (Exports made before the sha256s were recorded are checked for presence only.)
+
+    The files are where the export recorded them, so a run exported before ``[store]
+    outputs`` moved (or existed) is verified in its old folder."""
     row = store.fetchone(
         "SELECT csv_file, sha256, parquet_file, parquet_sha256, stops_file, stops_sha256, rows "
         "FROM exports WHERE run_id = ?",
@@ -293,7 +297,7 @@ def _verify_export(store: Store, config: Config, rid: str, folder: Path) -> Expo
     recorded = {
         "handoff.csv": (Path(row[0]), row[1]),
         "handoff.parquet": (Path(row[2]), row[3]),
-        "stops.csv": (Path(row[4]) if row[4] else folder / "stops.csv", row[5]),
+        "stops.csv": (Path(row[4]) if row[4] else Path(row[0]).parent / "stops.csv", row[5]),
     }
     restored = []
     for name, make in _export_tables(store, config, rid).items():

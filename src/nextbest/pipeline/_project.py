@@ -53,6 +53,9 @@ CONFIG_TEMPLATE = """\
 [store]
 # The embedded DuckDB database file; created on first use.
 path = "{store_path}"
+# What nextbest writes for people and other tools (hand-off files in handoffs/<run>/, reports
+# in reports/), apart from the warehouse's files: no [sources] path may reach into it.
+outputs = "nextbest-out"
 
 # Input tables, as delivered by the warehouse: a file, a folder or a glob of CSV/Parquet
 # files. Map your export's column names under [sources.<table>.columns] when they differ,
