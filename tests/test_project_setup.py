@@ -82,6 +82,7 @@ def test_commands_that_need_no_project_work_without_one(empty_dir: Path) -> None
     assert sorted(p.name for p in empty_dir.iterdir()) == ["t.csv"]
     made = runner.invoke(app, ["init", "bank-project"])
     assert made.exit_code == 0, made.output
+    assert "Training needs at least 41 weekly snapshots" in " ".join(made.output.split())
     assert (empty_dir / "bank-project" / "nextbest.toml").is_file()
 
 

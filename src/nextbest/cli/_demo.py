@@ -9,7 +9,9 @@ import typer
 
 from nextbest.cli._context import handled, progress_reporter
 from nextbest.cli._render import console, print_demo
+from nextbest.config import load_config
 from nextbest.pipeline import (
+    minimum_history,
     run_demo,
     write_config,
 )
@@ -53,6 +55,10 @@ def init(
 ) -> None:
     """Write a commented starter config."""
     written = write_config(path, data_dir=data, force=force)
+    cfg = load_config(written)
+    weeks = max(minimum_history(cfg.training, a.label_weeks).weeks or 0 for a in cfg.actions)
     console.print(
-        f"wrote {written}; edit the [sources] paths and column mappings, then run 'nextbest ingest'"
+        f"wrote {written}; edit the [sources] paths and column mappings, then run 'nextbest "
+        f"ingest'. Training needs at least {weeks} weekly snapshots with these settings.",
+        highlight=False,
     )
