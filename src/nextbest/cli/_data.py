@@ -42,7 +42,7 @@ from nextbest.pipeline import (
     hunt_file,
     write_table,
 )
-from nextbest.simulate import simulate_bank
+from nextbest.simulate import SOURCES_FILE, Delivery, simulate_bank
 
 
 @handled
@@ -51,20 +51,29 @@ def simulate(
     customers: Annotated[int, typer.Option(min=100)] = 20_000,
     weeks: Annotated[int, typer.Option(min=12)] = 78,
     seed: Annotated[int, typer.Option()] = 42,
-    file_format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="parquet or csv (default: parquet).")
+    ] = None,
+    dialect: Annotated[
+        str,
+        typer.Option(
+            help="plain, or nl: CSV as a Dutch warehouse exports it (';', 1.234,56, "
+            "dd-mm-yyyy, J/N, latin-1, Dutch column names), with the config lines that read it."
+        ),
+    ] = "plain",
     faults: Annotated[bool, typer.Option(help="Inject warehouse faults.")] = True,
     truth: Annotated[bool, typer.Option(help="Write the weekly true hazards.")] = True,
 ) -> None:
     """Generate the synthetic bank (snapshots, market, conversions, audit, ground truth)."""
-    if file_format not in ("parquet", "csv"):
-        raise typer.BadParameter(f"--format must be parquet or csv, got {file_format!r}")
+    delivery = _delivery(file_format, dialect)
     with progress_reporter() as progress:
         manifest = simulate_bank(
             out,
             n_customers=customers,
             n_weeks=weeks,
             seed=seed,
-            file_format="csv" if file_format == "csv" else "parquet",
+            file_format=delivery.file_format,
+            dialect=delivery.dialect,
             faults=faults,
             truth=truth,
             progress=lambda d, n: progress("Generating weeks", d, n),
@@ -74,6 +83,25 @@ def simulate(
         f"{manifest.seconds:.1f} s; faults: {json.dumps(manifest.faults.get('late_week'))} late, "
         f"manifest in {out / 'manifest.json'}"
     )
+    if manifest.dialect == "nl":
+        console.print(
+            f"the [sources] lines that read it are in {out / SOURCES_FILE}; paste them into "
+            "your nextbest.toml in place of its [sources] sections",
+            highlight=False,
+        )
+
+
+def _delivery(file_format: str | None, dialect: str) -> Delivery:
+    """The files ``simulate`` writes: ``--dialect nl`` is CSV."""
+    if file_format not in (None, "parquet", "csv"):
+        raise typer.BadParameter(f"--format must be parquet or csv, got {file_format!r}")
+    if dialect not in ("plain", "nl"):
+        raise typer.BadParameter(f"--dialect must be plain or nl, got {dialect!r}")
+    if dialect == "nl":
+        if file_format == "parquet":
+            raise typer.BadParameter("--dialect nl writes CSV; leave out --format parquet")
+        return Delivery("csv", "nl")
+    return Delivery("csv" if file_format == "csv" else "parquet")
 
 
 @handled

@@ -106,10 +106,10 @@ def map_columns(
     contract: Contract, file_columns: list[str], source: SourceConfig, path: Path, *, setting: str
 ) -> dict[str, str]:
     """Canonical column → column in the file; refuses the file if a required one is missing."""
-    unknown = [c for c in source.columns if c not in contract.names]
+    unknown = [c for c in [*source.columns, *source.recode] if c not in contract.names]
     if unknown:
         raise SourceFileError(
-            f"{setting}.columns maps unknown column '{unknown[0]}';"
+            f"{setting}.columns or .recode names unknown column '{unknown[0]}';"
             f"{did_you_mean(unknown[0], contract.names)} The columns of "
             f"{contract.table} are: {', '.join(contract.names)}"
         )

@@ -83,7 +83,8 @@ def _stage(
             selects.append(f"CAST(NULL AS {sql_type}) AS {quote_identifier(col.name)}")
             continue
         src = "src." + quote_identifier(mapping[col.name])
-        if file_types.get(mapping[col.name], "").upper() == sql_type:
+        same_type = file_types.get(mapping[col.name], "").upper() == sql_type
+        if same_type and col.name not in source.recode:
             selects.append(f"{src} AS {quote_identifier(col.name)}")
             continue
         materialised.add(col.name)
