@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
@@ -42,13 +43,18 @@ class ContractIssue:
     message: str
 
 
+#: what happened to a file: loaded as a new batch, already loaded unchanged (skipped), or
+#: refused as a whole (nothing written; ``LoadReport.reason`` says why)
+LoadStatus = Literal["loaded", "unchanged", "refused"]
+
+
 @dataclass(frozen=True)
 class LoadReport:
     """What happened to one file."""
 
     table: str
     source_file: str
-    status: str  # "loaded" | "unchanged"
+    status: LoadStatus
     batch_id: int | None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -58,6 +64,8 @@ class LoadReport:
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
     issues: tuple[ContractIssue, ...] = ()
     seconds: float = 0.0
+    #: for a refused file, the one-line reason (without the file name)
+    reason: str | None = None
 
 
 def _stage(
