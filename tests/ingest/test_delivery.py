@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,24 @@ def test_the_ingest_command_reports_every_file_and_exits_2(tmp_path: Path) -> No
     assert again.exit_code == 0, again.output
     assert "conversions: conv_20250105.csv: unchanged, skipped" in again.output
     assert "1 loaded, 2 unchanged, 0 refused" in again.output
+
+
+def test_a_workbook_in_the_delivery_folder_is_refused_not_skipped(tmp_path: Path) -> None:
+    """A week delivered as .xlsx in the source folder is listed and refused by name."""
+    folder = tmp_path / "exports"
+    _conversions(folder)[1].unlink()
+    workbook = folder / "conv_20250112.xlsx"
+    with zipfile.ZipFile(workbook, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+    (folder / "notes.md").write_text("not a delivery")
+    cfg = _config(tmp_path, conversions=str(folder))
+    with Store(tmp_path / "db.duckdb") as store:
+        reports = ingest_source(store, cfg, "conversions", refused="report")
+    assert [(Path(r.source_file).name, r.status) for r in reports] == [
+        ("conv_20250105.csv", "loaded"),
+        ("conv_20250112.xlsx", "refused"),
+        ("conv_20250119.csv", "loaded"),
+    ]
+    assert reports[1].reason is not None
+    assert reports[1].reason.startswith("it is an Excel workbook (XLSX), not a CSV; save it as")

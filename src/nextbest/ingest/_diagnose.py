@@ -43,6 +43,16 @@ def diagnose_file(path: Path, fmt: str, source: SourceConfig, *, setting: str) -
         raise SourceFileError(f"{path}: {problem}")
 
 
+def refuse_binary(path: Path, *, setting: str) -> None:
+    """Raise :class:`SourceFileError` when ``path`` is a workbook, an archive or a Parquet
+    file (whatever its name), as a CSV would be expected; otherwise return."""
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    problem = _container(path, head, "csv", setting) if head else None
+    if problem is not None:
+        raise SourceFileError(f"{path}: {problem}")
+
+
 def _container(path: Path, head: bytes, fmt: str, setting: str) -> str | None:
     """What a binary file is, when that is not ``fmt``."""
     what = "a CSV" if fmt == "csv" else "a Parquet file"
@@ -52,7 +62,7 @@ def _container(path: Path, head: bytes, fmt: str, setting: str) -> str | None:
                 f"it is an Excel workbook (XLSX), not {what}; save it as CSV (';' separated) "
                 "from Excel or ask the warehouse for a CSV export"
             )
-        return f"it is a ZIP archive, not {what}; unpack it and point {setting} path at its files"
+        return f"it is a ZIP archive, not {what}; unpack it and deliver the files inside"
     if head.startswith(_OLE2):
         return (
             f"it is an Excel 97-2003 workbook (XLS), not {what}; save it as CSV (';' separated) "

@@ -9,10 +9,13 @@ from pathlib import Path
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError, did_you_mean
 from nextbest.ingest._contracts import Contract
-from nextbest.ingest._diagnose import diagnose_file
+from nextbest.ingest._diagnose import diagnose_file, refuse_binary
 from nextbest.store import Store, is_database_error, quote_literal
 
 _SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
+#: not readable, but listed from a source folder so that a week delivered as a workbook or an
+#: archive is refused by name instead of silently skipped
+_WRONG_EXPORT = (".xlsx", ".xlsm", ".xls", ".zip")
 
 
 def _data_suffix(path: Path) -> str:
@@ -28,7 +31,12 @@ def resolve_files(pattern: str | Path, *, setting: str) -> list[Path]:
     """Files named by a path, a folder (its data files) or a glob, sorted by name."""
     p = Path(pattern)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and _data_suffix(f) in _SUFFIX_FORMAT)
+        files = sorted(
+            f
+            for f in p.iterdir()
+            if f.is_file()
+            and (_data_suffix(f) in _SUFFIX_FORMAT or f.suffix.lower() in _WRONG_EXPORT)
+        )
     elif any(ch in str(pattern) for ch in "*?["):
         files = sorted(Path(f) for f in glob.glob(str(pattern)) if Path(f).is_file())
     elif p.is_file():
@@ -48,6 +56,8 @@ def file_format(path: Path, source: SourceConfig) -> str:
         return source.format
     fmt = _SUFFIX_FORMAT.get(_data_suffix(path))
     if fmt is None:
+        # a workbook, an archive or Parquet under another name says what it is
+        refuse_binary(path, setting="this source in the config")
         raise SourceFileError(
             f"{path}: cannot tell the format from the extension '{path.suffix}'; "
             "set format = 'csv' or 'parquet' for this source in the config"
