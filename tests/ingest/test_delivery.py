@@ -177,3 +177,25 @@ def test_a_workbook_in_the_delivery_folder_is_refused_not_skipped(tmp_path: Path
     ]
     assert reports[1].reason is not None
     assert reports[1].reason.startswith("it is an Excel workbook (XLSX), not a CSV; save it as")
+
+
+def test_a_refused_correction_names_the_file_whose_rows_its_week_keeps(tmp_path: Path) -> None:
+    """A refused file read far enough to know its week says which loaded file that week holds."""
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    write_csv(folder / "s_20250112.csv", [row(1, day="2025-01-12"), row(2, day="2025-01-12")])
+    bad = [
+        row(1, day="2025-01-12", balance='"1.234,56"'),
+        row(2, day="2025-01-12", balance='"7,5"'),
+    ]
+    write_csv(folder / "s_20250112_v2.csv", bad)
+    cfg = _config(tmp_path, snapshots=str(folder))
+    with Store(tmp_path / "db.duckdb") as store:
+        loaded, refused = ingest_source(store, cfg, "snapshots", refused="report")
+        assert (loaded.status, refused.status) == ("loaded", "refused")
+        assert refused.partitions == ("2025-01-12",)
+        assert refused.reason is not None
+        assert refused.reason.endswith(
+            "(its partitions: 2025-01-12 holds the rows of s_20250112.csv, loaded before it)"
+        )
+        assert store.scalar("SELECT count(*) FROM snapshots") == 2

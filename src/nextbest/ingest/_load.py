@@ -23,6 +23,7 @@ from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
 from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
+from nextbest.ingest._refused import RowsRefusedError, staged_partitions
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier, quote_literal
 
@@ -270,6 +271,8 @@ def _load(
         ) from None
     try:
         return _commit(store, contract, path, digest, t0, materialised, source, setting=setting)
+    except SourceFileError as exc:  # refused after reading: say which partitions it held
+        raise RowsRefusedError(str(exc), partitions=staged_partitions(store, contract)) from None
     finally:
         store.execute("DROP TABLE IF EXISTS _stage")
 
