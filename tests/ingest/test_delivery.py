@@ -199,3 +199,19 @@ def test_a_refused_correction_names_the_file_whose_rows_its_week_keeps(tmp_path:
             "(its partitions: 2025-01-12 holds the rows of s_20250112.csv, loaded before it)"
         )
         assert store.scalar("SELECT count(*) FROM snapshots") == 2
+
+
+def test_the_command_reports_the_loaded_files_when_a_later_source_fails(tmp_path: Path) -> None:
+    """A source without a section stops the command, after the files already loaded are named."""
+    _conversions(tmp_path / "exports")[1].unlink()
+    config = tmp_path / "nextbest.toml"
+    config.write_text(
+        '[store]\npath = "store/nextbest.duckdb"\n\n'
+        '[sources.conversions]\npath = "exports/conv_*.csv"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["-c", str(config), "ingest", "conversions", "market"])
+    assert result.exit_code == 2
+    assert "conversions: conv_20250105.csv: loaded 2 rows, 0 quarantined" in result.output
+    assert "2 loaded, 0 unchanged, 0 refused" in result.output
+    assert "no [sources.market] section in the config" in result.output

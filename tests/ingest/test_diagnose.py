@@ -165,3 +165,23 @@ def test_encoding_is_not_checked_for_other_encodings(store: Store, tmp_path: Pat
     path = tmp_path / "x.csv"
     path.write_bytes((HEADER + "\n" + row(1, segment="mass") + "\n").encode("latin-1"))
     diagnose.diagnose_file(path, "csv", SourceConfig(path="x", encoding="latin-1"), setting="s")
+
+
+def test_utf8_read_as_latin1_is_refused_before_it_loads_garbled(
+    store: Store, tmp_path: Path
+) -> None:
+    """latin-1 would load UTF-8 'Café' as 'CafÃ©' without an error; the file is refused."""
+    path = tmp_path / "x.csv"
+    path.write_bytes((HEADER + "\n" + row(1) + "\n" + row(2, segment="Café") + "\n").encode())
+    latin = SourceConfig(path="x", encoding="latin-1")
+    with pytest.raises(
+        SourceFileError,
+        match=r"x\.csv: it is UTF-8 text, not latin-1: line 3 holds 'Café', which encoding = "
+        r"\"latin-1\" would load as 'CafÃ©'; remove encoding from \[sources\.snapshots\]",
+    ):
+        _refused(store, path, latin)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + (HEADER + "\n" + row(1) + "\n").encode())
+    with pytest.raises(SourceFileError, match=r"bom\.csv: it is UTF-8 text \(it starts with a"):
+        _refused(store, bom, latin)
+    assert load_file(store, SNAPSHOTS, bom, CSV, setting=SETTING).rows_loaded == 1

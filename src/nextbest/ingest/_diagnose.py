@@ -11,6 +11,7 @@ the encoding check decode the file in large blocks (no loop over rows).
 from __future__ import annotations
 
 import codecs
+import re
 import zipfile
 from pathlib import Path
 
@@ -25,6 +26,8 @@ _GZIP = b"\x1f\x8b"
 _PARQUET = b"PAR1"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_SEPARATORS = (b";", b",", b"\t", b"|", b"\n")
 
 
 def diagnose_file(path: Path, fmt: str, source: SourceConfig, *, setting: str) -> None:
@@ -108,8 +111,8 @@ def _text(path: Path, head: bytes, source: SourceConfig, setting: str) -> str | 
     empty = _emptiness(path, head)
     if empty is not None:
         return empty
-    if source.encoding != "utf-8":
-        return None
+    if source.encoding == "latin-1":
+        return _utf8_read_as_latin1(path, head, setting)
     bad = first_invalid_utf8(path)
     if bad is None:
         return None
@@ -118,6 +121,42 @@ def _text(path: Path, head: bytes, source: SourceConfig, setting: str) -> str | 
         f"it is not UTF-8: byte 0x{byte:02x} at line {line} ('{context}'); set "
         f'encoding = "latin-1" in {setting}'
     )
+
+
+def _utf8_read_as_latin1(path: Path, head: bytes, setting: str) -> str | None:
+    """UTF-8 text with accents, which latin-1 would load garbled ('CafÃ©') without an error."""
+    if head.startswith(codecs.BOM_UTF8):
+        return (
+            "it is UTF-8 text (it starts with a UTF-8 byte-order mark), not latin-1; remove "
+            f"encoding from {setting} (UTF-8 is the default)"
+        )
+    found = _first_non_ascii(path)
+    if found is None or first_invalid_utf8(path) is not None:
+        return None  # plain ASCII reads the same either way; invalid UTF-8 is latin-1 indeed
+    line, field = found
+    text = field.decode("utf-8", errors="replace")
+    return (
+        f"it is UTF-8 text, not latin-1: line {line} holds '{text}', which encoding = "
+        f"\"latin-1\" would load as '{field.decode('latin-1')}'; remove encoding from {setting} "
+        "(UTF-8 is the default)"
+    )
+
+
+def _first_non_ascii(path: Path) -> tuple[int, bytes] | None:
+    """The 1-based line of the first byte above 0x7f and the field holding it."""
+    line = 1
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            found = _NON_ASCII.search(block)
+            if found is None:
+                line += block.count(b"\n")
+                continue
+            at = found.start()
+            start = max(block.rfind(sep, 0, at) for sep in _SEPARATORS) + 1
+            ends = [e for e in (block.find(sep, at) for sep in _SEPARATORS) if e >= 0]
+            field = block[start : min(ends, default=len(block))].strip()
+            return line + block.count(b"\n", 0, at), field[:40]
+    return None
 
 
 def _looks_utf16(head: bytes) -> bool:
