@@ -3,8 +3,9 @@
 DuckDB's messages about such files ("CSV Error on Line: 1", "check delimiter", a missing
 column ``column0``) send the user looking in the wrong place. These checks run before DuckDB
 sees the file and name what it is instead: empty, an Excel workbook, a ZIP or gzip archive,
-Parquet named ``.csv`` (or CSV named ``.parquet``), UTF-16 text, or text that is not UTF-8 —
-with the byte, the line and the setting to change. They read the head of the file, and for
+Parquet named ``.csv`` (or CSV named ``.parquet``), UTF-16 text, text that is not UTF-8 —
+with the byte, the line and the setting to change — or UTF-8 text that ``encoding = "latin-1"``
+would load garbled without an error. They read the head of the file, and for
 the encoding check decode the file in large blocks (no loop over rows).
 """
 

@@ -61,8 +61,8 @@ def ingest_source(
                 report = load_file(store, contract, path, source, setting=setting)
             except SourceFileError as exc:
                 reason = str(exc).removeprefix(f"{path}: ")
-                held_parts = exc.partitions if isinstance(exc, RowsRefusedError) else ()
-                report = refusal(contract.table, path, reason, reports, held_parts)
+                partitions = exc.partitions if isinstance(exc, RowsRefusedError) else ()
+                report = refusal(contract.table, path, reason, reports, partitions)
         reports.append(report)
         if on_file is not None:
             on_file(report)
