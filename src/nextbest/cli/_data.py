@@ -18,6 +18,7 @@ from nextbest.cli._context import (
     progress_reporter,
 )
 from nextbest.cli._render import console, print_findings, styled
+from nextbest.cli._render_ingest import print_delivery
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
@@ -111,40 +112,32 @@ def ingest(
         typer.Argument(help="Sources to load (default: all in the config)."),
     ] = None,
 ) -> None:
-    """Load the configured sources under their data contracts (idempotent)."""
+    """Load the configured sources under their data contracts (idempotent). Every file is
+    tried; exits 2 when a file was refused (the good ones stay loaded)."""
     cfg = cli_config()
     names = sources or configured_sources(cfg)
     if not names:
         raise NotFoundError("the config has no [sources.*] sections; see 'nextbest init'")
-    with open_cli_project() as (store, cfg), progress_reporter() as progress:
-        reports: list[LoadReport] = []
-        for name in names:
-            done: list[LoadReport] = []
+    reports: list[LoadReport] = []
+    try:
+        with open_cli_project() as (store, cfg), progress_reporter() as progress:
+            for name in names:
+                done: list[LoadReport] = []
 
-            def on_file(
-                report: LoadReport, _name: str = name, _done: list[LoadReport] = done
-            ) -> None:
-                _done.append(report)
-                progress(f"Loading {_name}", len(_done), len(_done))
+                def on_file(
+                    report: LoadReport, _name: str = name, _done: list[LoadReport] = done
+                ) -> None:
+                    _done.append(report)
+                    reports.append(report)
+                    progress(f"Loading {_name}", len(_done), len(_done))
 
-            reports.extend(ingest_source(store, cfg, name, on_file=on_file))
-    for r in reports:
-        if r.status == "unchanged":
-            continue
-        console.print(
-            f"{r.table}: {Path(r.source_file).name}: {r.rows_loaded:,} loaded, "
-            f"{r.rows_quarantined:,} quarantined"
-            + (
-                f", replaced {r.partitions_replaced} earlier partition(s)"
-                if r.partitions_replaced
-                else ""
-            ),
-            highlight=False,
-        )
-        for issue in r.issues:
-            console.print(f"  {issue.severity}: {issue.message}", highlight=False)
-    skipped = sum(r.status == "unchanged" for r in reports)
-    console.print(f"{len(reports) - skipped} file(s) loaded, {skipped} unchanged and skipped.")
+                ingest_source(store, cfg, name, on_file=on_file, refused="report")
+    finally:
+        # also when a later source fails: say which files were loaded before it
+        if reports:
+            print_delivery(reports)
+    if any(r.status == "refused" for r in reports):
+        raise typer.Exit(2)
 
 
 @handled

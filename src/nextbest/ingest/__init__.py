@@ -10,6 +10,7 @@ from nextbest.ingest._contracts import (
     ColumnContract,
     Contract,
 )
+from nextbest.ingest._diagnose import diagnose_file
 from nextbest.ingest._files import resolve_files
 from nextbest.ingest._inspect import (
     contract_issues,
@@ -17,7 +18,7 @@ from nextbest.ingest._inspect import (
     quarantine_rows,
     quarantine_summary,
 )
-from nextbest.ingest._load import ContractIssue, LoadReport, load_file
+from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_file
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
 __all__ = [
@@ -32,8 +33,10 @@ __all__ = [
     "Contract",
     "ContractIssue",
     "LoadReport",
+    "LoadStatus",
     "configured_sources",
     "contract_issues",
+    "diagnose_file",
     "ingest_source",
     "ingest_summary",
     "load_file",

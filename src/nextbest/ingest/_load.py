@@ -16,12 +16,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
 from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
+from nextbest.ingest._refused import RowsRefusedError, staged_partitions
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier, quote_literal
 
@@ -42,13 +44,18 @@ class ContractIssue:
     message: str
 
 
+#: what happened to a file: loaded as a new batch, already loaded unchanged (skipped), or
+#: refused as a whole (nothing written; ``LoadReport.reason`` says why)
+LoadStatus = Literal["loaded", "unchanged", "refused"]
+
+
 @dataclass(frozen=True)
 class LoadReport:
     """What happened to one file."""
 
     table: str
     source_file: str
-    status: str  # "loaded" | "unchanged"
+    status: LoadStatus
     batch_id: int | None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -58,6 +65,8 @@ class LoadReport:
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
     issues: tuple[ContractIssue, ...] = ()
     seconds: float = 0.0
+    #: for a refused file, the one-line reason (without the file name)
+    reason: str | None = None
 
 
 def _stage(
@@ -263,6 +272,8 @@ def _load(
         ) from None
     try:
         return _commit(store, contract, path, digest, t0, materialised, source, setting=setting)
+    except SourceFileError as exc:  # refused after reading: say which partitions it held
+        raise RowsRefusedError(str(exc), partitions=staged_partitions(store, contract)) from None
     finally:
         store.execute("DROP TABLE IF EXISTS _stage")
 
