@@ -10,7 +10,7 @@ from nextbest.ingest._contracts import (
     ColumnContract,
     Contract,
 )
-from nextbest.ingest._files import resolve_files
+from nextbest.ingest._files import describe_source, resolve_files, source_sql
 from nextbest.ingest._inspect import (
     contract_issues,
     ingest_summary,
@@ -18,6 +18,7 @@ from nextbest.ingest._inspect import (
     quarantine_summary,
 )
 from nextbest.ingest._load import ContractIssue, LoadReport, load_file
+from nextbest.ingest._row_rules import cast_sql
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
 __all__ = [
@@ -32,12 +33,15 @@ __all__ = [
     "Contract",
     "ContractIssue",
     "LoadReport",
+    "cast_sql",
     "configured_sources",
     "contract_issues",
+    "describe_source",
     "ingest_source",
     "ingest_summary",
     "load_file",
     "quarantine_rows",
     "quarantine_summary",
     "resolve_files",
+    "source_sql",
 ]
