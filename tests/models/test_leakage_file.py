@@ -284,3 +284,41 @@ def test_a_text_column_is_too_good_by_its_values_rates() -> None:
     assert "'status' alone (ranking its values by their conversion rate) separates" in (
         finding.evidence
     )
+
+
+def test_a_parquet_file_keeps_its_types(tmp_path: Path) -> None:
+    """Parquet: a date time column, a boolean target (positive 'true'), a string segment and
+    a weekly price keep their types; a 1.0/0.0 target reads as '1'/'0'."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    weeks = [dt.date(2025, 1, 5) + dt.timedelta(weeks=w) for w in range(4)]
+    table = pa.table(
+        {
+            "week": [w for w in weeks for _ in range(3)],
+            "bought": [True, False, False] * 4,
+            "score": [1.0, 0.0, 0.0] * 4,
+            "segment": ["a", "b", "c"] * 4,
+            "price": [float(10 + i) for i in range(4) for _ in range(3)],
+        }
+    )
+    pq.write_table(table, tmp_path / "t.parquet")
+    hunt = hunt_file(tmp_path / "t.parquet", time_column="week", target="bought")
+    assert (hunt.periods.reading, hunt.periods.first, hunt.periods.last) == (
+        "date",
+        "2025-01-05",
+        "2025-01-26",
+    )
+    assert (hunt.target.positive, hunt.target.n_positive, hunt.dialect) == ("true", 4, None)
+    assert (hunt.features, hunt.text_features) == (["score", "segment", "price"], ["segment"])
+    critical = [(f.check, f.features) for f in hunt.findings if f.severity == "critical"]
+    # the target as a number, and a segment holding all the converters, are leaks
+    assert critical == [
+        ("time_key", ("price",)),
+        ("too_good", ("score",)),
+        ("too_good", ("segment",)),
+    ]
+    scored = hunt_file(tmp_path / "t.parquet", time_column="week", target="score")
+    assert (scored.target.positive, scored.target.negative) == ("1", "0")

@@ -197,7 +197,9 @@ def _read(
     store: Store, path: Path, fmt: str, dialect: SourceConfig, read_as: str
 ) -> dict[str, str]:
     """The file read into ``_hunt_raw`` by ingest's reader; its columns and their SQL types."""
-    setting = read_as if read_as.startswith("[sources.") else "the options of nextbest leakage"
+    setting = (
+        read_as if read_as.startswith("[sources.") else "the --delimiter and --encoding options"
+    )
     types = describe_source(store, path, fmt, dialect, setting=setting)
     try:
         store.execute(f"CREATE TEMP TABLE {_RAW} AS {source_sql(path, fmt, dialect)}")
