@@ -202,10 +202,11 @@ def _dutch_export(path: Path) -> Path:
     commas that is the same for everyone in a week (a planted key) and a noisy count."""
     weeks = ["29-12-2024", "05-01-2025", "12-01-2025", "19-01-2025"]
     saldo = ["1.234,56", "1.240,10", "987,25", "1.002,00"]
-    rows: dict[str, list[object]] = {"PEILDATUM": [], "APP_J_N": [], "SEGMENT": [], "SALDO": []}
-    rows["AANTAL"] = []
+    rows: dict[str, list[object]] = {"REL_NR": [], "PEILDATUM": [], "APP_J_N": [], "SEGMENT": []}
+    rows.update(SALDO=[], AANTAL=[])
     for w, (week, s) in enumerate(zip(weeks, saldo, strict=True)):
         for k in range(6):
+            rows["REL_NR"].append(1000 + k)
             rows["PEILDATUM"].append(week)
             rows["APP_J_N"].append("J" if k == w % 6 else "N")
             rows["SEGMENT"].append("Café" if k % 2 else "Bar")
@@ -216,18 +217,17 @@ def _dutch_export(path: Path) -> Path:
 
 def test_a_configured_sources_dialect_reads_the_file(tmp_path: Path) -> None:
     """--source snapshots reads a latin-1 ';' export with decimal commas, dd-mm-yyyy and J/N:
-    J is the positive (true_values), SALDO is a number and a time key."""
+    J is the positive (true_values), SALDO is a number and a time key; REL_NR is the customer."""
     (tmp_path / "nextbest.toml").write_text(DUTCH_SOURCE, encoding="utf-8")
     path = _dutch_export(tmp_path / "export.csv")
     args = ["leakage", str(path), "--time-column", "peildatum", "--target", "APP_J_N"]
-    result = CliRunner().invoke(
-        app, ["--config", str(tmp_path / "nextbest.toml"), *args, "--source", "snapshots"]
-    )
+    args += ["--source", "snapshots", "--id-column", "rel_nr"]
+    result = CliRunner().invoke(app, ["--config", str(tmp_path / "nextbest.toml"), *args])
     assert result.exit_code == 1, result.output
     out = " ".join(result.output.split())
     assert "24 rows, 4 periods (date, 29-12-2024 … 19-01-2025); read as [sources.snapshots]" in out
     assert "target APP_J_N: positive = 'J' (4 of 24 rows), the other value 'N'" in out
-    assert "features: SEGMENT (text), SALDO, AANTAL" in out
+    assert "features (folds over customers: REL_NR): SEGMENT (text), SALDO, AANTAL" in out
     assert "critical time_key: 'SALDO' is the same for every customer" in out
 
 
@@ -322,3 +322,10 @@ def test_a_parquet_file_keeps_its_types(tmp_path: Path) -> None:
     ]
     scored = hunt_file(tmp_path / "t.parquet", time_column="week", target="score")
     assert (scored.target.positive, scored.target.negative) == ("1", "0")
+
+
+def test_one_column_cannot_play_two_roles(tmp_path: Path) -> None:
+    """The target given as the customer column is refused before anything is fitted."""
+    path = _small(tmp_path / "p.csv", ["jan 2024", "feb 2024"])
+    with pytest.raises(SourceFileError, match=r"must be different columns"):
+        hunt_file(path, time_column="period", target="converted", id_column="Converted")

@@ -40,6 +40,7 @@ from nextbest.models import LeakageSettings
 from nextbest.pipeline import (
     MAX_CATEGORIES,
     TABLE_SUFFIXES,
+    FileHunt,
     hunt_file,
     write_table,
 )
@@ -205,6 +206,9 @@ def leakage(
     date_format: Annotated[
         str | None, typer.Option(help="strptime format of dates, e.g. '%d-%m-%Y'.")
     ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="Customer column: random folds keep each on one side.")
+    ] = None,
     max_categories: Annotated[
         int, typer.Option(min=2, help="Text with more distinct values is left out of the fits.")
     ] = MAX_CATEGORIES,
@@ -230,10 +234,21 @@ def leakage(
         source=source,
         options={k: v for k, v in given.items() if v is not None},
         positive=positive,
+        id_column=id_column,
         max_categories=max_categories,
     )
-    p, t = hunt.periods, hunt.target
-    d = hunt.dialect
+    console.print(_hunt_header(hunt), highlight=False, markup=False)
+    for name, why in hunt.left_out:
+        searched = " — still searched for time keys" if why.startswith("too many") else ""
+        console.print(f"left out: {name} ({why}){searched}", highlight=False, markup=False)
+    print_findings(hunt.findings)
+    if any(f.severity == "critical" for f in hunt.findings):
+        raise typer.Exit(1)
+
+
+def _hunt_header(hunt: FileHunt) -> str:
+    """What the hunt read: rows and periods, the dialect, the target and the features."""
+    p, t, d = hunt.periods, hunt.target, hunt.dialect
     dialect = (
         ""
         if d is None
@@ -243,20 +258,13 @@ def leakage(
     )
     missing = f"; {t.n_missing:,} rows without a target value left out" if t.n_missing else ""
     text = set(hunt.text_features)
-    console.print(
-        f"{file}: {hunt.rows:,} rows, {p.n_periods} periods ({p.reading}, {p.first} … {p.last})"
-        f"{dialect}\ntarget {t.column}: positive = {t.positive!r} ({t.n_positive:,} of "
-        f"{t.n_rows:,} rows), the other value {t.negative!r}{missing}\nfeatures: "
-        + ", ".join(f"{f} (text)" if f in text else f for f in hunt.features),
-        highlight=False,
-        markup=False,
+    customers = f" (folds over customers: {hunt.id_column})" if hunt.id_column else ""
+    return (
+        f"{hunt.path}: {hunt.rows:,} rows, {p.n_periods} periods ({p.reading}, {p.first} … "
+        f"{p.last}){dialect}\ntarget {t.column}: positive = {t.positive!r} ({t.n_positive:,} of "
+        f"{t.n_rows:,} rows), the other value {t.negative!r}{missing}\nfeatures{customers}: "
+        + ", ".join(f"{f} (text)" if f in text else f for f in hunt.features)
     )
-    for name, why in hunt.left_out:
-        searched = " — still searched for time keys" if why.startswith("too many") else ""
-        console.print(f"left out: {name} ({why}){searched}", highlight=False, markup=False)
-    print_findings(hunt.findings)
-    if any(f.severity == "critical" for f in hunt.findings):
-        raise typer.Exit(1)
 
 
 # -- features ------------------------------------------------------------------------------------

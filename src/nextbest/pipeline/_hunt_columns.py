@@ -154,10 +154,15 @@ def read_target(
     values = list(found)
     if len(values) != 2:
         shown = ", ".join(repr(v) for v in values[:5]) + (", …" if len(values) > 5 else "")
-        held = f"only {shown}" if len(values) == 1 else f"{len(values)} values ({shown})"
+        held = (
+            "no values"
+            if not values
+            else f"only {shown}"
+            if len(values) == 1
+            else f"{len(values)} values ({shown})"
+        )
         raise SourceFileError(
-            f"{what} has {held or 'no values'}; it must have two, such as yes/no or "
-            "1/0 (converted or not)"
+            f"{what} has {held}; it must have two, such as yes/no or 1/0 (converted or not)"
         )
     chosen = _positive(what, values, positive, true_values)
     negative = values[1] if chosen == values[0] else values[0]

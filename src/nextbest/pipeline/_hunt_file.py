@@ -50,6 +50,7 @@ class FileHunt:
     features: list[str]  # in the model fits, in file order
     text_features: list[str]  # of those, the text columns (coded by frequency)
     left_out: list[tuple[str, str]]  # (column, why) — out of the model fits
+    id_column: str | None  # the customer: the gap check's random folds keep each on one side
 
 
 def hunt_file(
@@ -63,6 +64,7 @@ def hunt_file(
     source: str | None = None,
     options: dict[str, str] | None = None,
     positive: str | None = None,
+    id_column: str | None = None,
     max_categories: int = MAX_CATEGORIES,
 ) -> FileHunt:
     """The leakage hunt (time keys, random-vs-time gap, too-good features) on any CSV or
@@ -71,7 +73,8 @@ def hunt_file(
     ``source`` names a configured source of ``config`` whose dialect reads the file;
     ``options`` (``delimiter``, ``decimal``, ``thousands``, ``encoding``, ``date_format``)
     change single settings of it, or of the sniffed dialect. ``positive`` is the target's
-    positive value; by default the one in the dialect's ``true_values``.
+    positive value; by default the one in the dialect's ``true_values``. ``id_column`` names
+    the customer, so that the random folds of the gap check keep each customer on one side.
     """
     if not path.is_file():
         raise SourceFileError(f"{path}: no such file")
@@ -81,13 +84,9 @@ def hunt_file(
     with Store(":memory:") as store:
         dialect, read_as = _dialect(store, path, fmt, config, source, options or {})
         types = _read(store, path, fmt, dialect, read_as)
-        names = list(types)
-        time_col = find_column(time_column, names, what="--time-column", path=path)
-        target_col = find_column(target, names, what="--target", path=path)
-        chosen = [
-            find_column(f, names, what="--features", path=path)
-            for f in (features or [n for n in names if n not in (time_col, target_col)])
-        ]
+        time_col, target_col, id_col, chosen = _roles(
+            path, list(types), time_column, target, id_column, features
+        )
         columns = {c.name: c for c in file_columns(store, _RAW, types, fmt, dialect)}
         periods = read_periods(
             store,
@@ -104,10 +103,10 @@ def hunt_file(
             true_values=dialect.true_values,
             what=f"{path}: target '{target_col}'",
         )
-        split = _split(
-            [columns[f] for f in chosen if f not in (time_col, target_col)], max_categories
+        split = _split([columns[f] for f in chosen], max_categories)
+        table = store.arrow(
+            _table_sql(time_col, periods, columns[target_col], tgt, split.searched, id_col)
         )
-        table = store.arrow(_table_sql(time_col, periods, columns[target_col], tgt, split.searched))
         findings = hunt_table(
             store,
             table,
@@ -117,6 +116,7 @@ def hunt_file(
             key_features=[c.name for c in split.searched],
             categorical=split.text,
             settings=settings,
+            id_column=id_col,
         )
     return FileHunt(
         path=path,
@@ -129,7 +129,33 @@ def hunt_file(
         features=[c.name for c in split.fitted],
         text_features=split.text,
         left_out=split.left_out,
+        id_column=id_col,
     )
+
+
+def _roles(
+    path: Path,
+    names: list[str],
+    time_column: str,
+    target: str,
+    id_column: str | None,
+    features: list[str] | None,
+) -> tuple[str, str, str | None, list[str]]:
+    """The file's columns for the time, the target, the customer and the features (by default
+    all the others)."""
+    time_col = find_column(time_column, names, what="--time-column", path=path)
+    target_col = find_column(target, names, what="--target", path=path)
+    id_col = find_column(id_column, names, what="--id-column", path=path) if id_column else None
+    roles = [c for c in (time_col, target_col, id_col) if c]
+    if len(set(roles)) < len(roles):
+        raise SourceFileError(
+            f"{path}: --time-column, --target and --id-column must be different columns"
+        )
+    chosen = [
+        find_column(f, names, what="--features", path=path)
+        for f in (features or [n for n in names if n not in roles])
+    ]
+    return time_col, target_col, id_col, [f for f in chosen if f not in roles]
 
 
 def _dialect(
@@ -239,12 +265,22 @@ def _split(columns: list[FileColumn], max_categories: int) -> _Split:
 
 
 def _table_sql(
-    time_col: str, periods: Periods, target: FileColumn, tgt: Target, features: list[FileColumn]
+    time_col: str,
+    periods: Periods,
+    target: FileColumn,
+    tgt: Target,
+    features: list[FileColumn],
+    id_col: str | None,
 ) -> str:
-    """The rows with a target value: the period key, the target as 0/1 and the features."""
+    """The rows with a target value: the period key, the target as 0/1, the features and the
+    customer id (as text)."""
     text = target_text(target)
     t, y = quote_identifier("_period"), quote_identifier(target.name)
     inner, outer = coded_select(features)
+    if id_col:
+        qi = quote_identifier(id_col)
+        inner.append(f"CAST({qi} AS VARCHAR) AS {qi}")
+        outer.append(qi)
     return (
         f"SELECT {t} AS {quote_identifier(time_col)}, {y}"
         + "".join(f", {o}" for o in outer)
