@@ -329,3 +329,10 @@ def test_one_column_cannot_play_two_roles(tmp_path: Path) -> None:
     path = _small(tmp_path / "p.csv", ["jan 2024", "feb 2024"])
     with pytest.raises(SourceFileError, match=r"must be different columns"):
         hunt_file(path, time_column="period", target="converted", id_column="Converted")
+
+
+def test_a_date_format_duckdb_cannot_parse_is_one_line(tmp_path: Path) -> None:
+    """--date-format '%Q' stops with one line naming the file and the specifier."""
+    path = _small(tmp_path / "p.csv", ["05-01-2024", "12-01-2024"])
+    with pytest.raises(SourceFileError, match=r"p.csv: the hunt cannot read it as given: .*%Q"):
+        hunt_file(path, time_column="period", target="converted", options={"date_format": "%Q"})

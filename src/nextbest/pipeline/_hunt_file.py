@@ -9,6 +9,8 @@ ingest would read the same way, and one it cannot read gets ingest's one-line di
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +83,7 @@ def hunt_file(
     if path.stat().st_size == 0:
         raise SourceFileError(f"{path}: the file is empty")
     fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-    with Store(":memory:") as store:
+    with Store(":memory:") as store, _one_line(path):
         dialect, read_as = _dialect(store, path, fmt, config, source, options or {})
         types = _read(store, path, fmt, dialect, read_as)
         time_col, target_col, id_col, chosen = _roles(
@@ -131,6 +133,19 @@ def hunt_file(
         left_out=split.left_out,
         id_column=id_col,
     )
+
+
+@contextmanager
+def _one_line(path: Path) -> Iterator[None]:
+    """Any database error left (e.g. a date_format DuckDB cannot parse) as one line naming the
+    file, never a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise SourceFileError(f"{path}: the hunt cannot read it as given: {first}") from None
 
 
 def _roles(
