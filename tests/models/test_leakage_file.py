@@ -336,3 +336,26 @@ def test_a_date_format_duckdb_cannot_parse_is_one_line(tmp_path: Path) -> None:
     path = _small(tmp_path / "p.csv", ["05-01-2024", "12-01-2024"])
     with pytest.raises(SourceFileError, match=r"p.csv: the hunt cannot read it as given: .*%Q"):
         hunt_file(path, time_column="period", target="converted", options={"date_format": "%Q"})
+
+
+def test_numbers_with_a_missing_value_code_say_so(tmp_path: Path) -> None:
+    """An income column with 'n/a' in two rows is text with too many values; the reason names
+    the code and how to read it as missing, and --null-values n/a makes it a number."""
+    months = ["jan 2024", "feb 2024", "mar 2024"]
+    income = ["1200.5", "n/a", "980", "1500", "n/a", "2100"]
+    path = _small(tmp_path / "p.csv", months * 2, income=income)
+    hunt = hunt_file(path, time_column="period", target="converted", max_categories=3)
+    assert hunt.left_out == [
+        (
+            "income",
+            "too many distinct values (5); 4 of its values are not numbers, e.g. 'n/a': add it "
+            "to null_values, or check decimal and thousands",
+        )
+    ]
+    options: dict[str, str | list[str]] = {"null_values": ["n/a"]}
+    hunt = hunt_file(path, time_column="period", target="converted", options=options)
+    assert (hunt.features, hunt.left_out, hunt.read_as) == (
+        ["income"],
+        [],
+        "sniffed with --null-values",
+    )

@@ -206,6 +206,9 @@ def leakage(
     date_format: Annotated[
         str | None, typer.Option(help="strptime format of dates, e.g. '%d-%m-%Y'.")
     ] = None,
+    null_values: Annotated[
+        list[str] | None, typer.Option(help="A text meaning missing, e.g. 'n/a' (repeatable).")
+    ] = None,
     id_column: Annotated[
         str | None, typer.Option(help="Customer column: random folds keep each on one side.")
     ] = None,
@@ -217,7 +220,8 @@ def leakage(
     too-good features), reading it as ingest reads a source. Exits 1 when a finding is
     critical."""
     cfg = cli_config()
-    given = {
+    given: dict[str, str | list[str] | None] = {
+        "null_values": null_values,
         "delimiter": delimiter,
         "decimal": decimal,
         "thousands": thousands,

@@ -46,6 +46,8 @@ class FileColumn:
     value: str
     distinct: int
     sql_type: str
+    #: text that is mostly numbers: the first value that is not one, and how many are not
+    not_numbers: tuple[str, int] | None = None
 
 
 def find_column(name: str, names: list[str], *, what: str, path: object) -> str:
@@ -97,8 +99,20 @@ def file_columns(
             kind, value = "text", f"CAST({q} AS VARCHAR)"
         else:
             kind, value = "other", "NULL"
-        columns.append(FileColumn(name, kind, value, distinct, types[name]))
+        odd = None
+        if kind == "text" and fmt == "csv" and n_read[0] >= n_values / 2:
+            odd = (_first_not_read(store, table, q, readings[0]), n_values - n_read[0])
+        columns.append(FileColumn(name, kind, value, distinct, types[name], odd))
     return columns
+
+
+def _first_not_read(store: Store, table: str, q: str, reading: str) -> str:
+    return str(
+        store.scalar(
+            f"SELECT {q} FROM {table} WHERE {q} IS NOT NULL AND {reading} IS NULL "
+            "ORDER BY _row LIMIT 1"
+        )
+    )
 
 
 def _typed_number(q: str, sql_type: str) -> str:

@@ -2,14 +2,15 @@
 
 The dialect is a configured source's (``--source snapshots``), or what DuckDB's sniffer finds
 (delimiter and date format), either adjusted by the options (``--delimiter``, ``--decimal``,
-``--thousands``, ``--encoding``, ``--date-format``). The file is then read by ingest's own
-``source_sql`` and its values cast by ingest's ``cast_sql``, so a file the hunt reads is a file
-ingest would read the same way, and one it cannot read gets ingest's one-line diagnosis.
+``--thousands``, ``--encoding``, ``--date-format``, ``--null-values``). The file is then read
+by ingest's own ``source_sql`` and its values cast by ingest's ``cast_sql``, so a file the hunt
+reads is a file ingest would read the same way, and one it cannot read gets ingest's one-line
+diagnosis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,7 @@ def hunt_file(
     settings: LeakageSettings | None = None,
     config: Config | None = None,
     source: str | None = None,
-    options: dict[str, str] | None = None,
+    options: Mapping[str, str | list[str]] | None = None,
     positive: str | None = None,
     id_column: str | None = None,
     max_categories: int = MAX_CATEGORIES,
@@ -73,7 +74,8 @@ def hunt_file(
     Parquet table with a time column and a two-valued target.
 
     ``source`` names a configured source of ``config`` whose dialect reads the file;
-    ``options`` (``delimiter``, ``decimal``, ``thousands``, ``encoding``, ``date_format``)
+    ``options`` (``delimiter``, ``decimal``, ``thousands``, ``encoding``, ``date_format``,
+    ``null_values``)
     change single settings of it, or of the sniffed dialect. ``positive`` is the target's
     positive value; by default the one in the dialect's ``true_values``. ``id_column`` names
     the customer, so that the random folds of the gap check keep each customer on one side.
@@ -179,7 +181,7 @@ def _dialect(
     fmt: str,
     config: Config | None,
     source: str | None,
-    options: dict[str, str],
+    options: Mapping[str, str | list[str]],
 ) -> tuple[SourceConfig, str]:
     """The dialect that reads the file, and where it came from."""
     if source is not None:
@@ -194,7 +196,8 @@ def _dialect(
             raise ConfigError(f"--source {source}: [sources.{source}] is not set in {where}")
         read_as = f"[sources.{source}]"
     elif fmt == "csv":
-        base, read_as = _sniffed(store, path, options.get("encoding"))
+        encoding = options.get("encoding")
+        base, read_as = _sniffed(store, path, encoding if isinstance(encoding, str) else None)
     else:
         base, read_as = SourceConfig(path=str(path)), "Parquet"
     if not options:
@@ -270,7 +273,14 @@ def _split(columns: list[FileColumn], max_categories: int) -> _Split:
             searched.append(c)
         elif c.kind == "text":
             searched.append(c)
-            left_out.append((c.name, f"too many distinct values ({c.distinct:,})"))
+            why = f"too many distinct values ({c.distinct:,})"
+            if c.not_numbers:
+                example, n = c.not_numbers
+                why += (
+                    f"; {n:,} of its values are not numbers, e.g. {example!r}: add it to "
+                    "null_values, or check decimal and thousands"
+                )
+            left_out.append((c.name, why))
         elif c.kind == "empty":
             left_out.append((c.name, "no values"))
         else:
