@@ -223,16 +223,17 @@ def _sniffed(store: Store, path: Path, encoding: str | None) -> tuple[SourceConf
         row = store.fetchone(
             f"SELECT Delimiter, DateFormat FROM sniff_csv({quote_literal(str(path))}{enc})"
         )
-        assert row is not None
-        date_format = None if row[1] in (None, "%Y-%m-%d") else str(row[1])
-        return SourceConfig(path=str(path), delimiter=str(row[0]), date_format=date_format), (
-            "sniffed"
-        )
-    except ValidationError:
-        pass
     except Exception as exc:
         if not is_database_error(exc):
             raise
+        row = None
+    if row is not None:
+        date_format = None if row[1] in (None, "%Y-%m-%d") else str(row[1])
+        try:
+            sniffed = SourceConfig(path=str(path), delimiter=str(row[0]), date_format=date_format)
+            return sniffed, "sniffed"
+        except ValidationError:
+            pass  # a delimiter the settings refuse: read it the default way
     # reading it the default way gives ingest's diagnosis of why it cannot be read
     return SourceConfig(path=str(path)), "the defaults"
 
