@@ -259,6 +259,7 @@ def _hunt_header(hunt: FileHunt) -> str:
         else f"; read as {hunt.read_as}: delimiter {d.delimiter!r}, decimal {d.decimal!r}"
         f"{f', thousands {d.thousands!r}' if d.thousands else ''}, encoding {d.encoding}"
         f"{f', date_format {d.date_format!r}' if d.date_format else ''}"
+        f"{f', null_values {d.null_values}' if d.null_values else ''}"
     )
     missing = f"; {t.n_missing:,} rows without a target value left out" if t.n_missing else ""
     text = set(hunt.text_features)

@@ -7,6 +7,7 @@ A period is read as the first of these that reads every value of the column:
   seconds, a text timestamp reads as its day;
 * a month name plus year, Dutch or English, full or short: ``januari 2025``, ``Jan 2025``,
   ``March 2024``, ``mrt. 2024``, ``okt-2024`` — keyed ``yyyymm``;
+* an ISO week: ``2025-W05``, ``2025W5`` — keyed ``yyyyww``;
 * an integer period: ``202501``, or ``1`` … ``n`` — keyed by itself.
 """
 
@@ -45,6 +46,7 @@ MONTH_NAMES: dict[str, int] = {
 
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 _MONTH_PATTERN = r"^([a-z]+)\.?[\s/-]*([0-9]{4})$"
+_WEEK_PATTERN = r"^([0-9]{4})-?w([0-9]{1,2})$"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ def period_readings(
     return [
         PeriodReading("date", _date_key(date)),
         PeriodReading("month name and year", _month_key(text)),
+        PeriodReading("ISO week", _week_key(text)),
         PeriodReading("integer period", f"TRY_CAST({text} AS BIGINT)"),
     ]
 
@@ -90,6 +93,13 @@ def _month_key(text: str) -> str:
     year = f"TRY_CAST(regexp_extract({text}, {pattern}, 2) AS BIGINT)"
     cases = " ".join(f"WHEN {quote_literal(n)} THEN {m}" for n, m in MONTH_NAMES.items())
     return f"({year} * 100 + CASE {name} {cases} END)"
+
+
+def _week_key(text: str) -> str:
+    pattern = quote_literal(_WEEK_PATTERN)
+    year = f"TRY_CAST(regexp_extract({text}, {pattern}, 1) AS BIGINT)"
+    week = f"TRY_CAST(regexp_extract({text}, {pattern}, 2) AS BIGINT)"
+    return f"CASE WHEN {week} BETWEEN 1 AND 53 THEN {year} * 100 + {week} END"
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,7 @@ def read_periods(
             f"{what} holds {example[0]!r} (data row {example[1]}), which is not {as_what}; "
             f"{n_rows - n_read[best]:,} of {n_rows:,} rows do not read. A period is a date "
             "(ISO, or the dialect's date_format), a month name and year ('jan 2024', "
-            "'maart 2024') or an integer period (202401, or 1, 2, …)"
+            "'maart 2024'), an ISO week ('2024-W05') or an integer period (202401, or 1, 2, …)"
         )
     summary = store.fetchone(
         f"SELECT count(DISTINCT k), arg_min(v, k), arg_max(v, k) FROM (SELECT {reading.key} AS k, "
