@@ -39,7 +39,9 @@ from nextbest.ingest import (
 )
 from nextbest.models import LeakageSettings
 from nextbest.pipeline import (
+    MAX_CATEGORIES,
     TABLE_SUFFIXES,
+    FileHunt,
     hunt_file,
     write_table,
 )
@@ -203,31 +205,92 @@ def quarantine(
 @handled
 def leakage(
     file: Annotated[Path, typer.Argument(help="A CSV or Parquet table.")],
-    time_column: Annotated[str, typer.Option(help="Column with the date of each row.")],
-    target: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    time_column: Annotated[
+        str,
+        typer.Option(help="Period of each row: a date, a month and year, or an integer period."),
+    ],
+    target: Annotated[str, typer.Option(help="Two-valued outcome column (yes/no, J/N, 1/0, …).")],
     features: Annotated[
-        str | None, typer.Option(help="Comma-separated columns (default: all numeric).")
+        str | None, typer.Option(help="Comma-separated columns (default: all the others).")
     ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(help="The target's positive value (default: the one in true_values)."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Read the file in this configured source's dialect.")
+    ] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter, e.g. ';'.")] = None,
+    decimal: Annotated[str | None, typer.Option(help="Decimal separator: '.' or ','.")] = None,
+    thousands: Annotated[str | None, typer.Option(help="Thousands separator, e.g. '.'.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="utf-8, latin-1 or utf-16.")] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="strptime format of dates, e.g. '%d-%m-%Y'.")
+    ] = None,
+    null_values: Annotated[
+        list[str] | None, typer.Option(help="A text meaning missing, e.g. 'n/a' (repeatable).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="Customer column: random folds keep each on one side.")
+    ] = None,
+    max_categories: Annotated[
+        int, typer.Option(min=2, help="Text with more distinct values is left out of the fits.")
+    ] = MAX_CATEGORIES,
 ) -> None:
     """Hunt for leakage in your own table before modelling it (time keys, memorisation gap,
-    too-good features). Exits 1 when a finding is critical."""
+    too-good features), reading it as ingest reads a source. Exits 1 when a finding is
+    critical."""
     cfg = cli_config()
-
-    findings, info = hunt_file(
+    given: dict[str, str | list[str] | None] = {
+        "null_values": null_values,
+        "delimiter": delimiter,
+        "decimal": decimal,
+        "thousands": thousands,
+        "encoding": encoding,
+        "date_format": date_format,
+    }
+    hunt = hunt_file(
         file,
         time_column=time_column,
         target=target,
         features=[f.strip() for f in features.split(",")] if features else None,
         settings=LeakageSettings.from_config(cfg.leakage),
+        config=cfg,
+        source=source,
+        options={k: v for k, v in given.items() if v is not None},
+        positive=positive,
+        id_column=id_column,
+        max_categories=max_categories,
     )
-    console.print(
-        f"{file}: {info['rows']:,} rows on {info['dates']} dates; features "
-        f"{', '.join(info['features'])}",
-        highlight=False,
-    )
-    print_findings(findings)
-    if any(f.severity == "critical" for f in findings):
+    console.print(_hunt_header(hunt), highlight=False, markup=False)
+    for name, why in hunt.left_out:
+        searched = " — still searched for time keys" if why.startswith("too many") else ""
+        console.print(f"left out: {name} ({why}){searched}", highlight=False, markup=False)
+    print_findings(hunt.findings)
+    if any(f.severity == "critical" for f in hunt.findings):
         raise typer.Exit(1)
+
+
+def _hunt_header(hunt: FileHunt) -> str:
+    """What the hunt read: rows and periods, the dialect, the target and the features."""
+    p, t, d = hunt.periods, hunt.target, hunt.dialect
+    dialect = (
+        ""
+        if d is None
+        else f"; read as {hunt.read_as}: delimiter {d.delimiter!r}, decimal {d.decimal!r}"
+        f"{f', thousands {d.thousands!r}' if d.thousands else ''}, encoding {d.encoding}"
+        f"{f', date_format {d.date_format!r}' if d.date_format else ''}"
+        f"{f', null_values {d.null_values}' if d.null_values else ''}"
+    )
+    missing = f"; {t.n_missing:,} rows without a target value left out" if t.n_missing else ""
+    text = set(hunt.text_features)
+    customers = f" (folds over customers: {hunt.id_column})" if hunt.id_column else ""
+    return (
+        f"{hunt.path}: {hunt.rows:,} rows, {p.n_periods} periods ({p.reading}, {p.first} … "
+        f"{p.last}){dialect}\ntarget {t.column}: positive = {t.positive!r} ({t.n_positive:,} of "
+        f"{t.n_rows:,} rows), the other value {t.negative!r}{missing}\nfeatures{customers}: "
+        + ", ".join(f"{f} (text)" if f in text else f for f in hunt.features)
+    )
 
 
 # -- features ------------------------------------------------------------------------------------

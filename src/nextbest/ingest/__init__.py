@@ -11,7 +11,7 @@ from nextbest.ingest._contracts import (
     Contract,
 )
 from nextbest.ingest._diagnose import diagnose_file
-from nextbest.ingest._files import resolve_files
+from nextbest.ingest._files import describe_source, resolve_files, source_sql
 from nextbest.ingest._inspect import (
     contract_issues,
     ingest_summary,
@@ -19,6 +19,7 @@ from nextbest.ingest._inspect import (
     quarantine_summary,
 )
 from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_file
+from nextbest.ingest._row_rules import cast_sql
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
 __all__ = [
@@ -34,8 +35,10 @@ __all__ = [
     "ContractIssue",
     "LoadReport",
     "LoadStatus",
+    "cast_sql",
     "configured_sources",
     "contract_issues",
+    "describe_source",
     "diagnose_file",
     "ingest_source",
     "ingest_summary",
@@ -43,4 +46,5 @@ __all__ = [
     "quarantine_rows",
     "quarantine_summary",
     "resolve_files",
+    "source_sql",
 ]

@@ -12,6 +12,7 @@ from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
 from nextbest.pipeline._files import TABLE_SUFFIXES, write_table
 from nextbest.pipeline._history import BacktestReport, backtest_project
+from nextbest.pipeline._hunt_file import MAX_CATEGORIES, FileHunt, hunt_file
 from nextbest.pipeline._knobs import KnobRow, knob_table, knob_values
 from nextbest.pipeline._measure import (
     Evaluation,
@@ -21,7 +22,7 @@ from nextbest.pipeline._measure import (
     experiment_effects,
     fairness_report,
 )
-from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
+from nextbest.pipeline._models import ReleaseLine, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
     action_enabled,
@@ -73,6 +74,7 @@ __all__ = [
     "ARMS",
     "CONFIG_TEMPLATE",
     "KNOBS",
+    "MAX_CATEGORIES",
     "RUN_SETTINGS",
     "TABLE_SUFFIXES",
     "ActionOutcome",
@@ -88,6 +90,7 @@ __all__ = [
     "ExportResult",
     "Fairness",
     "Figure",
+    "FileHunt",
     "HaltedRun",
     "KnobRow",
     "Overlap",
