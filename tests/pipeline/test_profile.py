@@ -123,7 +123,7 @@ def test_quarantine_reasons(profile: DataProfile) -> None:
 
 
 def test_only_the_tables_asked_for(project: Path) -> None:
-    """By source or table name; a wrong or empty table is refused with the fix."""
+    """By source or table name; a wrong or empty table, or the audit table, is refused."""
     with open_store(load_config(project)) as store:
         assert [t.table for t in profile_store(store, tables=["market"]).tables] == [
             "market_prices"
@@ -132,6 +132,8 @@ def test_only_the_tables_asked_for(project: Path) -> None:
             profile_store(store, tables=["snapshot"])
         with pytest.raises(NotFoundError, match="conversions holds no rows"):
             profile_store(store, tables=["conversions"])
+        with pytest.raises(NotFoundError, match="the audit table is never profiled"):
+            profile_store(store, tables=["audit"])
 
 
 def test_an_empty_store_is_refused(tmp_path: Path) -> None:

@@ -337,6 +337,11 @@ def _contracts(tables: list[str] | None) -> list[Contract]:
     chosen = []
     names = [*contracts, *(c.table for c in contracts.values())]
     for name in tables:
+        if name in ("audit", CONTRACTS["audit"].table):
+            raise NotFoundError(
+                "the audit table is never profiled: it holds sensitive attributes kept out "
+                "of reach of everything but the fairness queries"
+            )
         found = [c for s, c in contracts.items() if name in (s, c.table)]
         if not found:
             raise NotFoundError(

@@ -87,20 +87,25 @@ def _numeric_panel(column: ColumnProfile, limits: tuple[float, float]) -> go.Fig
 
 
 def _missing_heatmap(table: TableProfile) -> go.Figure:
-    """The missing share of each column in each period."""
+    """The missing share of each column in each period; a missing week is a blank column."""
     cols = list(table.columns)
-    z = [[w.missing for w in c.weeks] for c in cols]
-    top = max((v for row in z for v in row), default=0.0)
+    weeks = sorted([*table.weeks, *table.missing_weeks])
+    z = [
+        [share.get(week) for week in weeks]
+        for share in ({w.week: w.missing for w in c.weeks} for c in cols)
+    ]
+    top = max((v for row in z for v in row if v is not None), default=0.0)
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=_weeks(cols[0]),
+            x=[week.isoformat() for week in weeks],
             y=[c.name for c in cols],
             zmin=0,
             zmax=max(top, 0.01),
             colorscale="Reds",
             colorbar={"tickformat": ".0%"},
             hovertemplate="%{y}, %{x}: %{z:.1%} missing<extra></extra>",
+            hoverongaps=False,
         )
     )
     fig.update_layout(title=f"Missing share per {table.period} — {table.table}")
