@@ -1,9 +1,9 @@
 """The data profile: what is loaded, column by column and week by week (the EDA step).
 
-One grouped query per table computes every figure of every column for each week and for the
-whole table at once (``GROUP BY GROUPING SETS ((period), ())``); Python only turns the few
-aggregated rows into typed results and computes the PSI of each week from its binned shares
-with the drift check's own :func:`nextbest.checks.psi`.
+One grouped query per table (``pipeline/_profile_sql.py``) computes every figure of every
+column for each period, with the figures of all rows beside them; Python only turns those few
+aggregated rows (one per period) into typed results, and computes the PSI of each period from
+its binned shares with the drift check's own :func:`nextbest.checks.psi`.
 
 Definitions
 -----------

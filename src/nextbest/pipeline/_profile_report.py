@@ -55,7 +55,10 @@ def _numeric_panel(column: ColumnProfile, limits: tuple[float, float]) -> go.Fig
         shared_xaxes=True,
         row_heights=[0.62, 0.38],
         vertical_spacing=0.1,
-        subplot_titles=("p10 · p50 · p90 per week", "PSI against the first week"),
+        subplot_titles=(
+            "p10 · p50 · p90 per week",
+            "PSI against the first week (bars) and the previous (line)",
+        ),
     )
     w = column.weeks
     fig.add_trace(
@@ -77,7 +80,18 @@ def _numeric_panel(column: ColumnProfile, limits: tuple[float, float]) -> go.Fig
         go.Scatter(x=x, y=[v.p50 for v in w], name="p50", line={"color": _LINE}), row=1, col=1
     )
     fig.add_trace(
-        go.Bar(x=x, y=[v.psi_first for v in w], name="PSI", marker_color="#718096"),
+        go.Bar(x=x, y=[v.psi_first for v in w], name="PSI (first)", marker_color="#718096"),
+        row=2,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[v.psi_previous for v in w],
+            name="PSI (previous)",
+            mode="lines",
+            line={"color": "#dd6b20", "width": 1},
+        ),
         row=2,
         col=1,
     )
