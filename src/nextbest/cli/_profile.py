@@ -76,12 +76,16 @@ def print_profile(report: ProfileReport) -> None:
 def profile(
     out: Annotated[
         Path | None,
-        typer.Option(help="Write the page here (default: reports/profile.html beside the store)."),
+        typer.Option(
+            metavar="FILE.html",
+            help="Write the page here (default: reports/profile.html beside the store).",
+        ),
     ] = None,
     table: Annotated[
         list[str] | None,
         typer.Option(
             "--table",
+            metavar="TABLE",
             help="Only this table (repeat for more): snapshots, market_prices, conversions, "
             "email_events.",
         ),
