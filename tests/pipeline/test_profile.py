@@ -5,14 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from nextbest.config import load_config
+from nextbest.config import Config, load_config
 from nextbest.errors import NotFoundError
+from nextbest.ingest import ingest_source
 from nextbest.pipeline import DataProfile, profile_project, profile_store
 from nextbest.store import open_store
+from tests.ingest.helpers import row, write_csv
 from tests.pipeline._profile_data import write_profile_project
 
 D1, D2, D4 = dt.date(2025, 1, 5), dt.date(2025, 1, 12), dt.date(2025, 1, 26)
@@ -164,3 +168,38 @@ def test_page_has_the_sections_and_one_plot_per_numeric_column(project: Path) ->
     assert "Plotly.newPlot" in text
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", text)
     assert not re.search(r"url\(\s*['\"]?https?:", text)
+
+
+def _statements(cfg: Config) -> int:
+    """How many SQL statements profiling the store of ``cfg`` sends."""
+    sent: list[str] = []
+
+    def counting(method: Callable[..., Any]) -> Callable[..., Any]:
+        def send(sql: str, *args: Any, **kwargs: Any) -> Any:
+            sent.append(sql)
+            return method(sql, *args, **kwargs)
+
+        return send
+
+    with open_store(cfg) as store:
+        for name in ("execute", "fetchall", "fetchone", "arrow", "columns"):
+            setattr(store, name, counting(getattr(store, name)))
+        profile_store(store)
+    return len(sent)
+
+
+def test_statements_do_not_grow_with_weeks(project: Path) -> None:
+    """The figures come from a fixed number of statements per table (one grouped query for
+    all its columns and weeks), not from a loop over columns or weeks."""
+    cfg = load_config(project)
+    before = _statements(cfg)
+    # per table: its row count, its columns, the grouped query, the missing weeks and the
+    # quarantined rows; the two empty tables only their row count; the quarantine reasons
+    # once; DuckDB's progress bar off and back
+    assert before == 2 * 5 + 2 + 1 + 2
+    folder = project.parent / "exports" / "snapshots"
+    for day in ("2025-02-02", "2025-02-09"):
+        write_csv(folder / f"snapshot_{day}.csv", [row(rid=101, day=day), row(rid=102, day=day)])
+    with open_store(cfg) as store:
+        ingest_source(store, cfg, "snapshots")
+    assert _statements(cfg) == before
