@@ -203,3 +203,15 @@ def test_statements_do_not_grow_with_weeks(project: Path) -> None:
     with open_store(cfg) as store:
         ingest_source(store, cfg, "snapshots")
     assert _statements(cfg) == before
+
+
+def test_values_from_the_data_are_escaped_on_the_page(project: Path) -> None:
+    """A quarantined value that looks like HTML is shown as text, never as markup."""
+    cfg = load_config(project)
+    folder = project.parent / "exports" / "snapshots"
+    rows = [row(rid=101, day="2025-02-02"), row(rid=102, day="2025-02-02", segment="<b>x</b>")]
+    write_csv(folder / "snapshot_2025-02-02.csv", rows)
+    with open_store(cfg) as store:
+        ingest_source(store, cfg, "snapshots")
+        text = profile_project(store, cfg).report.read_text(encoding="utf-8")
+    assert "<code>&lt;b&gt;x&lt;/b&gt;</code>" in text and "<b>x</b>" not in text
