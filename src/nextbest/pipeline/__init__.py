@@ -38,6 +38,15 @@ from nextbest.pipeline._operate import (
 )
 from nextbest.pipeline._outcomes import simulate_outcomes
 from nextbest.pipeline._persist import config_hash, write_decision_file
+from nextbest.pipeline._profile import (
+    ColumnProfile,
+    DataProfile,
+    QuarantineReason,
+    TableProfile,
+    WeekFigures,
+    profile_store,
+)
+from nextbest.pipeline._profile_report import ProfileReport, profile_project, write_profile_report
 from nextbest.pipeline._project import CONFIG_TEMPLATE, Project, open_project, write_config
 from nextbest.pipeline._review import (
     ARMS,
@@ -82,7 +91,9 @@ __all__ = [
     "BacktestReport",
     "BacktestResult",
     "BacktestWeek",
+    "ColumnProfile",
     "CustomerExplanation",
+    "DataProfile",
     "DecisionPage",
     "DecisionRow",
     "DemoResult",
@@ -94,7 +105,9 @@ __all__ = [
     "HaltedRun",
     "KnobRow",
     "Overlap",
+    "ProfileReport",
     "Project",
+    "QuarantineReason",
     "RecentRun",
     "ReleaseLine",
     "RuleCheck",
@@ -104,7 +117,9 @@ __all__ = [
     "RunSettings",
     "RunStatus",
     "RunSummary",
+    "TableProfile",
     "TrainedAction",
+    "WeekFigures",
     "action_enabled",
     "backtest_project",
     "config_hash",
@@ -130,6 +145,8 @@ __all__ = [
     "open_project",
     "oracle_probabilities",
     "parse_knob",
+    "profile_project",
+    "profile_store",
     "promote",
     "recent_runs",
     "record_skipped",
@@ -148,5 +165,6 @@ __all__ = [
     "write_backtest_report",
     "write_config",
     "write_decision_file",
+    "write_profile_report",
     "write_table",
 ]
