@@ -85,7 +85,7 @@ def test_a_dutch_export_loads_like_the_plain_one_then_trains_and_runs(tmp_path: 
     assert b";J;" in raw and b";NULL;" in raw
 
     out = _cli("-c", str(config), "ingest")
-    assert "0 unchanged and skipped" in out
+    assert "0 unchanged, 0 refused" in out
     plain = _plain_store(tmp_path)
     with open_store(load_config(config)) as dutch, Store(plain) as clean:
         for table in TABLES:

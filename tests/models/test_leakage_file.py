@@ -236,7 +236,7 @@ def test_without_a_source_the_sniffer_and_the_options_decide(tmp_path: Path) -> 
     """Sniffed as UTF-8 the latin-1 export is refused in one line naming the file; with
     --encoding latin-1 its decimal commas are text, and the key is still found."""
     path = _dutch_export(tmp_path / "export.csv")
-    with pytest.raises(SourceFileError, match=r"export.csv: it is not readable as CSV"):
+    with pytest.raises(SourceFileError, match=r"export.csv: it is not UTF-8: byte 0xe9 at line "):
         hunt_file(path, time_column="PEILDATUM", target="APP_J_N")
     hunt = hunt_file(
         path, time_column="PEILDATUM", target="APP_J_N", options={"encoding": "latin-1"}

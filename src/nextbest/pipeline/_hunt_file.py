@@ -243,7 +243,9 @@ def _read(
 ) -> dict[str, str]:
     """The file read into ``_hunt_raw`` by ingest's reader; its columns and their SQL types."""
     setting = (
-        read_as if read_as.startswith("[sources.") else "the --delimiter and --encoding options"
+        read_as
+        if read_as.startswith("[sources.")
+        else "the command's options (--encoding, --delimiter, --decimal)"
     )
     types = describe_source(store, path, fmt, dialect, setting=setting)
     try:
