@@ -1,0 +1,109 @@
+"""Reloads: a file is unchanged only when its content and the settings that read it are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nextbest.config import SourceConfig
+from nextbest.ingest import SNAPSHOTS, load_file
+from nextbest.ingest._reading import READER_FIELDS, changed_settings, reader_json
+from nextbest.store import Store
+from tests.ingest.helpers import row, write_csv
+
+SETTING = "[sources.snapshots]"
+ENGLISH = SourceConfig(path="unused", delimiter=";")
+DUTCH = SourceConfig(path="unused", delimiter=";", decimal=",", thousands=".")
+
+
+@pytest.fixture
+def store() -> Any:
+    with Store(":memory:") as s:
+        yield s
+
+
+def _export(tmp_path: Path) -> Path:
+    """Three rows, one with a Dutch decimal comma: read as English it is quarantined."""
+    rows = [row(101, balance="1500"), row(102, balance="1.234#56"), row(103, balance="7")]
+    path = write_csv(tmp_path / "snap.csv", rows, delimiter=";")
+    path.write_text(path.read_text().replace("#", ","), encoding="utf-8")
+    return path
+
+
+def test_reader_fields_are_every_setting_that_changes_the_rows() -> None:
+    """The reading settings are the source's fields except where the files are and when one is
+    refused; a new dialect field joins by itself (and this list must then be updated)."""
+    assert READER_FIELDS == (
+        "format",
+        "delimiter",
+        "date_format",
+        "decimal",
+        "thousands",
+        "encoding",
+        "true_values",
+        "false_values",
+        "null_values",
+        "columns",
+    )
+    assert reader_json(ENGLISH) == reader_json(ENGLISH.model_copy(update={"path": "other/*.csv"}))
+    assert reader_json(ENGLISH) == reader_json(ENGLISH.model_copy(update={"refuse_share": 1.0}))
+    assert changed_settings(reader_json(ENGLISH), DUTCH) == ("decimal", "thousands")
+
+
+def test_a_settings_fix_reloads_the_quarantined_rows(store: Store, tmp_path: Path) -> None:
+    """After decimal = ',' is set, the same file is read again and replaces its earlier batch:
+    the row quarantined for its decimal comma is loaded, and the report names the settings."""
+    path = _export(tmp_path)
+    first = load_file(store, SNAPSHOTS, path, ENGLISH, setting=SETTING)
+    assert (first.rows_loaded, first.rows_quarantined) == (2, 1)
+    again = load_file(store, SNAPSHOTS, path, ENGLISH, setting=SETTING)
+    assert (again.status, again.batch_id) == ("unchanged", first.batch_id)
+
+    fixed = load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING)
+    assert fixed.status == "loaded"
+    assert (fixed.rows_loaded, fixed.rows_quarantined, fixed.partitions_replaced) == (3, 0, 1)
+    assert [i.message for i in fixed.issues] == [
+        "reloaded: the reading settings changed (decimal, thousands)"
+    ]
+    assert store.fetchall("SELECT relation_id, total_balance FROM snapshots ORDER BY 1") == [
+        (101, 1500.0),
+        (102, 1234.56),
+        (103, 7.0),
+    ]
+    assert store.fetchall(
+        "SELECT batch_id, status, reason FROM ingest_batches ORDER BY batch_id"
+    ) == [(first.batch_id, "superseded", "new"), (fixed.batch_id, "loaded", "settings")]
+    # the reload note is not a contract issue: nothing is stored for a run's contract check
+    assert store.scalar("SELECT count(*) FROM contract_issues") == 1  # the first file's
+    after = load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING)
+    assert (after.status, after.batch_id) == ("unchanged", fixed.batch_id)
+
+
+def test_a_batch_loaded_before_settings_were_kept_is_unchanged(
+    store: Store, tmp_path: Path
+) -> None:
+    """A store made by an earlier version has no reading settings on its batches: its files
+    count as read with today's settings, so an upgrade does not reload every file."""
+    path = _export(tmp_path)
+    first = load_file(store, SNAPSHOTS, path, ENGLISH, setting=SETTING)
+    store.execute("UPDATE ingest_batches SET reader_sha256 = NULL, reader_json = NULL")
+    assert load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING).status == "unchanged"
+    forced = load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING, reload=True)
+    assert forced.batch_id != first.batch_id
+    assert forced.rows_quarantined == 0
+
+
+def test_reload_reads_an_unchanged_file_again(store: Store, tmp_path: Path) -> None:
+    """``reload`` reads a file again although nothing changed: a new batch, reason 'reload',
+    that supersedes the earlier one."""
+    path = _export(tmp_path)
+    first = load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING)
+    forced = load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING, reload=True)
+    assert (forced.status, forced.rows_loaded, forced.partitions_replaced) == ("loaded", 3, 1)
+    assert [i.message for i in forced.issues] == ["reloaded: asked for with --reload"]
+    assert store.fetchall(
+        "SELECT batch_id, status, reason FROM ingest_batches ORDER BY batch_id"
+    ) == [(first.batch_id, "superseded", "new"), (forced.batch_id, "loaded", "reload")]
+    assert store.scalar("SELECT count(*) FROM snapshots") == 3
