@@ -6,9 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-from nextbest.config import SourceConfig
-from nextbest.ingest import SNAPSHOTS, load_file
+from nextbest.cli import app
+from nextbest.config import SourceConfig, load_config
+from nextbest.errors import ConfigError, SourceFileError
+from nextbest.ingest import SNAPSHOTS, ingest_source, load_file, reload_files
 from nextbest.ingest._reading import READER_FIELDS, changed_settings, reader_json
 from nextbest.store import Store
 from tests.ingest.helpers import row, write_csv
@@ -107,3 +110,58 @@ def test_reload_reads_an_unchanged_file_again(store: Store, tmp_path: Path) -> N
         "SELECT batch_id, status, reason FROM ingest_batches ORDER BY batch_id"
     ) == [(first.batch_id, "superseded", "new"), (forced.batch_id, "loaded", "reload")]
     assert store.scalar("SELECT count(*) FROM snapshots") == 3
+
+
+def _project(tmp_path: Path) -> tuple[Path, Path]:
+    """A project whose snapshots source is the folder ``snap``, with two weekly files."""
+    folder = tmp_path / "snap"
+    folder.mkdir()
+    write_csv(folder / "a.csv", [row(101, day="2025-01-05")])
+    write_csv(folder / "b.csv", [row(101, day="2025-01-12"), row(102, day="2025-01-12")])
+    config = tmp_path / "nextbest.toml"
+    config.write_text(
+        '[store]\npath = "store.duckdb"\n\n[sources.snapshots]\npath = "snap"\n', encoding="utf-8"
+    )
+    return config, folder
+
+
+def test_reload_files_reads_the_named_files_of_a_source(store: Store, tmp_path: Path) -> None:
+    """Named files (a path, or a glob relative to the config) are read again as new batches
+    with reason 'reload'; a file no source reads is refused naming the sources, loading
+    nothing, and a missing one is named."""
+    config_path, folder = _project(tmp_path)
+    cfg = load_config(config_path)
+    assert [r.status for r in ingest_source(store, cfg, "snapshots")] == ["loaded", "loaded"]
+    (again,) = reload_files(store, cfg, [str(folder / "b.csv")])
+    assert (again.status, again.rows_loaded, again.partitions) == ("loaded", 2, ("2025-01-12",))
+    both = reload_files(store, cfg, ["snap/*.csv"])
+    assert [Path(r.source_file).name for r in both] == ["a.csv", "b.csv"]
+    assert store.fetchall(
+        "SELECT reason, count(*) FROM ingest_batches GROUP BY ALL ORDER BY 1"
+    ) == [("new", 2), ("reload", 3)]
+    stray = write_csv(tmp_path / "stray.csv", [row(103)])
+    with pytest.raises(
+        ConfigError,
+        match=r"stray\.csv: not a file of any configured source; --reload reads files of "
+        r"snapshots \(snap\)",
+    ):
+        reload_files(store, cfg, [str(folder / "a.csv"), str(stray)])
+    with pytest.raises(SourceFileError, match=r"c\.csv: no such file"):
+        reload_files(store, cfg, [str(folder / "c.csv")])
+    assert store.scalar("SELECT count(*) FROM ingest_batches") == 5
+
+
+def test_ingest_reload_on_the_command_line(tmp_path: Path) -> None:
+    """``nextbest ingest --reload FILE`` reads an unchanged file again and says so."""
+    config_path, _ = _project(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(app, ["-c", str(config_path), "ingest"])
+    assert first.exit_code == 0, first.output
+    assert "2 file(s) loaded, 0 unchanged" in first.output
+    again = runner.invoke(app, ["-c", str(config_path), "ingest", "--reload", "snap/a.csv"])
+    assert again.exit_code == 0, again.output
+    assert "reloaded: asked for with --reload" in again.output
+    assert "1 file(s) loaded, 0 unchanged" in again.output
+    empty = runner.invoke(app, ["-c", str(config_path), "ingest", "--reload"])
+    assert empty.exit_code == 2
+    assert "--reload needs the files to read again" in empty.output

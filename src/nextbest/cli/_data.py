@@ -35,6 +35,7 @@ from nextbest.ingest import (
     ingest_summary,
     quarantine_rows,
     quarantine_summary,
+    reload_files,
 )
 from nextbest.models import LeakageSettings
 from nextbest.pipeline import (
@@ -80,8 +81,11 @@ def simulate(
 def ingest(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="Sources to load (default: all in the config)."),
+        typer.Argument(help="Sources to load (default: all); with --reload, files or globs."),
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Read the named files again, even if unchanged.")
+    ] = False,
 ) -> None:
     """Load the configured sources under their data contracts (idempotent)."""
     cfg = cli_config()
@@ -89,8 +93,8 @@ def ingest(
     if not names:
         raise NotFoundError("the config has no [sources.*] sections; see 'nextbest init'")
     with open_cli_project() as (store, cfg), progress_reporter() as progress:
-        reports: list[LoadReport] = []
-        for name in names:
+        reports: list[LoadReport] = reload_files(store, cfg, sources or []) if reload else []
+        for name in [] if reload else names:
             done: list[LoadReport] = []
 
             def on_file(

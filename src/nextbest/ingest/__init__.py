@@ -18,6 +18,7 @@ from nextbest.ingest._inspect import (
     quarantine_summary,
 )
 from nextbest.ingest._load import ContractIssue, LoadReport, load_file
+from nextbest.ingest._reload import reload_files
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
 __all__ = [
@@ -39,5 +40,6 @@ __all__ = [
     "load_file",
     "quarantine_rows",
     "quarantine_summary",
+    "reload_files",
     "resolve_files",
 ]
