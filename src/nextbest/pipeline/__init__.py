@@ -66,6 +66,7 @@ from nextbest.pipeline._runs import (
     halted_runs,
     recent_runs,
 )
+from nextbest.pipeline._superseded import ReplayResult, SupersededInput
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
 from nextbest.pipeline._weekly import ActionOutcome, RunResult, run_week
 
@@ -94,6 +95,7 @@ __all__ = [
     "Project",
     "RecentRun",
     "ReleaseLine",
+    "ReplayResult",
     "RuleCheck",
     "RunRecord",
     "RunResult",
@@ -101,6 +103,7 @@ __all__ = [
     "RunSettings",
     "RunStatus",
     "RunSummary",
+    "SupersededInput",
     "TrainedAction",
     "action_enabled",
     "backtest_project",
