@@ -3,6 +3,7 @@ that run's replay (on the tiny bank, its snapshots loaded from a file)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,12 +12,13 @@ from typer.testing import CliRunner
 
 from nextbest.cli import app
 from nextbest.config import Config
-from nextbest.ingest import ingest_source
+from nextbest.ingest import ingest_source, reload_files
 from nextbest.pipeline import decide_review, export_run, replay, run_week
 from nextbest.store import Store, open_store, quote_literal
 from tests.pipeline._tiny import write_tiny_project
 
 WEEK = "2025-03-02"
+NEXT = "2025-03-09"
 
 
 def _write_week(store: Store, path: Path, *, balance_of_101: float | None = None) -> None:
@@ -30,7 +32,8 @@ def _write_week(store: Store, path: Path, *, balance_of_101: float | None = None
     store.execute(
         f"COPY (SELECT * EXCLUDE (batch_id) REPLACE ({balance} AS total_balance, "
         "coalesce(optin_investing, false) AS optin_investing) FROM snapshots "
-        f"ORDER BY relation_id) TO {quote_literal(str(path))} (HEADER)"
+        f"WHERE snapshot_date = DATE '{WEEK}' ORDER BY relation_id) "
+        f"TO {quote_literal(str(path))} (HEADER)"
     )
 
 
@@ -125,3 +128,43 @@ def test_a_run_made_before_batch_ids_were_kept_is_found_by_file_hash(
     )
     (message,) = _redeliver(store, cfg, folder)
     assert message.startswith(f"snapshots week {WEEK} was used by approved run {rid};")
+
+
+def test_the_same_rows_delivered_again_change_no_replay(
+    project: tuple[Config, Store, Path],
+) -> None:
+    """Reading the exported run's week again with the very same rows replaces the batch but
+    not the rows the run read: nothing is recorded, and the replay is still byte-identical."""
+    cfg, store, folder = project
+    rid = run_week(store, cfg, actor="ana").run_id
+    decide_review(store, rid, approve=True, actor="ben", comment="sample ok")
+    export_run(store, cfg, rid, actor="ben")
+    (again,) = reload_files(store, cfg, [str(folder / "week-a.csv")])
+    assert again.partitions_replaced == 1
+    assert [i.message for i in again.issues] == ["reloaded: asked for with --reload"]
+    assert store.scalar("SELECT count(*) FROM input_redeliveries") == 0
+    result = replay(store, rid)
+    assert (result.identical, result.superseded) == (True, ())
+
+
+def test_an_earlier_week_is_named_as_the_runs_history(
+    project: tuple[Config, Store, Path],
+) -> None:
+    """A run of the next week read this week as history (a partition before its date): the
+    re-delivery names it too, as history, since its replay may differ."""
+    cfg, store, folder = project
+    store.execute(
+        f"COPY (SELECT * EXCLUDE (batch_id) REPLACE (DATE '{NEXT}' AS snapshot_date) "
+        f"FROM snapshots ORDER BY relation_id) TO {quote_literal(str(folder / 'week-n.csv'))} "
+        "(HEADER)"
+    )
+    assert [r.status for r in ingest_source(store, cfg, "snapshots")] == ["unchanged", "loaded"]
+    rid = run_week(store, cfg, day=dt.date.fromisoformat(NEXT), actor="ana").run_id
+    decide_review(store, rid, approve=True, actor="ben", comment="sample ok")
+    _write_week(store, folder / "week-b.csv", balance_of_101=50.0)
+    (folder / "week-a.csv").unlink()
+    reports = ingest_source(store, cfg, "snapshots")
+    assert [i.message for r in reports for i in r.issues] == [
+        f"snapshots week {WEEK} was used by approved run {rid} (as history for {NEXT}); the "
+        "re-delivered file replaces it — that run's replay may now differ"
+    ]
