@@ -108,11 +108,19 @@ def test_a_run_waiting_for_review_is_not_warned_about(
     project: tuple[Config, Store, Path],
 ) -> None:
     """Only approved or exported runs keep their inputs: re-delivering the week of a run still
-    pending review records nothing and warns about nothing."""
+    pending review records nothing and warns about nothing. Exported later, its replay still
+    names the input, found from the batches the run read."""
     cfg, store, folder = project
-    run_week(store, cfg, actor="ana")
+    rid = run_week(store, cfg, actor="ana").run_id
     assert _redeliver(store, cfg, folder) == ()
     assert store.scalar("SELECT count(*) FROM input_redeliveries") == 0
+    decide_review(store, rid, approve=True, actor="ben", comment="sample ok")
+    export_run(store, cfg, rid, actor="ben")
+    result = replay(store, rid)
+    assert not result.identical
+    assert [(g.partition, g.old_batch_id, g.new_batch_id) for g in result.superseded] == [
+        (WEEK, 1, 2)
+    ]
 
 
 def test_a_run_made_before_batch_ids_were_kept_is_found_by_file_hash(

@@ -427,4 +427,6 @@ def replay(store: Store, run_id: str) -> ReplayResult:
                 actor="replay",
             )
             new_sha = result.decision_sha256
-    return ReplayResult(run_id, new_sha == sha, sha, new_sha, superseded_inputs(store, run_id))
+    same = new_sha == sha
+    gone = superseded_inputs(store, run_id, since_run=not same)
+    return ReplayResult(run_id, same, sha, new_sha, gone)
