@@ -25,6 +25,7 @@ from nextbest.ingest._reading import (
     LoadReason,
     reader_json,
     reader_sha256,
+    reload_note,
     unchanged_batch,
     why_loaded,
 )
@@ -338,33 +339,26 @@ def _commit(
 
 
 def _reload_notes(
-    store: Store, contract: Contract, batch_id: int, reason: str, changed: tuple[str, ...]
+    store: Store, contract: Contract, batch_id: int, reason: LoadReason, changed: tuple[str, ...]
 ) -> list[ContractIssue]:
-    """What the report says besides the contract: why a known file was read again, and which
-    approved or exported runs had read the partitions it replaced (not contract issues: they
-    are not stored in ``contract_issues`` and never halt a run)."""
-    notes = []
-    if reason in ("settings", "reload"):
-        why = (
-            f"the reading settings changed ({', '.join(changed) or 'not recorded before'})"
-            if reason == "settings"
-            else "asked for with --reload"
+    """Why a known file was read again, and which approved or exported runs had read the
+    partitions it replaced: said in the report only (not in ``contract_issues``, so they
+    never halt a run)."""
+    note = reload_note(reason, changed)
+    notes = [] if note is None else [ContractIssue(None, None, "reloaded", "warn", 0, None, note)]
+    part = contract.partition or ""
+    return notes + [
+        ContractIssue(
+            u.partitions[-1],
+            part,
+            "redelivered_input",
+            "warn",
+            len(u.partitions),
+            None,
+            u.message(contract.table, part),
         )
-        notes.append(ContractIssue(None, None, "reloaded", "warn", 0.0, None, f"reloaded: {why}"))
-    part = contract.partition
-    for used in redeliveries_of(store, batch_id) if part else []:
-        notes.append(
-            ContractIssue(
-                partition=used.partitions[-1],
-                column=part,
-                rule="redelivered_input",
-                severity="warn",
-                figure=float(len(used.partitions)),
-                limit=None,
-                message=used.message(contract.table, str(part)),
-            )
-        )
-    return notes
+        for u in redeliveries_of(store, batch_id)
+    ]
 
 
 def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch_id: int) -> int:

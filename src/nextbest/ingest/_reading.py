@@ -93,3 +93,12 @@ def why_loaded(
         [table, digest],
     )
     return ("redelivered" if seen else "new"), ()
+
+
+def reload_note(reason: LoadReason, changed: tuple[str, ...]) -> str | None:
+    """What the load report says about a file read again, or None for a file read anew."""
+    if reason == "settings":
+        return f"reloaded: the reading settings changed ({', '.join(changed) or 'not recorded'})"
+    if reason == "reload":
+        return "reloaded: asked for with --reload"
+    return None

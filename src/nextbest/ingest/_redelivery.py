@@ -58,6 +58,9 @@ def record_redeliveries(
     part = contract.partition
     if part is None or contract.audit_only or not partitions:
         return
+    kept = "SELECT count(*) > 0 FROM runs WHERE status IN (?, ?)"
+    if not store.scalar(kept, list(_KEPT_STATUSES)):
+        return  # nothing to compare the rows for
     col = quote_identifier(part)
     row_hash = (
         "hash(" + ", ".join(quote_identifier(c.name) for c in contract.columns) + ")::HUGEINT"
