@@ -127,14 +127,14 @@ def _project(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_reload_files_reads_the_named_files_of_a_source(store: Store, tmp_path: Path) -> None:
     """Named files (a path, or a glob relative to the config) are read again as new batches
-    with reason 'reload'; a file no source reads is refused naming the sources, loading
-    nothing, and a missing one is named."""
+    with reason 'reload', a file named twice once; a file no source reads is refused naming
+    the sources, loading nothing, and a missing one is named."""
     config_path, folder = _project(tmp_path)
     cfg = load_config(config_path)
     assert [r.status for r in ingest_source(store, cfg, "snapshots")] == ["loaded", "loaded"]
     (again,) = reload_files(store, cfg, [str(folder / "b.csv")])
     assert (again.status, again.rows_loaded, again.partitions) == ("loaded", 2, ("2025-01-12",))
-    both = reload_files(store, cfg, ["snap/*.csv"])
+    both = reload_files(store, cfg, ["snap/*.csv", str(folder / "a.csv")])
     assert [Path(r.source_file).name for r in both] == ["a.csv", "b.csv"]
     assert store.fetchall(
         "SELECT reason, count(*) FROM ingest_batches GROUP BY ALL ORDER BY 1"

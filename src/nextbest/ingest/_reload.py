@@ -27,15 +27,15 @@ def reload_files(store: Store, config: Config, files: Sequence[str]) -> list[Loa
             "'nextbest ingest --reload exports/snapshot_2025-06-29.csv'"
         )
     owners = _owners(config)
-    chosen: dict[Path, str] = {}
+    chosen: dict[Path, tuple[str, Path]] = {}
     for pattern in files:
         for path in _expand(config, pattern):
-            name = owners.get(path.resolve())
-            if name is None:
+            owner = owners.get(path.resolve())
+            if owner is None:
                 raise _not_a_source_file(config, path)
-            chosen.setdefault(path, name)
+            chosen[path.resolve()] = owner  # named twice, read once
     reports = []
-    for path, name in sorted(chosen.items(), key=lambda f: (SOURCE_NAMES.index(f[1]), f[0])):
+    for name, path in sorted(chosen.values(), key=lambda o: (SOURCE_NAMES.index(o[0]), o[1])):
         source = getattr(config.sources, name)
         setting = f"[sources.{name}]"
         reports.append(
@@ -44,9 +44,10 @@ def reload_files(store: Store, config: Config, files: Sequence[str]) -> list[Loa
     return reports
 
 
-def _owners(config: Config) -> dict[Path, str]:
-    """Every file the configured sources read today, and the source that reads it."""
-    owners: dict[Path, str] = {}
+def _owners(config: Config) -> dict[Path, tuple[str, Path]]:
+    """Every file the configured sources read today: the source that reads it, and the path
+    as the source names it (so a batch records it as ``ingest`` would)."""
+    owners: dict[Path, tuple[str, Path]] = {}
     for name in configured_sources(config):
         source = getattr(config.sources, name)
         try:
@@ -54,7 +55,7 @@ def _owners(config: Config) -> dict[Path, str]:
         except SourceFileError:
             continue  # a source with nothing delivered owns no file
         for path in found:
-            owners.setdefault(path.resolve(), name)
+            owners.setdefault(path.resolve(), (name, path))
     return owners
 
 
