@@ -152,7 +152,8 @@ def test_reload_files_reads_the_named_files_of_a_source(store: Store, tmp_path: 
 
 
 def test_ingest_reload_on_the_command_line(tmp_path: Path) -> None:
-    """``nextbest ingest --reload FILE`` reads an unchanged file again and says so."""
+    """``nextbest ingest --reload FILE`` reads an unchanged file again and says so; after a
+    reading setting changes, plain ``ingest`` reads every file of the source again."""
     config_path, _ = _project(tmp_path)
     runner = CliRunner()
     first = runner.invoke(app, ["-c", str(config_path), "ingest"])
@@ -162,6 +163,33 @@ def test_ingest_reload_on_the_command_line(tmp_path: Path) -> None:
     assert again.exit_code == 0, again.output
     assert "reloaded: asked for with --reload" in again.output
     assert "1 file(s) loaded, 0 unchanged" in again.output
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text + 'null_values = ["-"]\n', encoding="utf-8")
+    fixed = runner.invoke(app, ["-c", str(config_path), "ingest"])
+    assert fixed.exit_code == 0, fixed.output
+    assert fixed.output.count("reloaded: the reading settings changed (null_values)") == 2
+    assert "2 file(s) loaded, 0 unchanged" in fixed.output
     empty = runner.invoke(app, ["-c", str(config_path), "ingest", "--reload"])
     assert empty.exit_code == 2
     assert "--reload needs the files to read again" in empty.output
+
+
+def test_a_store_made_before_reader_settings_opens_with_them(tmp_path: Path) -> None:
+    """A store whose batches table has no reading-settings columns, and no re-delivery table,
+    gets both when it is opened; its old batches have none recorded."""
+    path = tmp_path / "old.duckdb"
+    with Store(path) as old:
+        old.execute(
+            "INSERT INTO ingest_batches (batch_id, table_name, source_file, file_sha256, "
+            "file_bytes, rows_read, rows_loaded, rows_quarantined, partitions, "
+            "partitions_replaced, status, loaded_at) VALUES (1, 'snapshots', 'a.csv', "
+            "'ab', 1, 1, 1, 0, ['2025-01-05'], 0, 'loaded', now()::TIMESTAMP)"
+        )
+        for col in ("reader_sha256", "reader_json", "reason"):
+            old.execute(f"ALTER TABLE ingest_batches DROP COLUMN {col}")
+        old.execute("DROP TABLE input_redeliveries")
+    with Store(path) as store:
+        assert store.fetchall(
+            "SELECT batch_id, reader_sha256, reader_json, reason FROM ingest_batches"
+        ) == [(1, None, None, None)]
+        assert store.scalar("SELECT count(*) FROM input_redeliveries") == 0
