@@ -11,7 +11,13 @@ from typer.testing import CliRunner
 from nextbest.cli import app
 from nextbest.config import SourceConfig, load_config
 from nextbest.errors import ConfigError, SourceFileError
-from nextbest.ingest import SNAPSHOTS, ingest_source, load_file, reload_files
+from nextbest.ingest import (
+    SNAPSHOTS,
+    ingest_source,
+    load_file,
+    quarantine_summary,
+    reload_files,
+)
 from nextbest.ingest._reading import READER_FIELDS, changed_settings, reader_json
 from nextbest.store import Store
 from tests.ingest.helpers import row, write_csv
@@ -80,6 +86,7 @@ def test_a_settings_fix_reloads_the_quarantined_rows(store: Store, tmp_path: Pat
     ) == [(first.batch_id, "superseded", "new"), (fixed.batch_id, "loaded", "settings")]
     # the reload note is not a contract issue: nothing is stored for a run's contract check
     assert store.scalar("SELECT count(*) FROM contract_issues") == 1  # the first file's
+    assert quarantine_summary(store) == []  # the earlier batch's quarantine is history
     after = load_file(store, SNAPSHOTS, path, DUTCH, setting=SETTING)
     assert (after.status, after.batch_id) == ("unchanged", fixed.batch_id)
 
