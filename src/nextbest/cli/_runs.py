@@ -344,9 +344,11 @@ def replay_cmd(run_id: Annotated[str, typer.Argument()]) -> None:
     if result.identical:
         console.print(f"{rid}: byte-identical (sha256 {recorded[:16]}…)")
         return
-    for i, gone in enumerate(result.superseded):
+    for i, gone in enumerate(result.superseded[:5]):
         lead = f"run {rid} cannot be reproduced: its input" if i == 0 else "  and its input"
         console.print(f"{lead} {_superseded_text(gone)}", highlight=False, soft_wrap=True)
+    if len(result.superseded) > 5:
+        console.print(f"  and {len(result.superseded) - 5} more superseded input(s)")
     console.print(
         styled("{}: [red]differs[/]: recorded {}…, replayed {}…", rid, recorded[:16], now[:16])
     )

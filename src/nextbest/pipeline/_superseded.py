@@ -35,7 +35,8 @@ class ReplayResult:
     identical: bool
     recorded_sha256: str
     replayed_sha256: str
-    #: the run's inputs re-delivered since it was made, oldest replacement first per partition
+    #: the run's inputs re-delivered since it was made: its own week first, then snapshots, then
+    #: the latest partitions; per partition the first replacement first
     superseded: tuple[SupersededInput, ...] = ()
 
 
@@ -79,7 +80,9 @@ def superseded_inputs(
         FROM gone g
         JOIN ingest_batches o ON o.batch_id = g.old_batch_id
         JOIN ingest_batches n ON n.batch_id = g.new_batch_id
-        ORDER BY g.table_name, g.p, g.new_batch_id
+        -- the run's own week first, then snapshots, then the latest partitions
+        ORDER BY g.p = (SELECT CAST(snapshot_date AS VARCHAR) FROM run) DESC,
+            g.table_name = 'snapshots' DESC, g.p DESC, g.table_name, g.new_batch_id
         """,
         {"run": run_id, "since_run": since_run},
     )
