@@ -36,6 +36,7 @@ from nextbest.ingest import (
     ingest_summary,
     quarantine_rows,
     quarantine_summary,
+    reload_files,
 )
 from nextbest.models import LeakageSettings
 from nextbest.pipeline import (
@@ -111,8 +112,11 @@ def _delivery(file_format: str | None, dialect: str) -> Delivery:
 def ingest(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="Sources to load (default: all in the config)."),
+        typer.Argument(help="Sources to load (default: all); with --reload, files or globs."),
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Read the named files again, even if unchanged.")
+    ] = False,
 ) -> None:
     """Load the configured sources under their data contracts (idempotent). Every file is
     tried; exits 2 when a file was refused (the good ones stay loaded)."""
@@ -123,7 +127,9 @@ def ingest(
     reports: list[LoadReport] = []
     try:
         with open_cli_project() as (store, cfg), progress_reporter() as progress:
-            for name in names:
+            if reload:
+                reports.extend(reload_files(store, cfg, sources or []))
+            for name in [] if reload else names:
                 done: list[LoadReport] = []
 
                 def on_file(

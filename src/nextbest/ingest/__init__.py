@@ -19,6 +19,7 @@ from nextbest.ingest._inspect import (
     quarantine_summary,
 )
 from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_file
+from nextbest.ingest._reload import reload_files
 from nextbest.ingest._row_rules import cast_sql
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
@@ -45,6 +46,7 @@ __all__ = [
     "load_file",
     "quarantine_rows",
     "quarantine_summary",
+    "reload_files",
     "resolve_files",
     "source_sql",
 ]

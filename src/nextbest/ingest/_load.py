@@ -22,6 +22,15 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
+from nextbest.ingest._reading import (
+    LoadReason,
+    reader_json,
+    reader_sha256,
+    reload_note,
+    unchanged_batch,
+    why_loaded,
+)
+from nextbest.ingest._redelivery import record_redeliveries, redeliveries_of
 from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
 from nextbest.ingest._refused import RowsRefusedError, staged_partitions
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
@@ -208,31 +217,25 @@ def _issues(
     return issues
 
 
-def _unchanged_batch(store: Store, contract: Contract, digest: str) -> int | None:
-    """A current batch of the same file content, if every partition of it is still its own."""
-    row = store.fetchone(
-        """
-        SELECT b.batch_id FROM ingest_batches b
-        WHERE b.table_name = ? AND b.file_sha256 = ? AND b.status = 'loaded'
-          AND NOT EXISTS (
-            SELECT 1 FROM ingest_batches later
-            WHERE later.table_name = b.table_name AND later.batch_id > b.batch_id
-              AND (len(b.partitions) = 0 OR list_has_any(later.partitions, b.partitions)))
-        ORDER BY b.batch_id DESC LIMIT 1
-        """,
-        [contract.table, digest],
-    )
-    return None if row is None else int(row[0])
-
-
 def load_file(
-    store: Store, contract: Contract, path: Path, source: SourceConfig, *, setting: str
+    store: Store,
+    contract: Contract,
+    path: Path,
+    source: SourceConfig,
+    *,
+    setting: str,
+    reload: bool = False,
 ) -> LoadReport:
-    """Load one file into ``contract.table``; see the module docstring for the guarantees."""
+    """Load one file into ``contract.table``; see the module docstring for the guarantees.
+
+    A file already loaded with the same content and reading settings is skipped, unless
+    ``reload`` asks to read it again (a new batch, reason ``reload``)."""
     t0 = time.perf_counter()
     fmt = file_format(path, source)
     digest = sha256(path)
-    previous = _unchanged_batch(store, contract, digest)
+    previous = (
+        None if reload else unchanged_batch(store, contract.table, digest, reader_sha256(source))
+    )
     if previous is not None:
         return LoadReport(
             table=contract.table,
@@ -315,7 +318,10 @@ def _commit(
     }
     refuse_when_one_rule_fails_most(store, path, source, rows_read, setting=setting)
     issues = _issues(store, contract, rows_read, rows_quarantined)
-    staged = _Staged(path, digest, rows_read, rows_quarantined, partitions, issues, materialised)
+    reason, changed = why_loaded(store, contract.table, digest, source)
+    staged = _Staged(
+        path, digest, rows_read, rows_quarantined, partitions, issues, materialised, source, reason
+    )
     if contract.audit_only:
         # one transaction writes one database: the audit rows first, then the batch record
         batch_id = int(store.scalar("SELECT nextval('batch_seq')"))
@@ -339,9 +345,32 @@ def _commit(
         partitions=tuple(partitions),
         partitions_replaced=replaced,
         quarantine_by_rule=by_rule,
-        issues=tuple(issues),
+        issues=(*issues, *_reload_notes(store, contract, batch_id, reason, changed)),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _reload_notes(
+    store: Store, contract: Contract, batch_id: int, reason: LoadReason, changed: tuple[str, ...]
+) -> list[ContractIssue]:
+    """Why a known file was read again, and which approved or exported runs had read the
+    partitions it replaced: said in the report only (not in ``contract_issues``, so they
+    never halt a run)."""
+    note = reload_note(reason, changed)
+    notes = [] if note is None else [ContractIssue(None, None, "reloaded", "warn", 0, None, note)]
+    part = contract.partition or ""
+    return notes + [
+        ContractIssue(
+            u.partitions[-1],
+            part,
+            "redelivered_input",
+            "warn",
+            len(u.partitions),
+            None,
+            u.message(contract.table, part),
+        )
+        for u in redeliveries_of(store, batch_id)
+    ]
 
 
 def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch_id: int) -> int:
@@ -359,6 +388,7 @@ def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch
                 [partitions],
             )
         )
+        record_redeliveries(store, contract, partitions, batch_id)
         store.execute(
             f"DELETE FROM {contract.table} "
             f"WHERE {quote_identifier(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
@@ -386,6 +416,9 @@ class _Staged:
     partitions: list[str]
     issues: list[ContractIssue]
     materialised: set[str]
+    #: the source whose settings read the file, and why it was read (see ``why_loaded``)
+    source: SourceConfig
+    reason: LoadReason
 
 
 def _record_batch(
@@ -434,8 +467,10 @@ def _record_batch(
         )
     store.execute(
         """
-        INSERT INTO ingest_batches VALUES
-            (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP)
+        INSERT INTO ingest_batches (batch_id, table_name, source_file, file_sha256, file_bytes,
+            rows_read, rows_loaded, rows_quarantined, partitions, partitions_replaced, status,
+            loaded_at, reader_sha256, reader_json, reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP, ?, ?, ?)
         """,
         [
             batch_id,
@@ -448,6 +483,9 @@ def _record_batch(
             rows_quarantined,
             partitions,
             replaced,
+            reader_sha256(staged.source),
+            reader_json(staged.source),
+            staged.reason,
         ],
     )
     # earlier batches whose every partition has now been re-delivered are superseded

@@ -76,6 +76,7 @@ from nextbest.pipeline._runs import (
     halted_runs,
     recent_runs,
 )
+from nextbest.pipeline._superseded import ReplayResult, SupersededInput
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
 from nextbest.pipeline._weekly import ActionOutcome, RunResult, run_week
 
@@ -110,6 +111,7 @@ __all__ = [
     "QuarantineReason",
     "RecentRun",
     "ReleaseLine",
+    "ReplayResult",
     "RuleCheck",
     "RunRecord",
     "RunResult",
@@ -117,6 +119,7 @@ __all__ = [
     "RunSettings",
     "RunStatus",
     "RunSummary",
+    "SupersededInput",
     "TableProfile",
     "TrainedAction",
     "WeekFigures",
