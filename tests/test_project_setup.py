@@ -78,7 +78,7 @@ def test_commands_that_need_no_project_work_without_one(empty_dir: Path) -> None
         app, ["leakage", str(table), "--time-column", "week", "--target", "bought"]
     )
     assert hunted.exit_code in (0, 1), hunted.output
-    assert "t.csv: 36 rows on 6 dates" in hunted.output
+    assert "t.csv: 36 rows, 6 periods" in hunted.output
     assert sorted(p.name for p in empty_dir.iterdir()) == ["t.csv"]
     made = runner.invoke(app, ["init", "bank-project"])
     assert made.exit_code == 0, made.output

@@ -161,3 +161,27 @@ def test_own_yes_no_vocabulary(store: Store, tmp_path: Path) -> None:
 def test_contradictory_dialects_are_refused(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         SourceConfig(path="x", **settings)
+
+
+def test_recode_maps_the_exports_segment_names_and_keeps_unknown_ones_for_quarantine(
+    store: Store, tmp_path: Path
+) -> None:
+    rows = [
+        ROWS[0].replace(";mass;", ";Privé Bankieren;"),
+        ROWS[1].replace(";affluent;", ";Particulier;"),
+        ROWS[1].replace("102;", "103;").replace(";affluent;", ";Onbekend;"),
+    ]
+    path = tmp_path / "recode.csv"
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("latin-1"))
+    source = DUTCH.model_copy(
+        update={"recode": {"segment": {"Privé Bankieren": "private", "Particulier": "mass"}}}
+    )
+    report = load_file(store, SNAPSHOTS, path, source, setting="[sources.snapshots]")
+    assert (report.rows_loaded, report.rows_quarantined) == (2, 1)
+    got = store.fetchall("SELECT relation_id, segment FROM snapshots ORDER BY relation_id")
+    assert got == [(101, "private"), (102, "mass")]
+    assert report.quarantine_by_rule == {"allowed: not one of mass/affluent/private": 1}
+    # a recode of a column the table does not have is refused, naming it
+    wrong = DUTCH.model_copy(update={"recode": {"segmnet": {"A": "mass"}}})
+    with Store(":memory:") as fresh, pytest.raises(SourceFileError, match="'segmnet'"):
+        load_file(fresh, SNAPSHOTS, path, wrong, setting="[sources.snapshots]")

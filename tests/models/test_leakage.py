@@ -119,14 +119,13 @@ def test_user_file_hunt(tmp_path: Path) -> None:
     import pyarrow.csv  # noqa: F401
 
     dirty = _write_user_file(tmp_path / "dirty.csv", leak=True, week_key=True)
-    findings, info = hunt_file(dirty, time_column="week", target="bought")
-    assert info["dates"] == 12
-    named = {(f.check, f.features) for f in findings if f.severity == "critical"}
+    hunt = hunt_file(dirty, time_column="week", target="bought")
+    assert (hunt.periods.n_periods, hunt.periods.reading) == (12, "date")
+    named = {(f.check, f.features) for f in hunt.findings if f.severity == "critical"}
     assert ("time_key", ("index_level",)) in named
     assert ("too_good", ("closed_flag",)) in named
     clean = _write_user_file(tmp_path / "clean.csv", leak=False, week_key=False)
-    findings, _ = hunt_file(clean, time_column="week", target="bought")
-    assert not has_critical(findings)
+    assert not has_critical(hunt_file(clean, time_column="week", target="bought").findings)
     runner = CliRunner()
     result = runner.invoke(
         app, ["leakage", str(dirty), "--time-column", "week", "--target", "bought"]

@@ -237,9 +237,10 @@ def test_replay_is_byte_identical(proj: tuple[Config, Store, Mailbox, BankManife
     decide_review(store, rid, approve=True, actor="ana", comment="ok")
     export_run(store, cfg, rid, actor="ana")
     before = store.fetchall("SELECT version, status FROM model_versions ORDER BY version")
-    same, recorded, now = replay(store, rid)
-    assert same
-    assert recorded == now
+    result = replay(store, rid)
+    assert result.identical
+    assert result.recorded_sha256 == result.replayed_sha256
+    assert result.superseded == ()
     assert store.fetchall("SELECT version, status FROM model_versions ORDER BY version") == before
     assert store.scalar("SELECT count(*) FROM runs") == 1
 

@@ -113,8 +113,8 @@ def test_supersede_an_exported_run_mails_nobody_twice(tiny_store: tuple[Store, P
     assert events == [(r1, "superseded", "ana"), (r2.run_id, "superseded", "ana")]
     with pytest.raises(RunStateError, match=f"superseded by {r2.run_id}"):
         export_run(store, cfg, r1, actor="ben")
-    assert replay(store, r1)[0]
-    assert replay(store, r2.run_id)[0]
+    assert replay(store, r1).identical
+    assert replay(store, r2.run_id).identical
 
 
 def test_superseded_pending_run_cannot_be_approved(tiny_store: tuple[Store, Path]) -> None:
@@ -251,8 +251,8 @@ def test_back_dated_run_respects_later_contacts(tiny_store: tuple[Store, Path]) 
         [back.run_id],
     )
     assert rule == "not_in_cooldown"
-    assert replay(store, back.run_id)[0]
-    assert replay(store, r1)[0]
+    assert replay(store, back.run_id).identical
+    assert replay(store, r1).identical
 
 
 def test_past_run_is_explained_with_the_contacts_it_saw(tiny_store: tuple[Store, Path]) -> None:

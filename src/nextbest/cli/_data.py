@@ -18,6 +18,7 @@ from nextbest.cli._context import (
     progress_reporter,
 )
 from nextbest.cli._render import console, print_findings, styled
+from nextbest.cli._render_ingest import print_delivery
 from nextbest.errors import NotFoundError
 from nextbest.features import (
     build_features,
@@ -35,14 +36,17 @@ from nextbest.ingest import (
     ingest_summary,
     quarantine_rows,
     quarantine_summary,
+    reload_files,
 )
 from nextbest.models import LeakageSettings
 from nextbest.pipeline import (
+    MAX_CATEGORIES,
     TABLE_SUFFIXES,
+    FileHunt,
     hunt_file,
     write_table,
 )
-from nextbest.simulate import simulate_bank
+from nextbest.simulate import SOURCES_FILE, Delivery, simulate_bank
 
 
 @handled
@@ -51,20 +55,29 @@ def simulate(
     customers: Annotated[int, typer.Option(min=100)] = 20_000,
     weeks: Annotated[int, typer.Option(min=12)] = 78,
     seed: Annotated[int, typer.Option()] = 42,
-    file_format: Annotated[str, typer.Option("--format", help="parquet or csv")] = "parquet",
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="parquet or csv (default: parquet).")
+    ] = None,
+    dialect: Annotated[
+        str,
+        typer.Option(
+            help="plain, or nl: CSV as a Dutch warehouse exports it (';', 1.234,56, "
+            "dd-mm-yyyy, J/N, latin-1, Dutch column names), with the config lines that read it."
+        ),
+    ] = "plain",
     faults: Annotated[bool, typer.Option(help="Inject warehouse faults.")] = True,
     truth: Annotated[bool, typer.Option(help="Write the weekly true hazards.")] = True,
 ) -> None:
     """Generate the synthetic bank (snapshots, market, conversions, audit, ground truth)."""
-    if file_format not in ("parquet", "csv"):
-        raise typer.BadParameter(f"--format must be parquet or csv, got {file_format!r}")
+    delivery = _delivery(file_format, dialect)
     with progress_reporter() as progress:
         manifest = simulate_bank(
             out,
             n_customers=customers,
             n_weeks=weeks,
             seed=seed,
-            file_format="csv" if file_format == "csv" else "parquet",
+            file_format=delivery.file_format,
+            dialect=delivery.dialect,
             faults=faults,
             truth=truth,
             progress=lambda d, n: progress("Generating weeks", d, n),
@@ -74,49 +87,65 @@ def simulate(
         f"{manifest.seconds:.1f} s; faults: {json.dumps(manifest.faults.get('late_week'))} late, "
         f"manifest in {out / 'manifest.json'}"
     )
+    if manifest.dialect == "nl":
+        console.print(
+            f"the [sources] lines that read it are in {out / SOURCES_FILE}; paste them into "
+            "your nextbest.toml in place of its [sources] sections",
+            highlight=False,
+        )
+
+
+def _delivery(file_format: str | None, dialect: str) -> Delivery:
+    """The files ``simulate`` writes: ``--dialect nl`` is CSV."""
+    if file_format not in (None, "parquet", "csv"):
+        raise typer.BadParameter(f"--format must be parquet or csv, got {file_format!r}")
+    if dialect not in ("plain", "nl"):
+        raise typer.BadParameter(f"--dialect must be plain or nl, got {dialect!r}")
+    if dialect == "nl":
+        if file_format == "parquet":
+            raise typer.BadParameter("--dialect nl writes CSV; leave out --format parquet")
+        return Delivery("csv", "nl")
+    return Delivery("csv" if file_format == "csv" else "parquet")
 
 
 @handled
 def ingest(
     sources: Annotated[
         list[str] | None,
-        typer.Argument(help="Sources to load (default: all in the config)."),
+        typer.Argument(help="Sources to load (default: all); with --reload, files or globs."),
     ] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Read the named files again, even if unchanged.")
+    ] = False,
 ) -> None:
-    """Load the configured sources under their data contracts (idempotent)."""
+    """Load the configured sources under their data contracts (idempotent). Every file is
+    tried; exits 2 when a file was refused (the good ones stay loaded)."""
     cfg = cli_config()
     names = sources or configured_sources(cfg)
     if not names:
         raise NotFoundError("the config has no [sources.*] sections; see 'nextbest init'")
-    with open_cli_project() as (store, cfg), progress_reporter() as progress:
-        reports: list[LoadReport] = []
-        for name in names:
-            done: list[LoadReport] = []
+    reports: list[LoadReport] = []
+    try:
+        with open_cli_project() as (store, cfg), progress_reporter() as progress:
+            if reload:
+                reports.extend(reload_files(store, cfg, sources or []))
+            for name in [] if reload else names:
+                done: list[LoadReport] = []
 
-            def on_file(
-                report: LoadReport, _name: str = name, _done: list[LoadReport] = done
-            ) -> None:
-                _done.append(report)
-                progress(f"Loading {_name}", len(_done), len(_done))
+                def on_file(
+                    report: LoadReport, _name: str = name, _done: list[LoadReport] = done
+                ) -> None:
+                    _done.append(report)
+                    reports.append(report)
+                    progress(f"Loading {_name}", len(_done), len(_done))
 
-            reports.extend(ingest_source(store, cfg, name, on_file=on_file))
-    for r in reports:
-        if r.status == "unchanged":
-            continue
-        console.print(
-            f"{r.table}: {Path(r.source_file).name}: {r.rows_loaded:,} loaded, "
-            f"{r.rows_quarantined:,} quarantined"
-            + (
-                f", replaced {r.partitions_replaced} earlier partition(s)"
-                if r.partitions_replaced
-                else ""
-            ),
-            highlight=False,
-        )
-        for issue in r.issues:
-            console.print(f"  {issue.severity}: {issue.message}", highlight=False)
-    skipped = sum(r.status == "unchanged" for r in reports)
-    console.print(f"{len(reports) - skipped} file(s) loaded, {skipped} unchanged and skipped.")
+                ingest_source(store, cfg, name, on_file=on_file, refused="report")
+    finally:
+        # also when a later source fails: say which files were loaded before it
+        if reports:
+            print_delivery(reports)
+    if any(r.status == "refused" for r in reports):
+        raise typer.Exit(2)
 
 
 @handled
@@ -196,31 +225,92 @@ def quarantine(
 @handled
 def leakage(
     file: Annotated[Path, typer.Argument(help="A CSV or Parquet table.")],
-    time_column: Annotated[str, typer.Option(help="Column with the date of each row.")],
-    target: Annotated[str, typer.Option(help="0/1 outcome column.")],
+    time_column: Annotated[
+        str,
+        typer.Option(help="Period of each row: a date, a month and year, or an integer period."),
+    ],
+    target: Annotated[str, typer.Option(help="Two-valued outcome column (yes/no, J/N, 1/0, …).")],
     features: Annotated[
-        str | None, typer.Option(help="Comma-separated columns (default: all numeric).")
+        str | None, typer.Option(help="Comma-separated columns (default: all the others).")
     ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(help="The target's positive value (default: the one in true_values)."),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Read the file in this configured source's dialect.")
+    ] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV delimiter, e.g. ';'.")] = None,
+    decimal: Annotated[str | None, typer.Option(help="Decimal separator: '.' or ','.")] = None,
+    thousands: Annotated[str | None, typer.Option(help="Thousands separator, e.g. '.'.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="utf-8, latin-1 or utf-16.")] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="strptime format of dates, e.g. '%d-%m-%Y'.")
+    ] = None,
+    null_values: Annotated[
+        list[str] | None, typer.Option(help="A text meaning missing, e.g. 'n/a' (repeatable).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="Customer column: random folds keep each on one side.")
+    ] = None,
+    max_categories: Annotated[
+        int, typer.Option(min=2, help="Text with more distinct values is left out of the fits.")
+    ] = MAX_CATEGORIES,
 ) -> None:
     """Hunt for leakage in your own table before modelling it (time keys, memorisation gap,
-    too-good features). Exits 1 when a finding is critical."""
+    too-good features), reading it as ingest reads a source. Exits 1 when a finding is
+    critical."""
     cfg = cli_config(project=False)  # a file hunt: the defaults serve without a project
-
-    findings, info = hunt_file(
+    given: dict[str, str | list[str] | None] = {
+        "null_values": null_values,
+        "delimiter": delimiter,
+        "decimal": decimal,
+        "thousands": thousands,
+        "encoding": encoding,
+        "date_format": date_format,
+    }
+    hunt = hunt_file(
         file,
         time_column=time_column,
         target=target,
         features=[f.strip() for f in features.split(",")] if features else None,
         settings=LeakageSettings.from_config(cfg.leakage),
+        config=cfg,
+        source=source,
+        options={k: v for k, v in given.items() if v is not None},
+        positive=positive,
+        id_column=id_column,
+        max_categories=max_categories,
     )
-    console.print(
-        f"{file}: {info['rows']:,} rows on {info['dates']} dates; features "
-        f"{', '.join(info['features'])}",
-        highlight=False,
-    )
-    print_findings(findings)
-    if any(f.severity == "critical" for f in findings):
+    console.print(_hunt_header(hunt), highlight=False, markup=False)
+    for name, why in hunt.left_out:
+        searched = " — still searched for time keys" if why.startswith("too many") else ""
+        console.print(f"left out: {name} ({why}){searched}", highlight=False, markup=False)
+    print_findings(hunt.findings)
+    if any(f.severity == "critical" for f in hunt.findings):
         raise typer.Exit(1)
+
+
+def _hunt_header(hunt: FileHunt) -> str:
+    """What the hunt read: rows and periods, the dialect, the target and the features."""
+    p, t, d = hunt.periods, hunt.target, hunt.dialect
+    dialect = (
+        ""
+        if d is None
+        else f"; read as {hunt.read_as}: delimiter {d.delimiter!r}, decimal {d.decimal!r}"
+        f"{f', thousands {d.thousands!r}' if d.thousands else ''}, encoding {d.encoding}"
+        f"{f', date_format {d.date_format!r}' if d.date_format else ''}"
+        f"{f', null_values {d.null_values}' if d.null_values else ''}"
+    )
+    missing = f"; {t.n_missing:,} rows without a target value left out" if t.n_missing else ""
+    text = set(hunt.text_features)
+    customers = f" (folds over customers: {hunt.id_column})" if hunt.id_column else ""
+    return (
+        f"{hunt.path}: {hunt.rows:,} rows, {p.n_periods} periods ({p.reading}, {p.first} … "
+        f"{p.last}){dialect}\ntarget {t.column}: positive = {t.positive!r} ({t.n_positive:,} of "
+        f"{t.n_rows:,} rows), the other value {t.negative!r}{missing}\nfeatures{customers}: "
+        + ", ".join(f"{f} (text)" if f in text else f for f in hunt.features)
+    )
 
 
 # -- features ------------------------------------------------------------------------------------

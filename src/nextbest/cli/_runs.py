@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,6 +25,7 @@ from nextbest.cli._render import (
     styled,
 )
 from nextbest.pipeline import (
+    SupersededInput,
     action_enabled,
     backtest_project,
     decide_review,
@@ -335,13 +337,28 @@ def export_cmd(
 @handled
 def replay_cmd(run_id: Annotated[str, typer.Argument()]) -> None:
     """Recompute a past run from its recorded inputs, config, models and seed and verify the
-    decision file is byte-identical (exit 1 when it is not)."""
+    decision file is byte-identical (exit 1 when it is not, naming re-delivered inputs)."""
     with open_cli_project() as (store, _):
-        same, recorded, now = replay(store, run_id)
-    if same:
-        console.print(f"{run_id}: byte-identical (sha256 {recorded[:16]}…)")
+        result = replay(store, run_id)
+    rid, recorded, now = result.run_id, result.recorded_sha256, result.replayed_sha256
+    if result.identical:
+        console.print(f"{rid}: byte-identical (sha256 {recorded[:16]}…)")
         return
+    for i, gone in enumerate(result.superseded[:5]):
+        lead = f"run {rid} cannot be reproduced: its input" if i == 0 else "  and its input"
+        console.print(f"{lead} {_superseded_text(gone)}", highlight=False, soft_wrap=True)
+    if len(result.superseded) > 5:
+        console.print(f"  and {len(result.superseded) - 5} more superseded input(s)")
     console.print(
-        styled("{}: [red]differs[/]: recorded {}…, replayed {}…", run_id, recorded[:16], now[:16])
+        styled("{}: [red]differs[/]: recorded {}…, replayed {}…", rid, recorded[:16], now[:16])
     )
     raise typer.Exit(1)
+
+
+def _superseded_text(gone: SupersededInput) -> str:
+    at = "%Y-%m-%d %H:%M"
+    return (
+        f"{gone.table} {gone.partition} (batch {gone.old_batch_id}, file "
+        f"{Path(gone.old_file).name}, loaded {gone.old_loaded_at:{at}}) was superseded by batch "
+        f"{gone.new_batch_id} (file {Path(gone.new_file).name}) on {gone.new_loaded_at:{at}}"
+    )

@@ -154,6 +154,14 @@ class SourceConfig(_Model):
         default_factory=dict,
         description="Mapping from nextbest's column name to the column name in your file.",
     )
+    recode: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description=(
+            "Texts of a text column recoded to nextbest's values, per column: e.g. "
+            '[sources.snapshots.recode.segment] "Privé Bankieren" = "private". '
+            "Exact match; texts not listed are read as they are."
+        ),
+    )
 
     @field_validator("delimiter")
     @classmethod

@@ -11,7 +11,8 @@ from nextbest.ingest._contracts import (
     Contract,
     contract_for,
 )
-from nextbest.ingest._files import resolve_files
+from nextbest.ingest._diagnose import diagnose_file
+from nextbest.ingest._files import describe_source, resolve_files, source_sql
 from nextbest.ingest._inspect import (
     TableSummary,
     contract_issues,
@@ -19,7 +20,9 @@ from nextbest.ingest._inspect import (
     quarantine_rows,
     quarantine_summary,
 )
-from nextbest.ingest._load import ContractIssue, LoadReport, load_file
+from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_file
+from nextbest.ingest._reload import reload_files
+from nextbest.ingest._row_rules import cast_sql
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
 __all__ = [
@@ -34,14 +37,20 @@ __all__ = [
     "Contract",
     "ContractIssue",
     "LoadReport",
+    "LoadStatus",
     "TableSummary",
+    "cast_sql",
     "configured_sources",
     "contract_for",
     "contract_issues",
+    "describe_source",
+    "diagnose_file",
     "ingest_source",
     "ingest_summary",
     "load_file",
     "quarantine_rows",
     "quarantine_summary",
+    "reload_files",
     "resolve_files",
+    "source_sql",
 ]

@@ -9,16 +9,34 @@ from pathlib import Path
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError, did_you_mean
 from nextbest.ingest._contracts import Contract
+from nextbest.ingest._diagnose import diagnose_file, refuse_binary
 from nextbest.store import Store, is_database_error, quote_literal
 
 _SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
+#: not readable, but listed from a source folder so that a week delivered as a workbook or an
+#: archive is refused by name instead of silently skipped
+_WRONG_EXPORT = (".xlsx", ".xlsm", ".xls", ".zip")
+
+
+def _data_suffix(path: Path) -> str:
+    """The extension that tells the format: ``.csv`` for ``x.csv`` and for ``x.csv.gz``
+    (DuckDB reads gzip-compressed CSV as it is)."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz" and suffixes[-2] in (".csv", ".txt"):
+        return suffixes[-2]
+    return path.suffix.lower()
 
 
 def resolve_files(pattern: str | Path, *, setting: str) -> list[Path]:
     """Files named by a path, a folder (its data files) or a glob, sorted by name."""
     p = Path(pattern)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _SUFFIX_FORMAT)
+        files = sorted(
+            f
+            for f in p.iterdir()
+            if f.is_file()
+            and (_data_suffix(f) in _SUFFIX_FORMAT or f.suffix.lower() in _WRONG_EXPORT)
+        )
     elif any(ch in str(pattern) for ch in "*?["):
         files = sorted(Path(f) for f in glob.glob(str(pattern)) if Path(f).is_file())
     elif p.is_file():
@@ -36,8 +54,10 @@ def resolve_files(pattern: str | Path, *, setting: str) -> list[Path]:
 def file_format(path: Path, source: SourceConfig) -> str:
     if source.format != "auto":
         return source.format
-    fmt = _SUFFIX_FORMAT.get(path.suffix.lower())
+    fmt = _SUFFIX_FORMAT.get(_data_suffix(path))
     if fmt is None:
+        # a workbook, an archive or Parquet under another name says what it is
+        refuse_binary(path, setting="this source in the config")
         raise SourceFileError(
             f"{path}: cannot tell the format from the extension '{path.suffix}'; "
             "set format = 'csv' or 'parquet' for this source in the config"
@@ -73,7 +93,8 @@ def describe_source(
     store: Store, path: Path, fmt: str, source: SourceConfig, *, setting: str
 ) -> dict[str, str]:
     """Column names and SQL types of the file, or a :class:`SourceFileError` saying why it
-    cannot be read."""
+    cannot be read (what the first bytes show it is, before DuckDB's own reading)."""
+    diagnose_file(path, fmt, source, setting=setting)
     try:
         cols = store.columns(source_sql(path, fmt, source))
     except Exception as exc:
@@ -106,10 +127,10 @@ def map_columns(
     contract: Contract, file_columns: list[str], source: SourceConfig, path: Path, *, setting: str
 ) -> dict[str, str]:
     """Canonical column → column in the file; refuses the file if a required one is missing."""
-    unknown = [c for c in source.columns if c not in contract.names]
+    unknown = [c for c in [*source.columns, *source.recode] if c not in contract.names]
     if unknown:
         raise SourceFileError(
-            f"{setting}.columns maps unknown column '{unknown[0]}';"
+            f"{setting}.columns or .recode names unknown column '{unknown[0]}';"
             f"{did_you_mean(unknown[0], contract.names)} The columns of "
             f"{contract.table} are: {', '.join(contract.names)}"
         )

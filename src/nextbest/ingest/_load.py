@@ -16,12 +16,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._files import describe_source, file_format, map_columns, sha256, source_sql
+from nextbest.ingest._reading import (
+    LoadReason,
+    reader_json,
+    reader_sha256,
+    reload_note,
+    unchanged_batch,
+    why_loaded,
+)
+from nextbest.ingest._redelivery import record_redeliveries, redeliveries_of
 from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
+from nextbest.ingest._refused import RowsRefusedError, staged_partitions
 from nextbest.ingest._row_rules import cast_sql, raw_sql, row_rules
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier, quote_literal
 
@@ -39,13 +50,18 @@ class ContractIssue:
     message: str
 
 
+#: what happened to a file: loaded as a new batch, already loaded unchanged (skipped), or
+#: refused as a whole (nothing written; ``LoadReport.reason`` says why)
+LoadStatus = Literal["loaded", "unchanged", "refused"]
+
+
 @dataclass(frozen=True)
 class LoadReport:
     """What happened to one file."""
 
     table: str
     source_file: str
-    status: str  # "loaded" | "unchanged"
+    status: LoadStatus
     batch_id: int | None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -55,6 +71,8 @@ class LoadReport:
     quarantine_by_rule: dict[str, int] = field(default_factory=dict)
     issues: tuple[ContractIssue, ...] = ()
     seconds: float = 0.0
+    #: for a refused file, the one-line reason (without the file name)
+    reason: str | None = None
 
 
 def _stage(
@@ -80,7 +98,8 @@ def _stage(
             selects.append(f"CAST(NULL AS {sql_type}) AS {quote_identifier(col.name)}")
             continue
         src = "src." + quote_identifier(mapping[col.name])
-        if file_types.get(mapping[col.name], "").upper() == sql_type:
+        same_type = file_types.get(mapping[col.name], "").upper() == sql_type
+        if same_type and col.name not in source.recode:
             selects.append(f"{src} AS {quote_identifier(col.name)}")
             continue
         materialised.add(col.name)
@@ -155,50 +174,31 @@ def _issues(
             f"SELECT {part_expr} AS p, count(*), {aggs} FROM _stage "
             "WHERE len(_violations) = 0 GROUP BY ALL ORDER BY p"
         )
-        for row in rows:
-            p = row[0]
-            where = ""
-            if part:
-                where = f" of week {p}" if part == "snapshot_date" else f" of {part} {p}"
-            for col, frac in zip(limited, row[2:], strict=True):
-                limit = col.max_null_fraction
-                assert limit is not None
+        for p, n, *fractions in rows:
+            where = f" of {'week' if part == 'snapshot_date' else part} {p}" if part else ""
+            for col, frac in zip(limited, fractions, strict=True):
+                limit = float(col.max_null_fraction or 0.0)
                 if frac is not None and frac > limit:
+                    message = (
+                        f"{contract.table}.{col.name} is null in {frac:.1%} of {n:,} rows{where} "
+                        f"(limit {_percent(limit)}, `{col.null_limit_setting}`); ask the "
+                        "warehouse to re-deliver, or raise the limit knowingly"
+                    )
                     issues.append(
-                        ContractIssue(
-                            partition=p,
-                            column=col.name,
-                            rule="null_limit",
-                            severity="error",
-                            figure=float(frac),
-                            limit=limit,
-                            message=(
-                                f"{contract.table}.{col.name} is null in {frac:.1%} of "
-                                f"{row[1]:,} rows{where} (limit {_percent(limit)}, "
-                                f"`{col.null_limit_setting}`); ask the warehouse to "
-                                "re-deliver, or raise the limit knowingly"
-                            ),
-                        )
+                        ContractIssue(p, col.name, "null_limit", "error", frac, limit, message)
                     )
     if rows_quarantined:
-        share = rows_quarantined / max(rows_read, 1)
-        limit = contract.quarantine_error_share
-        error = share > limit
+        share, limit = rows_quarantined / max(rows_read, 1), contract.quarantine_error_share
+        message = (
+            f"{rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) failed the "
+            f"{contract.table} contract and were quarantined; see 'nextbest quarantine' "
+            f"({'above' if share > limit else 'within'} the error limit {_percent(limit)}, "
+            "`[contracts] quarantine_error_share`)"
+        )
+        severity = "error" if share > limit else "warn"
+        figure = float(rows_quarantined)
         issues.append(
-            ContractIssue(
-                partition=None,
-                column=None,
-                rule="rows_quarantined",
-                severity="error" if error else "warn",
-                figure=float(rows_quarantined),
-                limit=limit,
-                message=(
-                    f"{rows_quarantined:,} of {rows_read:,} rows ({share:.2%}) failed the "
-                    f"{contract.table} contract and were quarantined; see "
-                    f"'nextbest quarantine' ({'above' if error else 'within'} the error limit "
-                    f"{_percent(limit)}, `[contracts] quarantine_error_share`)"
-                ),
-            )
+            ContractIssue(None, None, "rows_quarantined", severity, figure, limit, message)
         )
     return issues
 
@@ -208,31 +208,25 @@ def _percent(share: float) -> str:
     return f"{round(share * 100, 4):g}%"
 
 
-def _unchanged_batch(store: Store, contract: Contract, digest: str) -> int | None:
-    """A current batch of the same file content, if every partition of it is still its own."""
-    row = store.fetchone(
-        """
-        SELECT b.batch_id FROM ingest_batches b
-        WHERE b.table_name = ? AND b.file_sha256 = ? AND b.status = 'loaded'
-          AND NOT EXISTS (
-            SELECT 1 FROM ingest_batches later
-            WHERE later.table_name = b.table_name AND later.batch_id > b.batch_id
-              AND (len(b.partitions) = 0 OR list_has_any(later.partitions, b.partitions)))
-        ORDER BY b.batch_id DESC LIMIT 1
-        """,
-        [contract.table, digest],
-    )
-    return None if row is None else int(row[0])
-
-
 def load_file(
-    store: Store, contract: Contract, path: Path, source: SourceConfig, *, setting: str
+    store: Store,
+    contract: Contract,
+    path: Path,
+    source: SourceConfig,
+    *,
+    setting: str,
+    reload: bool = False,
 ) -> LoadReport:
-    """Load one file into ``contract.table``; see the module docstring for the guarantees."""
+    """Load one file into ``contract.table``; see the module docstring for the guarantees.
+
+    A file already loaded with the same content and reading settings is skipped, unless
+    ``reload`` asks to read it again (a new batch, reason ``reload``)."""
     t0 = time.perf_counter()
     fmt = file_format(path, source)
     digest = sha256(path)
-    previous = _unchanged_batch(store, contract, digest)
+    previous = (
+        None if reload else unchanged_batch(store, contract.table, digest, reader_sha256(source))
+    )
     if previous is not None:
         return LoadReport(
             table=contract.table,
@@ -272,6 +266,8 @@ def _load(
         ) from None
     try:
         return _commit(store, contract, path, digest, t0, materialised, source, setting=setting)
+    except SourceFileError as exc:  # refused after reading: say which partitions it held
+        raise RowsRefusedError(str(exc), partitions=staged_partitions(store, contract)) from None
     finally:
         store.execute("DROP TABLE IF EXISTS _stage")
 
@@ -313,7 +309,10 @@ def _commit(
     }
     refuse_when_one_rule_fails_most(store, path, source, rows_read, setting=setting)
     issues = _issues(store, contract, rows_read, rows_quarantined)
-    staged = _Staged(path, digest, rows_read, rows_quarantined, partitions, issues, materialised)
+    reason, changed = why_loaded(store, contract.table, digest, source)
+    staged = _Staged(
+        path, digest, rows_read, rows_quarantined, partitions, issues, materialised, source, reason
+    )
     if contract.audit_only:
         # one transaction writes one database: the audit rows first, then the batch record
         batch_id = int(store.scalar("SELECT nextval('batch_seq')"))
@@ -337,9 +336,32 @@ def _commit(
         partitions=tuple(partitions),
         partitions_replaced=replaced,
         quarantine_by_rule=by_rule,
-        issues=tuple(issues),
+        issues=(*issues, *_reload_notes(store, contract, batch_id, reason, changed)),
         seconds=time.perf_counter() - t0,
     )
+
+
+def _reload_notes(
+    store: Store, contract: Contract, batch_id: int, reason: LoadReason, changed: tuple[str, ...]
+) -> list[ContractIssue]:
+    """Why a known file was read again, and which approved or exported runs had read the
+    partitions it replaced: said in the report only (not in ``contract_issues``, so they
+    never halt a run)."""
+    note = reload_note(reason, changed)
+    notes = [] if note is None else [ContractIssue(None, None, "reloaded", "warn", 0, None, note)]
+    part = contract.partition or ""
+    return notes + [
+        ContractIssue(
+            u.partitions[-1],
+            part,
+            "redelivered_input",
+            "warn",
+            len(u.partitions),
+            None,
+            u.message(contract.table, part),
+        )
+        for u in redeliveries_of(store, batch_id)
+    ]
 
 
 def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch_id: int) -> int:
@@ -357,6 +379,7 @@ def _replace_rows(store: Store, contract: Contract, partitions: list[str], batch
                 [partitions],
             )
         )
+        record_redeliveries(store, contract, partitions, batch_id)
         store.execute(
             f"DELETE FROM {contract.table} "
             f"WHERE {quote_identifier(part)} IN (SELECT CAST(unnest(?::VARCHAR[]) AS {part_type}))",
@@ -384,6 +407,9 @@ class _Staged:
     partitions: list[str]
     issues: list[ContractIssue]
     materialised: set[str]
+    #: the source whose settings read the file, and why it was read (see ``why_loaded``)
+    source: SourceConfig
+    reason: LoadReason
 
 
 def _record_batch(
@@ -432,8 +458,10 @@ def _record_batch(
         )
     store.execute(
         """
-        INSERT INTO ingest_batches VALUES
-            (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP)
+        INSERT INTO ingest_batches (batch_id, table_name, source_file, file_sha256, file_bytes,
+            rows_read, rows_loaded, rows_quarantined, partitions, partitions_replaced, status,
+            loaded_at, reader_sha256, reader_json, reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[], ?, 'loaded', now()::TIMESTAMP, ?, ?, ?)
         """,
         [
             batch_id,
@@ -446,6 +474,9 @@ def _record_batch(
             rows_quarantined,
             partitions,
             replaced,
+            reader_sha256(staged.source),
+            reader_json(staged.source),
+            staged.reason,
         ],
     )
     # earlier batches whose every partition has now been re-delivered are superseded

@@ -20,8 +20,15 @@ def cast_sql(col: ColumnContract, sql_type: str, src: str, fmt: str, source: Sou
 
     CSV text is read in the source's dialect: ``date_format`` for dates, ``thousands`` and
     ``decimal`` separators for numbers (``1.234,56`` with ``thousands = "."`` and
-    ``decimal = ","``), ``true_values`` / ``false_values`` for yes/no columns.
+    ``decimal = ","``), ``true_values`` / ``false_values`` for yes/no columns. A text column
+    with a ``recode`` table has its listed texts replaced (in any format).
     """
+    if sql_type == "VARCHAR" and col.name in source.recode:
+        cases = " ".join(
+            f"WHEN {quote_literal(theirs)} THEN {quote_literal(ours)}"
+            for theirs, ours in source.recode[col.name].items()
+        )
+        return f"CASE CAST({src} AS VARCHAR) {cases} ELSE CAST({src} AS VARCHAR) END"
     if fmt != "csv":
         return f"TRY_CAST({src} AS {sql_type})"
     text = f"trim(CAST({src} AS VARCHAR))"

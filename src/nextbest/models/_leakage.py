@@ -20,7 +20,7 @@ involved, the evidence with its figure, and the remedy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
@@ -351,23 +351,29 @@ def too_good(
     *,
     settings: LeakageSettings,
     model_auc: float | None = None,
+    categorical: Collection[str] = (),
 ) -> list[Finding]:
-    """Single features, or the model, ranking converters better than the ceilings allow."""
+    """Single features, or the model, ranking converters better than the ceilings allow.
+
+    A ``categorical`` feature holds codes of values in no meaningful order: it ranks rows by
+    the conversion rate of their value, the best any ordering of its values can do."""
     findings = []
     for j, name in enumerate(features):
         col = X[:, j]
         ok = ~np.isnan(col)
         if ok.sum() < 10:
             continue
-        auc = _auc(y[ok], col[ok])
+        score = _value_rates(col[ok], y[ok]) if name in categorical else col[ok]
+        auc = _auc(y[ok], score)
         strength = max(auc, 1 - auc)
         if strength > settings.feature_auc_ceiling:
+            how = " (ranking its values by their conversion rate)" if name in categorical else ""
             findings.append(
                 Finding(
                     "too_good",
                     "critical",
                     (name,),
-                    f"'{name}' alone separates converters with ROC-AUC {strength:.3f} "
+                    f"'{name}' alone{how} separates converters with ROC-AUC {strength:.3f} "
                     f"(ceiling {settings.feature_auc_ceiling}): human behaviour is rarely this "
                     "predictable — the outcome is probably leaking into the feature.",
                     f"Check how '{name}' is made: it must use only data known before the "
@@ -391,6 +397,16 @@ def too_good(
     return findings
 
 
+def _value_rates(
+    codes: npt.NDArray[np.float64], y: npt.NDArray[np.int8]
+) -> npt.NDArray[np.float64]:
+    """Each row's score: the conversion rate of the rows holding its code."""
+    _, inverse = np.unique(codes, return_inverse=True)
+    rates = np.bincount(inverse, weights=y) / np.bincount(inverse)
+    out: npt.NDArray[np.float64] = rates[inverse]
+    return out
+
+
 def hunt_table(
     store: Store,
     table: pa.Table,
@@ -398,6 +414,8 @@ def hunt_table(
     time_column: str,
     target: str,
     features: list[str],
+    key_features: list[str] | None = None,
+    categorical: Collection[str] = (),
     settings: LeakageSettings | None = None,
     make_model: Callable[[], Any] | None = None,
     id_column: str | None = None,
@@ -408,13 +426,20 @@ def hunt_table(
     """All table-level checks (time keys, random-vs-time gap, too good), most severe first.
 
     ``later``, ``earlier`` and ``time_scores`` go to :func:`random_vs_time_gap`: at training,
-    the evaluation rows, the training rows and the deployed model's scores."""
+    the evaluation rows, the training rows and the deployed model's scores. ``key_features``
+    are searched for time keys (by default ``features``, the columns the models learn from);
+    ``categorical`` features are codes of text values (see :func:`too_good`)."""
     settings = settings or LeakageSettings()
-    findings = find_time_keys(store, table, time_column=time_column, features=features)
+    findings = find_time_keys(
+        store,
+        table,
+        time_column=time_column,
+        features=features if key_features is None else key_features,
+    )
     X = feature_matrix(table, features)
     y = table[target].to_numpy(zero_copy_only=False).astype(np.int8)
     dates = table[time_column].to_numpy(zero_copy_only=False)
-    findings += too_good(X, y, features, settings=settings)
+    findings += too_good(X, y, features, settings=settings, categorical=categorical)
     groups = None if id_column is None else table[id_column].to_numpy(zero_copy_only=False)
     gap = random_vs_time_gap(
         X,

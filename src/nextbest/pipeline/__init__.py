@@ -12,6 +12,7 @@ from nextbest.pipeline._demo import DemoResult, run_demo
 from nextbest.pipeline._export import ExportResult, export_run
 from nextbest.pipeline._files import TABLE_SUFFIXES, write_table
 from nextbest.pipeline._history import BacktestReport, backtest_project
+from nextbest.pipeline._hunt_file import MAX_CATEGORIES, FileHunt, hunt_file
 from nextbest.pipeline._knobs import KnobRow, knob_table, knob_values
 from nextbest.pipeline._measure import (
     Evaluation,
@@ -22,7 +23,7 @@ from nextbest.pipeline._measure import (
     fairness_report,
 )
 from nextbest.pipeline._min_history import HistoryNeed, check_history, minimum_history
-from nextbest.pipeline._models import ReleaseLine, hunt_file, promote, release_table
+from nextbest.pipeline._models import ReleaseLine, promote, release_table
 from nextbest.pipeline._operate import (
     KNOBS,
     action_enabled,
@@ -38,6 +39,15 @@ from nextbest.pipeline._operate import (
 )
 from nextbest.pipeline._outcomes import simulate_outcomes
 from nextbest.pipeline._persist import config_hash, write_decision_file
+from nextbest.pipeline._profile import (
+    ColumnProfile,
+    DataProfile,
+    QuarantineReason,
+    TableProfile,
+    WeekFigures,
+    profile_store,
+)
+from nextbest.pipeline._profile_report import ProfileReport, profile_project, write_profile_report
 from nextbest.pipeline._project import CONFIG_TEMPLATE, Project, open_project, write_config
 from nextbest.pipeline._review import (
     ARMS,
@@ -67,6 +77,7 @@ from nextbest.pipeline._runs import (
     halted_runs,
     recent_runs,
 )
+from nextbest.pipeline._superseded import ReplayResult, SupersededInput
 from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
 from nextbest.pipeline._weekly import ActionOutcome, RunResult, run_week
 
@@ -74,6 +85,7 @@ __all__ = [
     "ARMS",
     "CONFIG_TEMPLATE",
     "KNOBS",
+    "MAX_CATEGORIES",
     "RUN_SETTINGS",
     "TABLE_SUFFIXES",
     "ActionOutcome",
@@ -81,7 +93,9 @@ __all__ = [
     "BacktestReport",
     "BacktestResult",
     "BacktestWeek",
+    "ColumnProfile",
     "CustomerExplanation",
+    "DataProfile",
     "DecisionPage",
     "DecisionRow",
     "DemoResult",
@@ -89,13 +103,17 @@ __all__ = [
     "ExportResult",
     "Fairness",
     "Figure",
+    "FileHunt",
     "HaltedRun",
     "HistoryNeed",
     "KnobRow",
     "Overlap",
+    "ProfileReport",
     "Project",
+    "QuarantineReason",
     "RecentRun",
     "ReleaseLine",
+    "ReplayResult",
     "RuleCheck",
     "RunRecord",
     "RunResult",
@@ -103,7 +121,10 @@ __all__ = [
     "RunSettings",
     "RunStatus",
     "RunSummary",
+    "SupersededInput",
+    "TableProfile",
     "TrainedAction",
+    "WeekFigures",
     "action_enabled",
     "backtest_project",
     "check_history",
@@ -131,6 +152,8 @@ __all__ = [
     "open_project",
     "oracle_probabilities",
     "parse_knob",
+    "profile_project",
+    "profile_store",
     "promote",
     "recent_runs",
     "record_skipped",
@@ -149,5 +172,6 @@ __all__ = [
     "write_backtest_report",
     "write_config",
     "write_decision_file",
+    "write_profile_report",
     "write_table",
 ]

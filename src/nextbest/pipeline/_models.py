@@ -1,19 +1,17 @@
-"""Model operations across layers: the leakage hunt on a user's file, promotion through the
-release gate, and the release table."""
+"""Model operations across layers: promotion through the release gate, and the release table.
+(The leakage hunt on a user's file is in ``_hunt_file``.)"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.compute as pc
 
 from nextbest.config import ActionConfig, Config, FeaturesConfig, ReleaseConfig
 from nextbest.decisioning import eligibility, select
-from nextbest.errors import NotFoundError, ReleaseBlockedError, SourceFileError, did_you_mean
+from nextbest.errors import NotFoundError, ReleaseBlockedError
 from nextbest.features import (
     FeatureSet,
     build_features,
@@ -24,9 +22,7 @@ from nextbest.features import (
 )
 from nextbest.models import (
     GATE_CHECKS,
-    Finding,
     GateSettings,
-    LeakageSettings,
     ModelVersion,
     PropensityModel,
     auc_interval,
@@ -34,86 +30,12 @@ from nextbest.models import (
     calibration_table,
     gate_passed,
     get_version,
-    hunt_table,
     load_model,
     pr_auc,
     roc_auc,
     set_status,
 )
-from nextbest.store import Store, is_database_error
-
-
-def hunt_file(
-    path: Path,
-    *,
-    time_column: str,
-    target: str,
-    features: list[str] | None = None,
-    settings: LeakageSettings | None = None,
-) -> tuple[list[Finding], dict[str, Any]]:
-    """The leakage hunt on any CSV or Parquet table with a time column and a 0/1 target."""
-    if not path.exists():
-        raise SourceFileError(f"{path}: no such file")
-    fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-    lit = "'" + str(path).replace("'", "''") + "'"
-    with Store(":memory:") as store:
-        reader = f"read_parquet({lit})" if fmt == "parquet" else f"read_csv({lit}, header=true)"
-        try:
-            cols = store.columns(f"SELECT * FROM {reader}")
-        except Exception as exc:
-            if not is_database_error(exc):
-                raise
-            first = str(exc).splitlines()[0]
-            raise SourceFileError(f"{path}: cannot be read as {fmt} ({first})") from None
-        names = [c for c, _ in cols]
-        for what, col in (("--time-column", time_column), ("--target", target)):
-            if col not in names:
-                raise SourceFileError(
-                    f"{path}: no column '{col}' for {what};{did_you_mean(col, names)} "
-                    f"Columns: {', '.join(names[:30])}"
-                )
-        numeric = [
-            c
-            for c, t in cols
-            if t.upper()
-            in (
-                "BIGINT",
-                "INTEGER",
-                "DOUBLE",
-                "FLOAT",
-                "SMALLINT",
-                "TINYINT",
-                "BOOLEAN",
-                "DECIMAL",
-                "HUGEINT",
-                "UBIGINT",
-                "UINTEGER",
-                "REAL",
-            )
-            or t.upper().startswith("DECIMAL")
-        ]
-        chosen = features or [c for c in numeric if c not in (time_column, target)]
-        unknown = [f for f in chosen if f not in names]
-        if unknown:
-            raise SourceFileError(
-                f"{path}: no column '{unknown[0]}' for --features;{did_you_mean(unknown[0], names)}"
-            )
-        cast = ", ".join(f'CAST("{f}" AS DOUBLE) AS "{f}"' for f in chosen)
-        table = store.arrow(
-            f'SELECT "{time_column}", CAST("{target}" AS INTEGER) AS "{target}", {cast} '
-            f"FROM {reader}"
-        )
-        values = set(pc.unique(table[target]).to_pylist())
-        if not values <= {0, 1, None}:
-            raise SourceFileError(
-                f"{path}: --target '{target}' must hold 0/1 (converted or not); found "
-                f"{sorted(v for v in values if v is not None)[:5]}"
-            )
-        findings = hunt_table(
-            store, table, time_column=time_column, target=target, features=chosen, settings=settings
-        )
-    info = {"rows": table.num_rows, "features": chosen, "dates": len(pc.unique(table[time_column]))}
-    return findings, info
+from nextbest.store import Store
 
 
 @dataclass(frozen=True)

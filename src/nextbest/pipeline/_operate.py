@@ -10,7 +10,7 @@
 * ``due_week`` picks the week the schedule should run; a week that already has a run is not
   run twice.
 * ``replay`` recomputes a past run from its recorded config, model versions and seed and checks
-  the decision file is byte-identical.
+  the decision file is byte-identical; when it is not, it names the re-delivered inputs.
 * Knobs: a few safe settings per action, changed with who, when, old → new and why.
 """
 
@@ -51,6 +51,7 @@ from nextbest.pipeline._runs import (
     new_run_id,
     record_event,
 )
+from nextbest.pipeline._superseded import ReplayResult, superseded_inputs
 from nextbest.store import Store
 
 KNOBS: dict[str, str] = {
@@ -367,9 +368,10 @@ def record_skipped(store: Store, config: Config, day: dt.date, reason: str) -> s
     return rid
 
 
-def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
+def replay(store: Store, run_id: str) -> ReplayResult:
     """Recompute a past run from its recorded config, models and seed into a scratch folder
-    (inside a rolled-back transaction) and compare the decision files byte for byte.
+    (inside a rolled-back transaction) and compare the decision files byte for byte; the
+    result names the run's inputs that re-delivered files replaced since.
 
     The contact history is put back as it was when the run was made: the contacts of every
     run exported after it was created are left out (its own included), and so are contacts
@@ -425,4 +427,6 @@ def replay(store: Store, run_id: str) -> tuple[bool, str, str]:
                 actor="replay",
             )
             new_sha = result.decision_sha256
-    return new_sha == sha, sha, new_sha
+    same = new_sha == sha
+    gone = superseded_inputs(store, run_id, since_run=not same)
+    return ReplayResult(run_id, same, sha, new_sha, gone)

@@ -43,7 +43,11 @@ def config_hash(config: Config) -> str:
 
 
 def input_fingerprints(store: Store, day: dt.date) -> dict[str, Any]:
-    """Which loaded batches (by sha256) the run reads, and the state of the contact history."""
+    """Which loaded batches the run reads, and the state of the contact history.
+
+    ``batches``: per table, the files' sha256 (of snapshots, the week's own); ``batch_ids``:
+    per table, every current batch holding a partition on or before ``day`` (or a whole table),
+    so that a later re-delivery of a week the run read can name the run (ingest does)."""
     rows = store.fetchall(
         """
         SELECT table_name, list(file_sha256 ORDER BY batch_id)
@@ -54,11 +58,21 @@ def input_fingerprints(store: Store, day: dt.date) -> dict[str, Any]:
         """,
         [day.isoformat()],
     )
+    read = store.fetchall(
+        """
+        SELECT table_name, list(batch_id ORDER BY batch_id)
+        FROM ingest_batches
+        WHERE status = 'loaded' AND (len(partitions) = 0 OR list_min(partitions) <= ?)
+        GROUP BY table_name ORDER BY table_name
+        """,
+        [day.isoformat()],
+    )
     # the cooldown looks both ways from the run date, so the whole contact history counts
     contacts = store.fetchone("SELECT count(*), CAST(max(contact_date) AS VARCHAR) FROM contacts")
     assert contacts is not None
     return {
         "batches": {table: list(shas) for table, shas in rows},
+        "batch_ids": {table: list(ids) for table, ids in read},
         "contacts": {"rows": int(contacts[0]), "last": contacts[1]},
     }
 

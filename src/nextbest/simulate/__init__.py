@@ -7,18 +7,23 @@ from nextbest.simulate._bank import (
     simulate_bank,
     weekly_hazard,
 )
+from nextbest.simulate._dialect import SOURCES_FILE, Delivery, dutch_csv, sources_toml
 from nextbest.simulate._market import FUNDS, MarketSeries, simulate_market
 from nextbest.simulate._respond import conversion_probability, draw_conversion_weeks
 
 __all__ = [
     "DEFAULT_START",
     "FUNDS",
+    "SOURCES_FILE",
     "TRUE_COEFFICIENTS",
     "BankManifest",
+    "Delivery",
     "MarketSeries",
     "conversion_probability",
     "draw_conversion_weeks",
+    "dutch_csv",
     "simulate_bank",
     "simulate_market",
+    "sources_toml",
     "weekly_hazard",
 ]

@@ -37,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from nextbest.simulate._dialect import Delivery, DialectName
 from nextbest.simulate._faults import FaultPlan, inject_malformed, inject_null_burst, plan_faults
 from nextbest.simulate._files import (
     snapshot_table,
@@ -44,7 +45,6 @@ from nextbest.simulate._files import (
     write_audit,
     write_conversions,
     write_market,
-    write_table,
     write_truth_customers,
 )
 from nextbest.simulate._market import MarketSeries, simulate_market
@@ -81,6 +81,7 @@ class BankManifest:
     n_conversions: int
     faults: dict[str, object] = field(default_factory=dict)
     seconds: float = 0.0
+    dialect: str = "plain"
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
@@ -230,6 +231,7 @@ def simulate_bank(
     seed: int = 42,
     start: dt.date = DEFAULT_START,
     file_format: Literal["parquet", "csv"] = "parquet",
+    dialect: DialectName = "plain",
     faults: bool = True,
     truth: bool = True,
     progress: Callable[[int, int], None] | None = None,
@@ -245,6 +247,8 @@ def simulate_bank(
         Size of the bank. Faults need at least 30 weeks.
     seed
         Everything is a deterministic function of the seed.
+    file_format, dialect
+        ``"csv", "nl"``: as a Dutch warehouse exports it (:mod:`nextbest.simulate._dialect`).
     faults
         Inject the warehouse faults the checks must catch (late week, malformed batch,
         null burst); their weeks and expected counts are in the manifest.
@@ -259,6 +263,7 @@ def simulate_bank(
     """
     t0 = time.perf_counter()
     _check_size(n_customers, n_weeks, start)
+    delivery = Delivery(file_format, dialect)
     out = Path(out_dir)
     for sub in ("snapshots", "late", "market", "conversions", "email_events", "audit", "truth"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -268,14 +273,15 @@ def simulate_bank(
     market = simulate_market(
         start - dt.timedelta(days=70), dates[-1], crash_start=crash_start, rng=rng
     )
-    write_market(market, out / "market" / f"fund_prices.{file_format}", file_format)
+    write_market(market, out / "market" / f"fund_prices.{file_format}", delivery)
     cust = _make_customers(n_customers, start, rng)
     plan: FaultPlan | None = plan_faults(n_weeks, n_customers) if faults and n_weeks >= 30 else None
-    write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", file_format)
-    weeks = _Weeks(out=out, file_format=file_format, truth=truth, plan=plan, market=market)
+    write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", delivery)
+    weeks = _Weeks(out=out, delivery=delivery, truth=truth, plan=plan, market=market)
     weeks.run(cust, dates, rng, progress)
     found = weeks.conversions
-    n_conv = write_conversions(out, found.ids, found.days, found.amounts, file_format)
+    n_conv = write_conversions(out, found.ids, found.days, found.amounts, delivery)
+    delivery.write_sources(out)
     write_truth_customers(cust, out / "truth" / "customers.parquet")
     if plan is not None:
         weeks.fault_report["late_week"] = dates[plan.late_week].isoformat()
@@ -287,6 +293,7 @@ def simulate_bank(
         n_weeks=n_weeks,
         seed=seed,
         file_format=file_format,
+        dialect=dialect,
         snapshot_dates=[d.isoformat() for d in dates],
         delivered_dates=weeks.delivered,
         crash_start=crash_start.isoformat(),
@@ -349,7 +356,7 @@ class _Weeks:
     """The weekly loop: its state carries from week to week (balances, conversions)."""
 
     out: Path
-    file_format: Literal["parquet", "csv"]
+    delivery: Delivery
     truth: bool
     plan: FaultPlan | None
     market: MarketSeries
@@ -382,7 +389,7 @@ class _Weeks:
                 self._deliver(writer, snapshot_table(cust, day, age, logins), w, day, rng)
                 if self.truth:
                     path = self.out / "truth" / f"hazard_{day.isoformat()}.parquet"
-                    writer.submit(truth_table(cust, day, hazard), path, "parquet")
+                    writer.submit(truth_table(cust, day, hazard), path, Delivery("parquet"))
                 self.conversions.draw(cust, live, day_num, rng)
                 if progress is not None:
                     progress(w + 1, len(dates))
@@ -419,15 +426,15 @@ class _Weeks:
         plan, iso = self.plan, day.isoformat()
         if plan is not None and w == plan.malformed_week:
             table, self.fault_report["malformed"] = inject_malformed(
-                table, plan, rng, self.file_format
+                table, plan, rng, self.delivery
             )
         if plan is not None and w == plan.null_burst_week:
             table, self.fault_report["null_burst"] = inject_null_burst(table, plan, rng)
         folder = "late" if plan is not None and w == plan.late_week else "snapshots"
         if folder == "snapshots":
             self.delivered.append(iso)
-        path = self.out / folder / f"snapshot_{iso}.{self.file_format}"
-        writer.submit(table, path, self.file_format)
+        path = self.out / folder / f"snapshot_{iso}.{self.delivery.file_format}"
+        writer.submit(table, path, self.delivery)
 
 
 class _Writer:
@@ -438,8 +445,8 @@ class _Writer:
         self._pending: list[Future[None]] = []
         return self
 
-    def submit(self, table: pa.Table, path: Path, file_format: str) -> None:
-        self._pending.append(self._pool.submit(write_table, table, path, file_format))
+    def submit(self, table: pa.Table, path: Path, delivery: Delivery) -> None:
+        self._pending.append(self._pool.submit(delivery.write, table, path))
 
     def wait_beyond(self, n: int) -> None:
         while len(self._pending) > n:

@@ -8,6 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from nextbest.simulate._dialect import Delivery
+
 
 @dataclass(frozen=True)
 class FaultPlan:
@@ -39,7 +41,7 @@ def _null_where(column: pa.ChunkedArray, mask: np.ndarray) -> pa.Array:
 
 
 def inject_malformed(
-    table: pa.Table, plan: FaultPlan, rng: np.random.Generator, file_format: str
+    table: pa.Table, plan: FaultPlan, rng: np.random.Generator, delivery: Delivery
 ) -> tuple[pa.Table, dict[str, object]]:
     """Corrupt a batch of rows the way exports go wrong; return the table and what was done.
 
@@ -48,12 +50,11 @@ def inject_malformed(
     which copy is right; of exact duplicates one copy is kept and the others quarantined.
     """
     n = table.num_rows
+    csv = delivery.file_format == "csv"
     k = plan.n_bad
     group = max(k // 5, 2)
     small = max(k // 10, 2)
-    picks = rng.choice(
-        n, size=3 * group + small + (group if file_format == "csv" else 0), replace=False
-    )
+    picks = rng.choice(n, size=3 * group + small + (group if csv else 0), replace=False)
     bad_age = picks[:group]
     bad_segment = picks[group : 2 * group]
     bad_accounts = picks[2 * group : 3 * group]
@@ -72,10 +73,11 @@ def inject_malformed(
     mask = np.zeros(n, dtype=bool)
     mask[null_id] = True
     table = _set(table, "relation_id", _null_where(table["relation_id"], mask))
-    if file_format == "csv":
-        balance = pc.cast(table["total_balance"], pa.string()).to_numpy(zero_copy_only=False)
-        balance = balance.astype(object)
-        balance[bad_balance] = "1.234,56"  # European formatting: not a number to a parser
+    if csv:
+        balance = delivery.numbers(table["total_balance"], "total_balance")
+        balance = balance.to_numpy(zero_copy_only=False).astype(object)
+        # a number in another dialect's formatting ('1.234,56' in a plain file)
+        balance[bad_balance] = delivery.bad_number
         table = _set(table, "total_balance", pa.array(balance.tolist(), pa.string()))
 
     # duplicates: rows outside the corrupted ones, so each row has exactly one reason
@@ -83,8 +85,8 @@ def inject_malformed(
     dup_src = rng.choice(clean, size=2 * small, replace=False)
     conflicting, exact = dup_src[:small], dup_src[small:]
     conflict_rows = table.take(pa.array(conflicting))
-    if file_format == "csv":
-        changed = pa.array([str(float(i) + 1000.5) for i in range(small)], pa.string())
+    if csv:
+        changed = delivery.numbers(pa.array(np.arange(small) + 1000.5), "total_balance")
     else:
         changed = pc.add(conflict_rows["total_balance"], 1000.5)
     conflict_rows = _set(conflict_rows, "total_balance", changed)

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from nextbest.simulate._dialect import Delivery
 from nextbest.simulate._market import FUNDS, MarketSeries
 
 if TYPE_CHECKING:
@@ -19,15 +18,6 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 SEGMENTS = ("mass", "affluent", "private")
-
-
-def write_table(table: pa.Table, path: Path, file_format: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    if file_format == "parquet":
-        pq.write_table(table, tmp, compression="snappy")
-    else:
-        pacsv.write_csv(table, tmp)
-    tmp.replace(path)
 
 
 def _date_column(day: dt.date, n: int) -> pa.Array:
@@ -74,7 +64,7 @@ def snapshot_table(
     )
 
 
-def write_market(market: MarketSeries, path: Path, file_format: str) -> None:
+def write_market(market: MarketSeries, path: Path, delivery: Delivery) -> None:
     n = len(market.dates)
     funds = [f for f, _ in FUNDS]
     table = pa.table(
@@ -86,10 +76,10 @@ def write_market(market: MarketSeries, path: Path, file_format: str) -> None:
             "price": np.concatenate([market.prices[f] for f in funds]),
         }
     )
-    write_table(table, path, file_format)
+    delivery.write(table, path)
 
 
-def write_audit(cust: _Customers, path: Path, file_format: str) -> None:
+def write_audit(cust: _Customers, path: Path, delivery: Delivery) -> None:
     table = pa.table(
         {
             "relation_id": cust.relation_id,
@@ -97,7 +87,7 @@ def write_audit(cust: _Customers, path: Path, file_format: str) -> None:
             "postcode_area": cust.postcode_area,
         }
     )
-    write_table(table, path, file_format)
+    delivery.write(table, path)
 
 
 def write_conversions(
@@ -105,7 +95,7 @@ def write_conversions(
     ids: list[npt.NDArray[np.int64]],
     days: list[npt.NDArray[np.int64]],
     amounts: list[FloatArray],
-    file_format: str,
+    delivery: Delivery,
 ) -> int:
     rid = np.concatenate(ids) if ids else np.empty(0, np.int64)
     day = np.concatenate(days) if days else np.empty(0, np.int64)
@@ -118,7 +108,7 @@ def write_conversions(
             "amount": amt[order],
         }
     )
-    write_table(table, out / "conversions" / f"conversions.{file_format}", file_format)
+    delivery.write(table, out / "conversions" / f"conversions.{delivery.file_format}")
     return len(rid)
 
 
@@ -130,4 +120,4 @@ def write_truth_customers(cust: _Customers, path: Path) -> None:
             "uplift_factor": cust.uplift_factor,
         }
     )
-    write_table(table, path, "parquet")
+    Delivery("parquet").write(table, path)

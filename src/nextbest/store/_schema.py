@@ -72,7 +72,19 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     partitions VARCHAR[] NOT NULL,
     partitions_replaced INTEGER NOT NULL,
     status VARCHAR NOT NULL,           -- loaded | superseded
-    loaded_at TIMESTAMP NOT NULL
+    loaded_at TIMESTAMP NOT NULL,
+    reader_sha256 VARCHAR,             -- of the reading settings (NULL: loaded before they were)
+    reader_json VARCHAR,               -- those settings as JSON, to name what changed
+    reason VARCHAR                     -- new | settings | reload | redelivered
+);
+-- a re-delivered partition that a run approved or exported had read (its replay now differs)
+CREATE TABLE IF NOT EXISTS input_redeliveries (
+    run_id VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    partition_value VARCHAR NOT NULL,
+    old_batch_id BIGINT NOT NULL,
+    new_batch_id BIGINT NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
 );
 CREATE TABLE IF NOT EXISTS quarantine (
     batch_id BIGINT NOT NULL,
@@ -253,4 +265,7 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS superseded_by VARCHAR;
 ALTER TABLE exports ADD COLUMN IF NOT EXISTS parquet_sha256 VARCHAR;
 ALTER TABLE exports ADD COLUMN IF NOT EXISTS stops_file VARCHAR;
 ALTER TABLE exports ADD COLUMN IF NOT EXISTS stops_sha256 VARCHAR;
+ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS reader_sha256 VARCHAR;
+ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS reader_json VARCHAR;
+ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS reason VARCHAR;
 """
