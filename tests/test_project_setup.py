@@ -33,6 +33,8 @@ def empty_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     "args",
     [
         ["status"],
+        ["profile"],
+        ["replay", "2025-01-05-r1"],
         ["ingest"],
         ["ingest", "snapshots"],
         ["quarantine"],
