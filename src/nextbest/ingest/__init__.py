@@ -17,6 +17,7 @@ from nextbest.ingest._inspect import (
     quarantine_rows,
     quarantine_summary,
 )
+from nextbest.ingest._inspect_file import Inspection, inspect_file
 from nextbest.ingest._load import ContractIssue, LoadReport, load_file
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
 
@@ -31,11 +32,13 @@ __all__ = [
     "ColumnContract",
     "Contract",
     "ContractIssue",
+    "Inspection",
     "LoadReport",
     "configured_sources",
     "contract_issues",
     "ingest_source",
     "ingest_summary",
+    "inspect_file",
     "load_file",
     "quarantine_rows",
     "quarantine_summary",

@@ -1,0 +1,130 @@
+"""``nextbest inspect FILE``: the dialect, the mapping and the lines to paste for a new export."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nextbest.cli._context import STATE, handled
+from nextbest.cli._render import console, styled
+from nextbest.ingest import Inspection, inspect_file
+
+
+@handled
+def inspect(
+    file: Annotated[Path, typer.Argument(help="The export to read: a CSV or Parquet file.")],
+    source: Annotated[
+        str | None,
+        typer.Option(help="Read it as this source (default: guessed from its columns)."),
+    ] = None,
+) -> None:
+    """Sniff an export and print the [sources.*] lines that read it, with a preview of the
+    first rows as read and what would be quarantined. Nothing is written."""
+    print_inspection(inspect_file(file, source=source, path_text=_path_for_config(file)))
+
+
+def _path_for_config(file: Path) -> str:
+    """The file's path as the config should hold it: relative to the config's folder (given
+    with --config, else the current one) when the file is inside it."""
+    base = (STATE.config_path.parent if STATE.config_path else Path()).resolve()
+    target = file.resolve()
+    if target.is_relative_to(base):
+        return Path(os.path.relpath(target, base)).as_posix()
+    return str(target)
+
+
+def print_inspection(result: Inspection) -> None:
+    """The inspection in four parts: dialect, columns, lines to paste, preview."""
+    _print_dialect(result)
+    _print_columns(result)
+    console.print(styled("\n[bold]Lines to paste into nextbest.toml[/]"))
+    console.print(result.toml, soft_wrap=True, highlight=False)
+    _print_preview(result)
+
+
+def _print_dialect(result: Inspection) -> None:
+    d = result.dialect
+    console.print(styled("[bold]{}[/] ({})", result.path, d.format), highlight=False)
+    if d.format == "csv":
+        rows = [
+            ("delimiter", repr(d.delimiter)),
+            ("header", "yes" if d.header else "no"),
+            ("quote", "none" if d.quote == "(empty)" else repr(d.quote)),
+            ("encoding", d.encoding_label),
+            ("decimal", repr(d.decimal)),
+            ("thousands", repr(d.thousands) if d.thousands else "none"),
+            ("dates", d.date_format or "ISO (YYYY-MM-DD)"),
+            ("yes / no", " ".join(d.true_values) + " / " + " ".join(d.false_values)),
+            ("nulls", ", ".join([*(repr(v) for v in d.null_values), "empty"])),
+        ]
+        for name, value in rows:
+            console.print(f"  {name:<10} {value}", highlight=False)
+    for note in d.notes:
+        console.print(styled("  [yellow]note[/] {}", note))
+
+
+def _print_columns(result: Inspection) -> None:
+    m = result.mapping
+    how = "guessed from the columns" if result.guessed else "as asked"
+    table = Table(title=f"Columns, read as {m.source} ({how})", title_justify="left")
+    for col in ("file column", "DuckDB type", "looks like", "contract column", "similarity"):
+        table.add_column(col)
+    by_file = {fc: c for c, fc in m.columns.items()}
+    for c in result.dialect.columns:
+        mapped = by_file.get(c.name)
+        score = f"{m.scores[mapped]:.2f}" if mapped else ""
+        kind = f"date {c.date_format}" if c.kind == "date" else c.kind
+        table.add_row(c.name, c.duckdb_type, kind, mapped or "(not used)", score)
+    if result.dialect.format == "parquet":
+        for fc in [*m.columns.values(), *m.unused]:
+            mapped = by_file.get(fc)
+            score = f"{m.scores[mapped]:.2f}" if mapped else ""
+            table.add_row(fc, "", "", mapped or "(not used)", score)
+    console.print(table)
+    for col in m.unmapped:
+        console.print(styled("  [yellow]TODO[/] no column of the file matched {}", col))
+    if result.missing:
+        console.print(
+            styled(
+                "  [red]ingest will refuse this file[/] until these required columns are mapped "
+                "in [sources.{}.columns]: {}",
+                m.source,
+                ", ".join(result.missing),
+            )
+        )
+
+
+def _cell(value: Any) -> str:
+    return "NULL" if value is None else str(value)
+
+
+def _print_preview(result: Inspection) -> None:
+    p = result.preview
+    table = Table(title=f"The first {len(p.rows)} rows as they would be read", title_justify="left")
+    table.add_column("column")
+    for r in p.rows:
+        table.add_column(f"row {r[0]}")
+    for i, col in enumerate(p.columns, start=1):
+        table.add_row(col, *(_cell(r[i]) for r in p.rows))
+    console.print(table)
+    if not p.rows_read:
+        console.print(styled("  [red]the file has no data rows[/]"))
+        return
+    if not p.quarantine:
+        console.print(f"Nothing would be quarantined: all {p.rows_read:,} rows read.")
+    else:
+        q = Table(
+            title=f"Would be quarantined: {p.rows_quarantined:,} of {p.rows_read:,} rows",
+            title_justify="left",
+        )
+        for col in ("column", "rule", "rows", "first row", "example"):
+            q.add_column(col, justify="right" if col in ("rows", "first row") else "left")
+        for c in p.quarantine:
+            q.add_row(c.column, c.rule, f"{c.rows:,}", str(c.first_row), _cell(c.example))
+        console.print(q)
+    if p.refusal:
+        console.print(styled("  [red]ingest would refuse the file[/]: {}", p.refusal))

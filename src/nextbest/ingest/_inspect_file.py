@@ -1,0 +1,160 @@
+"""``nextbest inspect FILE``: sniff an export, propose its settings and preview the reading.
+
+The preview is the real reading, not a re-implementation: the proposed settings stage the
+file exactly as ingest does (``source_sql``, the casts of ``cast_sql``, the row rules and the
+unique key) in a private in-memory store, so the project's store is never opened, and what it
+shows as quarantined is what ``nextbest ingest`` would quarantine with the pasted lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nextbest.config import SourceConfig
+from nextbest.errors import SourceFileError
+from nextbest.ingest._contracts import CONTRACTS, Contract
+from nextbest.ingest._files import describe_source, map_columns
+from nextbest.ingest._load import _stage
+from nextbest.ingest._propose import (
+    ColumnMapping,
+    guess_mapping,
+    proposed_source,
+    source_toml,
+)
+from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
+from nextbest.ingest._sniff import Dialect, sniff_dialect
+from nextbest.store import REDACTED, Store, is_database_error, quote_identifier
+
+#: rows the preview shows
+PREVIEW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class QuarantineCount:
+    """How many rows of the file one rule of one column would quarantine."""
+
+    column: str
+    rule: str
+    rows: int
+    first_row: int  # 1-based data row of the first
+    example: str | None  # the value as written in that row
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The file read with the proposed settings."""
+
+    columns: tuple[str, ...]  # contract columns, in contract order
+    rows: tuple[tuple[Any, ...], ...]  # the first rows as read: data row number, then columns
+    rows_read: int
+    rows_quarantined: int
+    quarantine: tuple[QuarantineCount, ...]
+    refusal: str | None  # the whole-file refusal ingest would give, if any
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What ``nextbest inspect`` found in a file and proposes to read it with."""
+
+    path: Path
+    dialect: Dialect
+    mapping: ColumnMapping
+    guessed: bool  # the source was guessed from the columns, not given
+    source: SourceConfig  # the proposed settings
+    toml: str  # the [sources.NAME] block that holds them
+    missing: tuple[str, ...]  # required contract columns the file lacks: ingest refuses it
+    preview: Preview
+
+
+def inspect_file(
+    path: Path, *, source: str | None = None, path_text: str | None = None
+) -> Inspection:
+    """Sniff ``path``, propose the source settings and preview the file read with them.
+
+    ``source`` is the source to read it as (guessed from the columns when None); ``path_text``
+    is the path to write into the proposed block (default: ``path`` as given).
+    """
+    with Store(":memory:") as store:
+        dialect = sniff_dialect(store, path)
+        reading = SourceConfig(
+            path=str(path),
+            format=dialect.format,
+            delimiter=dialect.delimiter,
+            encoding=dialect.encoding,
+        )
+        file_types = describe_source(
+            store, path, dialect.format, reading, setting="the proposed settings"
+        )
+        mapping = guess_mapping(list(file_types), source)
+        proposed = proposed_source(path_text or str(path), dialect, mapping)
+        contract = CONTRACTS[mapping.source]
+        setting = f"[sources.{mapping.source}]"
+        missing = tuple(
+            c.name for c in contract.columns if c.required and c.name not in mapping.columns
+        )
+        columns = mapping.columns
+        if not missing:
+            # the mapping the real ingest would derive from the proposed settings
+            columns = map_columns(contract, list(file_types), proposed, path, setting=setting)
+        preview = _preview(store, contract, path, proposed, columns, file_types, setting=setting)
+    return Inspection(
+        path=path,
+        dialect=dialect,
+        mapping=mapping,
+        guessed=source is None,
+        source=proposed,
+        toml=source_toml(mapping, proposed),
+        missing=missing,
+        preview=preview,
+    )
+
+
+def _preview(
+    store: Store,
+    contract: Contract,
+    path: Path,
+    source: SourceConfig,
+    mapping: dict[str, str],
+    file_types: dict[str, str],
+    *,
+    setting: str,
+) -> Preview:
+    fmt = source.format
+    try:
+        _stage(store, contract, mapping, file_types, path, fmt, source)
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        first = str(exc).strip().splitlines()[0]
+        raise SourceFileError(f"{path}: could not be read as a whole ({first})") from None
+    cols = tuple(c for c in contract.names if c in mapping)
+    shown = ", ".join(["_row", *(quote_identifier(c) for c in cols)])
+    rows = tuple(store.fetchall(f"SELECT {shown} FROM _stage ORDER BY _row LIMIT {PREVIEW_ROWS}"))
+    counts = store.fetchone(
+        "SELECT count(*), count(*) FILTER (WHERE len(_violations) > 0) FROM _stage"
+    )
+    assert counts is not None
+    rows_read, rows_quarantined = int(counts[0]), int(counts[1])
+    quarantine = tuple(
+        QuarantineCount(str(c), str(r), int(n), int(first), None if v is None else str(v))
+        for c, r, n, first, v in store.fetchall(
+            "SELECT v.c, v.r, count(*) AS n, min(_row), arg_min(v.v, _row) "
+            "FROM (SELECT _row, unnest(_violations) AS v FROM _stage) "
+            "GROUP BY ALL ORDER BY n DESC, v.c, v.r"
+        )
+    )
+    refusal = None
+    if rows_read:
+        try:
+            refuse_when_one_rule_fails_most(store, path, source, rows_read, setting=setting)
+        except SourceFileError as exc:
+            refusal = str(exc)
+    if contract.audit_only:
+        # audit values never leave the audit database, not even onto the screen
+        rows = tuple((r[0], *(REDACTED for _ in cols)) for r in rows)
+        quarantine = tuple(
+            QuarantineCount(q.column, q.rule, q.rows, q.first_row, REDACTED) for q in quarantine
+        )
+    return Preview(cols, rows, rows_read, rows_quarantined, quarantine, refusal)
