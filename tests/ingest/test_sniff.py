@@ -16,7 +16,7 @@ from nextbest.config import load_config
 from nextbest.errors import ConfigError, SourceFileError
 from nextbest.ingest import SNAPSHOTS, ingest_source, inspect_file, load_file
 from nextbest.ingest._sniff import detect_encoding
-from nextbest.store import Store
+from nextbest.store import REDACTED, Store
 from tests.ingest.helpers import row, write_csv
 
 HEADER = (
@@ -266,6 +266,21 @@ def test_unmatched_columns_are_todo_lines(tmp_path: Path) -> None:
     assert '# TODO segment = "<column in your file>"  (not found in the file)' in result.toml
     assert "is_investor" in result.missing
     assert result.preview.rows_read == 1
+
+
+def test_audit_values_never_reach_the_screen(tmp_path: Path) -> None:
+    """An audit file: the preview and the quarantine example hold the redaction marker, and no
+    column example or yes/no text is kept from it."""
+    path = tmp_path / "aud.csv"
+    path.write_text("relation_id,gender,postcode_area\n1,F,10\n2,Q,11\n", encoding="utf-8")
+    result = inspect_file(path)
+    assert result.mapping.source == "audit"
+    p = result.preview
+    assert p.rows == ((1, REDACTED, REDACTED, REDACTED), (2, REDACTED, REDACTED, REDACTED))
+    assert [(q.column, q.rule, q.first_row, q.example) for q in p.quarantine] == [
+        ("gender", "allowed: not one of F/M/X", 2, REDACTED)
+    ]
+    assert {c.example for c in result.dialect.columns} == {None}
 
 
 def test_an_unknown_source_is_refused_with_a_suggestion(tmp_path: Path) -> None:

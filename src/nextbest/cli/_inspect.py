@@ -58,13 +58,19 @@ def _print_dialect(result: Inspection) -> None:
             ("decimal", repr(d.decimal)),
             ("thousands", repr(d.thousands) if d.thousands else "none"),
             ("dates", d.date_format or "ISO (YYYY-MM-DD)"),
-            ("yes / no", " ".join(d.true_values) + " / " + " ".join(d.false_values)),
+            ("yes / no", _vocabulary(d.true_values, d.false_values)),
             ("nulls", ", ".join([*(repr(v) for v in d.null_values), "empty"])),
         ]
         for name, value in rows:
             console.print(f"  {name:<10} {value}", highlight=False)
     for note in d.notes:
         console.print(styled("  [yellow]note[/] {}", note))
+
+
+def _vocabulary(trues: tuple[str, ...], falses: tuple[str, ...]) -> str:
+    if not trues and not falses:
+        return "none found"
+    return f"{' '.join(trues) or '-'} / {' '.join(falses) or '-'}"
 
 
 def _print_columns(result: Inspection) -> None:

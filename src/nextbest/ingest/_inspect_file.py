@@ -8,7 +8,7 @@ shows as quarantined is what ``nextbest ingest`` would quarantine with the paste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,14 @@ def inspect_file(
             # the mapping the real ingest would derive from the proposed settings
             columns = map_columns(contract, list(file_types), proposed, path, setting=setting)
         preview = _preview(store, contract, path, proposed, columns, file_types, setting=setting)
+    if contract.audit_only:
+        # no sensitive value as an example or a yes/no text either
+        dialect = replace(
+            dialect,
+            columns=tuple(replace(c, example=None) for c in dialect.columns),
+            true_values=(),
+            false_values=(),
+        )
     return Inspection(
         path=path,
         dialect=dialect,
