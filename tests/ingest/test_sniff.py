@@ -320,3 +320,29 @@ def test_files_it_cannot_read_get_one_line_naming_them(tmp_path: Path) -> None:
         inspect_file(book)
     with pytest.raises(SourceFileError, match=r"nothere\.csv: no such file"):
         inspect_file(tmp_path / "nothere.csv")
+
+
+def test_a_glob_inspects_its_first_file_and_proposes_the_glob(tmp_path: Path) -> None:
+    """A glob, as a source's path may be: the first file by name is read, the block keeps the
+    glob so that every week's file is taken."""
+    write_csv(tmp_path / "snap_2.csv", [row(102)])
+    write_csv(tmp_path / "snap_1.csv", [row(101)])
+    result = inspect_file(tmp_path / "snap_*.csv")
+    assert (result.path.name, result.matched) == ("snap_1.csv", 2)
+    assert result.source.path == str(tmp_path / "snap_*.csv")
+    assert result.preview.rows[0][:2] == (1, 101)
+
+
+def test_numbers_with_decimal_commas_in_a_comma_delimited_file_are_noted(tmp_path: Path) -> None:
+    """'10,5' quoted in a ','-delimited file: decimal ',' cannot be set with that delimiter,
+    so it stays '.', a note says why, and the preview shows the refusal to come."""
+    path = tmp_path / "conv.csv"
+    path.write_text(
+        'relation_id,conversion_date,amount\n1,2025-01-05,"10,5"\n2,2025-01-06,"3,25"\n',
+        encoding="utf-8",
+    )
+    result = inspect_file(path)
+    assert result.dialect.decimal == "."
+    assert any("decimal commas" in n for n in result.dialect.notes)
+    assert result.preview.rows_quarantined == 2
+    assert result.preview.refusal is not None

@@ -16,7 +16,10 @@ from nextbest.ingest import Inspection, inspect_file
 
 @handled
 def inspect(
-    file: Annotated[Path, typer.Argument(help="The export to read: a CSV or Parquet file.")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="The export to read: a CSV or Parquet file (or a folder or glob)."),
+    ],
     source: Annotated[
         str | None,
         typer.Option(help="Read it as this source (default: guessed from its columns)."),
@@ -49,6 +52,10 @@ def print_inspection(result: Inspection) -> None:
 def _print_dialect(result: Inspection) -> None:
     d = result.dialect
     console.print(styled("[bold]{}[/] ({})", result.path, d.format), highlight=False)
+    if result.matched > 1:
+        console.print(
+            styled("  the first of {} files matching {}", result.matched, result.source.path)
+        )
     if d.format == "csv":
         rows = [
             ("delimiter", repr(d.delimiter)),
@@ -75,7 +82,7 @@ def _vocabulary(trues: tuple[str, ...], falses: tuple[str, ...]) -> str:
 
 def _print_columns(result: Inspection) -> None:
     m = result.mapping
-    how = "guessed from the columns" if result.guessed else "as asked"
+    how = "guessed; --source NAME to choose" if result.guessed else "as asked"
     table = Table(title=f"Columns, read as {m.source} ({how})", title_justify="left")
     for col in ("file column", "DuckDB type", "looks like", "contract column", "similarity"):
         table.add_column(col)
@@ -83,13 +90,8 @@ def _print_columns(result: Inspection) -> None:
     for c in result.dialect.columns:
         mapped = by_file.get(c.name)
         score = f"{m.scores[mapped]:.2f}" if mapped else ""
-        kind = f"date {c.date_format}" if c.kind == "date" else c.kind
+        kind = f"date {c.date_format}" if c.date_format else c.kind
         table.add_row(c.name, c.duckdb_type, kind, mapped or "(not used)", score)
-    if result.dialect.format == "parquet":
-        for fc in [*m.columns.values(), *m.unused]:
-            mapped = by_file.get(fc)
-            score = f"{m.scores[mapped]:.2f}" if mapped else ""
-            table.add_row(fc, "", "", mapped or "(not used)", score)
     console.print(table)
     for col in m.unmapped:
         console.print(styled("  [yellow]TODO[/] no column of the file matched {}", col))
@@ -133,4 +135,6 @@ def _print_preview(result: Inspection) -> None:
             q.add_row(c.column, c.rule, f"{c.rows:,}", str(c.first_row), _cell(c.example))
         console.print(q)
     if p.refusal:
-        console.print(styled("  [red]ingest would refuse the file[/]: {}", p.refusal))
+        console.print(
+            styled("  [red]ingest would refuse the file[/]: {}", p.refusal), soft_wrap=True
+        )

@@ -15,7 +15,7 @@ from typing import Any
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._contracts import CONTRACTS, Contract
-from nextbest.ingest._files import describe_source, map_columns
+from nextbest.ingest._files import describe_source, map_columns, resolve_files
 from nextbest.ingest._load import _stage
 from nextbest.ingest._propose import (
     ColumnMapping,
@@ -24,7 +24,7 @@ from nextbest.ingest._propose import (
     source_toml,
 )
 from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
-from nextbest.ingest._sniff import Dialect, sniff_dialect
+from nextbest.ingest._sniff import Dialect, parquet_columns, sniff_dialect
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier
 
 #: rows the preview shows
@@ -66,6 +66,7 @@ class Inspection:
     toml: str  # the [sources.NAME] block that holds them
     missing: tuple[str, ...]  # required contract columns the file lacks: ingest refuses it
     preview: Preview
+    matched: int = 1  # files the given path or glob names; the first was inspected
 
 
 def inspect_file(
@@ -73,9 +74,16 @@ def inspect_file(
 ) -> Inspection:
     """Sniff ``path``, propose the source settings and preview the file read with them.
 
-    ``source`` is the source to read it as (guessed from the columns when None); ``path_text``
-    is the path to write into the proposed block (default: ``path`` as given).
+    ``path`` may be a glob or a folder, as in ``[sources.*] path``: its first file (by name)
+    is inspected. ``source`` is the source to read it as (guessed from the columns when None);
+    ``path_text`` is the path to write into the proposed block (default: ``path`` as given).
     """
+    matched = 1
+    if not path.is_file() and (path.is_dir() or any(ch in str(path) for ch in "*?[")):
+        files = resolve_files(path, setting="the path given")
+        if not files:
+            raise SourceFileError(f"{path}: no data files in the folder")
+        path_text, path, matched = path_text or str(path), files[0], len(files)
     with Store(":memory:") as store:
         dialect = sniff_dialect(store, path)
         reading = SourceConfig(
@@ -87,6 +95,8 @@ def inspect_file(
         file_types = describe_source(
             store, path, dialect.format, reading, setting="the proposed settings"
         )
+        if dialect.format == "parquet":
+            dialect = replace(dialect, columns=parquet_columns(file_types))
         mapping = guess_mapping(list(file_types), source)
         proposed = proposed_source(path_text or str(path), dialect, mapping)
         contract = CONTRACTS[mapping.source]
@@ -116,6 +126,7 @@ def inspect_file(
         toml=source_toml(mapping, proposed),
         missing=missing,
         preview=preview,
+        matched=matched,
     )
 
 

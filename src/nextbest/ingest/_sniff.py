@@ -11,7 +11,7 @@ the first megabyte: not valid UTF-8 means latin-1 (which decodes any byte).
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -146,10 +146,38 @@ def sniff_dialect(store: Store, path: Path) -> Dialect:
             "export the sheet as CSV, or unzip it"
         )
     encoding, bom = detect_encoding(head)
-    lit, enc = quote_literal(str(path)), quote_literal(encoding)
+    delimiter, quote, header, types = _duckdb_sniff(store, path, encoding)
+    reading = SourceConfig(path=str(path), delimiter=delimiter, encoding=encoding)
+    columns = _sniff_columns(store, path, reading, types)
+    notes = _notes(head, encoding, quote, header)
+    dialect = _decide(columns, encoding, bom, delimiter, quote, header, notes)
+    if dialect.null_values:
+        # DuckDB types a column holding 'NULL' as text; ask again with the markers as nulls
+        _, _, _, types = _duckdb_sniff(store, path, encoding, delimiter, dialect.null_values)
+        retyped = tuple(
+            replace(c, duckdb_type=types.get(c.name, c.duckdb_type)) for c in dialect.columns
+        )
+        dialect = replace(dialect, columns=retyped)
+    return dialect
+
+
+def _duckdb_sniff(
+    store: Store,
+    path: Path,
+    encoding: str,
+    delimiter: str | None = None,
+    nulls: tuple[str, ...] = (),
+) -> tuple[str, str, bool, dict[str, str]]:
+    """DuckDB's sniffer on the file: delimiter, quote, whether it has a header, column types."""
+    options = [f"encoding = {quote_literal(encoding)}"]
+    if delimiter is not None:
+        options.append(f"delim = {quote_literal(delimiter)}")
+    if nulls:
+        options.append(f"nullstr = [{', '.join(quote_literal(v) for v in ('', *nulls))}]")
     try:
         sniffed = store.fetchone(
-            f"SELECT Delimiter, Quote, HasHeader, Columns FROM sniff_csv({lit}, encoding = {enc})"
+            "SELECT Delimiter, Quote, HasHeader, Columns FROM "
+            f"sniff_csv({quote_literal(str(path))}, {', '.join(options)})"
         )
     except Exception as exc:
         if not is_database_error(exc):
@@ -157,12 +185,24 @@ def sniff_dialect(store: Store, path: Path) -> Dialect:
         first = str(exc).strip().splitlines()[0]
         raise SourceFileError(f"{path}: not readable as CSV ({first})") from None
     assert sniffed is not None
-    delimiter, quote, header = str(sniffed[0]), str(sniffed[1]), bool(sniffed[2])
     types = {str(c["name"]): str(c["type"]) for c in sniffed[3]}
-    reading = SourceConfig(path=str(path), delimiter=delimiter, encoding=encoding)
-    columns = _sniff_columns(store, path, reading, types)
-    notes = _notes(head, encoding, quote, header)
-    return _decide(columns, encoding, bom, delimiter, quote, header, notes)
+    return str(sniffed[0]), str(sniffed[1]), bool(sniffed[2]), types
+
+
+def parquet_columns(types: dict[str, str]) -> tuple[ColumnSniff, ...]:
+    """The columns of a Parquet file: their kind is their type."""
+
+    def kind(sql_type: str) -> Kind:
+        t = sql_type.upper()
+        if t in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"):
+            return "integer"
+        if t in ("DOUBLE", "FLOAT", "REAL") or t.startswith("DECIMAL"):
+            return "number"
+        if t == "DATE" or t.startswith("TIMESTAMP"):
+            return "date"
+        return "boolean" if t == "BOOLEAN" else "text"
+
+    return tuple(ColumnSniff(name, t, kind(t), 0) for name, t in types.items())
 
 
 def _notes(head: bytes, encoding: str, quote: str, header: bool) -> list[str]:
@@ -312,6 +352,12 @@ def _decide(
     comma = sum(c.comma_decimal for c in numeric)
     dot = sum(c.dot_decimal for c in numeric)
     decimal: Literal[".", ","] = "," if comma > dot else "."
+    if decimal == delimiter:
+        notes.append(
+            "the numbers have decimal commas but the file is also delimited by ','; "
+            "ask for an export delimited by ';'"
+        )
+        decimal = "."
     thousands: Thousands = next(
         (
             sep
