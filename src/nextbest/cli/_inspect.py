@@ -83,7 +83,8 @@ def _vocabulary(trues: tuple[str, ...], falses: tuple[str, ...]) -> str:
 def _print_columns(result: Inspection) -> None:
     m = result.mapping
     how = "guessed; --source NAME to choose" if result.guessed else "as asked"
-    table = Table(title=f"Columns, read as {m.source} ({how})", title_justify="left")
+    console.print(styled("\n[bold]Columns, read as {}[/] ({})", m.source, how))
+    table = Table()
     for col in ("file column", "DuckDB type", "looks like", "contract column", "similarity"):
         table.add_column(col)
     by_file = {fc: c for c, fc in m.columns.items()}
@@ -93,6 +94,10 @@ def _print_columns(result: Inspection) -> None:
         kind = f"date {c.date_format}" if c.date_format else c.kind
         table.add_row(c.name, c.duckdb_type, kind, mapped or "(not used)", score)
     console.print(table)
+    if not m.columns:
+        console.print(
+            styled("  [red]no column matched[/] a column of any source; name it with --source")
+        )
     for col in m.unmapped:
         console.print(styled("  [yellow]TODO[/] no column of the file matched {}", col))
     if result.missing:
@@ -112,23 +117,27 @@ def _cell(value: Any) -> str:
 
 def _print_preview(result: Inspection) -> None:
     p = result.preview
-    table = Table(title=f"The first {len(p.rows)} rows as they would be read", title_justify="left")
-    table.add_column("column")
-    for r in p.rows:
-        table.add_column(f"row {r[0]}")
-    for i, col in enumerate(p.columns, start=1):
-        table.add_row(col, *(_cell(r[i]) for r in p.rows))
-    console.print(table)
     if not p.rows_read:
-        console.print(styled("  [red]the file has no data rows[/]"))
+        console.print(styled("[red]The file has no data rows[/]: ingest refuses it."))
         return
+    if p.columns:
+        console.print(styled("[bold]The first {} row(s) as they would be read[/]", len(p.rows)))
+        table = Table()
+        table.add_column("column")
+        for r in p.rows:
+            table.add_column(f"row {r[0]}")
+        for i, col in enumerate(p.columns, start=1):
+            table.add_row(col, *(_cell(r[i]) for r in p.rows))
+        console.print(table)
     if not p.quarantine:
         console.print(f"Nothing would be quarantined: all {p.rows_read:,} rows read.")
     else:
-        q = Table(
-            title=f"Would be quarantined: {p.rows_quarantined:,} of {p.rows_read:,} rows",
-            title_justify="left",
+        console.print(
+            styled(
+                "[bold]Would be quarantined: {:,} of {:,} rows[/]", p.rows_quarantined, p.rows_read
+            )
         )
+        q = Table()
         for col in ("column", "rule", "rows", "first row", "example"):
             q.add_column(col, justify="right" if col in ("rows", "first row") else "left")
         for c in p.quarantine:

@@ -148,6 +148,12 @@ def _preview(
             raise
         first = str(exc).strip().splitlines()[0]
         raise SourceFileError(f"{path}: could not be read as a whole ({first})") from None
+    # a required column not mapped yet is said once, by the caller; the rest of the file is
+    # previewed as if it were mapped
+    store.execute(
+        "UPDATE _stage SET _violations = "
+        "list_filter(_violations, lambda v: NOT starts_with(v.r, 'missing column'))"
+    )
     cols = tuple(c for c in contract.names if c in mapping)
     shown = ", ".join(["_row", *(quote_identifier(c) for c in cols)])
     rows = tuple(store.fetchall(f"SELECT {shown} FROM _stage ORDER BY _row LIMIT {PREVIEW_ROWS}"))
