@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
@@ -229,9 +229,9 @@ def _column_checks_sql(src: str) -> str:
     )
     value = f"v NOT IN ({markers})"
     dates = ", ".join(
-        f"count(*) FILTER ({value} AND regexp_full_match(v, {quote_literal(shape)}) AND "
-        f"try_strptime(v, {quote_literal(fmt)}) IS NOT NULL)"
-        for fmt, shape in ((f, _DATE_SHAPES[f]) for f in _DATE_FORMATS)
+        f"count(*) FILTER ({value} AND regexp_full_match(v, {quote_literal(_DATE_SHAPES[f])}) "
+        f"AND try_strptime(v, {quote_literal(f)}) IS NOT NULL)"
+        for f in _DATE_FORMATS
     )
     grouped = ", ".join(
         f"count(*) FILTER (regexp_full_match(v, {quote_literal(p)}))" for p in _GROUPED.values()
@@ -241,18 +241,21 @@ def _column_checks_sql(src: str) -> str:
         long AS (UNPIVOT sample ON COLUMNS(*) INTO NAME col VALUE val),
         t AS (SELECT col, trim(val) AS v FROM long WHERE trim(val) <> '')
         SELECT col,
-            count(*) FILTER ({value}) AS n_values,
-            list(DISTINCT v) FILTER (NOT {value}) AS markers,
-            count(*) FILTER ({value} AND regexp_full_match(v, {quote_literal(_NUMERIC)})),
-            count(*) FILTER ({value} AND regexp_full_match(v, {quote_literal(_INTEGER)})),
-            count(*) FILTER (regexp_full_match(v, {quote_literal(_COMMA_DECIMAL)})),
-            count(*) FILTER (regexp_full_match(v, {quote_literal(_DOT_DECIMAL)})),
-            {grouped},
-            {dates},
-            count(*) FILTER ({value} AND lower(v) IN ({vocab})),
-            count(DISTINCT lower(v)) FILTER ({value}),
-            list(DISTINCT v) FILTER ({value} AND lower(v) IN ({vocab})),
-            arg_max(v, length(v)) FILTER ({value})
+            count(*) FILTER ({value}) AS "values",
+            list(DISTINCT v ORDER BY v) FILTER (NOT {value}) AS markers,
+            count(*) FILTER ({value} AND regexp_full_match(v, {quote_literal(_NUMERIC)}))
+                AS numeric,
+            count(*) FILTER ({value} AND regexp_full_match(v, {quote_literal(_INTEGER)}))
+                AS integer,
+            count(*) FILTER (regexp_full_match(v, {quote_literal(_COMMA_DECIMAL)}))
+                AS comma_decimal,
+            count(*) FILTER (regexp_full_match(v, {quote_literal(_DOT_DECIMAL)})) AS dot_decimal,
+            [{grouped}] AS grouped,
+            [{dates}] AS dates,
+            count(*) FILTER ({value} AND lower(v) IN ({vocab})) AS vocab,
+            count(DISTINCT lower(v)) FILTER ({value}) AS "distinct",
+            list(DISTINCT v ORDER BY v) FILTER ({value} AND lower(v) IN ({vocab})) AS vocab_found,
+            arg_max(v, length(v)) FILTER ({value}) AS example
         FROM t GROUP BY col
     """
 
@@ -281,7 +284,7 @@ def _sniff_columns(
     src = source_sql(path, "csv", reading)
     try:
         names = [n for n, _ in store.columns(src) if n != "_row"]
-        rows = store.fetchall(_column_checks_sql(src))
+        rows: list[dict[str, Any]] = store.arrow(_column_checks_sql(src)).to_pylist()
     except Exception as exc:
         if not is_database_error(exc):
             raise
@@ -289,32 +292,27 @@ def _sniff_columns(
         raise SourceFileError(
             f"{path}: not readable as CSV with delimiter {reading.delimiter!r} ({first})"
         ) from None
-    n_grouped = len(_GROUPED)
-    by_name: dict[str, _Counts] = {}
-    for r in rows:
-        d0 = 7 + n_grouped
-        by_name[str(r[0])] = _Counts(
-            values=int(r[1]),
-            markers=tuple(sorted(r[2] or [])),
-            numeric=int(r[3]),
-            integer=int(r[4]),
-            comma_decimal=int(r[5]),
-            dot_decimal=int(r[6]),
-            grouped=dict(zip(_GROUPED, map(int, r[7:d0]), strict=True)),
-            dates=dict(zip(_DATE_FORMATS, map(int, r[d0 : d0 + len(_DATE_FORMATS)]), strict=True)),
-            vocab=int(r[d0 + len(_DATE_FORMATS)]),
-            distinct=int(r[d0 + len(_DATE_FORMATS) + 1]),
-            vocab_found=tuple(sorted(r[d0 + len(_DATE_FORMATS) + 2] or [])),
-            example=r[d0 + len(_DATE_FORMATS) + 3],
-        )
-    empty = _Counts(0, (), 0, 0, 0, 0, {}, {}, 0, 0, (), None)
-    return [
-        (
-            _classify(name, types.get(name, "VARCHAR"), by_name.get(name, empty)),
-            by_name.get(name, empty),
-        )
-        for name in names
-    ]
+    by_name = {str(r.pop("col")): _counts(r) for r in rows}
+    empty = _counts({})
+    counted = [(name, by_name.get(name, empty)) for name in names]
+    return [(_classify(name, types.get(name, "VARCHAR"), c), c) for name, c in counted]
+
+
+def _counts(row: dict[str, Any]) -> _Counts:
+    return _Counts(
+        values=int(row.get("values") or 0),
+        markers=tuple(row.get("markers") or ()),
+        numeric=int(row.get("numeric") or 0),
+        integer=int(row.get("integer") or 0),
+        comma_decimal=int(row.get("comma_decimal") or 0),
+        dot_decimal=int(row.get("dot_decimal") or 0),
+        grouped=dict(zip(_GROUPED, row.get("grouped") or [0] * len(_GROUPED), strict=True)),
+        dates=dict(zip(_DATE_FORMATS, row.get("dates") or [0] * len(_DATE_FORMATS), strict=True)),
+        vocab=int(row.get("vocab") or 0),
+        distinct=int(row.get("distinct") or 0),
+        vocab_found=tuple(row.get("vocab_found") or ()),
+        example=row.get("example"),
+    )
 
 
 def _classify(name: str, duckdb_type: str, c: _Counts) -> ColumnSniff:
