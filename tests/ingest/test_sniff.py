@@ -16,6 +16,7 @@ from nextbest.config import load_config
 from nextbest.errors import ConfigError, SourceFileError
 from nextbest.ingest import SNAPSHOTS, ingest_source, inspect_file, load_file
 from nextbest.ingest._sniff import detect_encoding
+from nextbest.simulate import simulate_bank
 from nextbest.store import REDACTED, Store
 from tests.ingest.helpers import row, write_csv
 
@@ -348,3 +349,31 @@ def test_numbers_with_decimal_commas_in_a_comma_delimited_file_are_noted(tmp_pat
     assert any("decimal commas" in n for n in result.dialect.notes)
     assert result.preview.rows_quarantined == 2
     assert result.preview.refusal is not None
+
+
+def test_the_faulty_week_of_the_synthetic_bank_is_previewed_as_ingest_quarantines(
+    tmp_path: Path,
+) -> None:
+    """The bank's malformed CSV week: its few European balances do not make the file's
+    decimal a comma, and the preview counts the rows the manifest says ingest must quarantine,
+    under each fault's rule."""
+    bank = simulate_bank(
+        tmp_path / "bank", n_customers=300, n_weeks=30, seed=7, file_format="csv", truth=False
+    )
+    malformed = bank.faults["malformed"]
+    assert isinstance(malformed, dict)
+    week = tmp_path / "bank" / "snapshots" / f"snapshot_{bank.faults['malformed_week']}.csv"
+    result = inspect_file(week, path_text="week.csv")
+    assert result.toml == '[sources.snapshots]\npath = "week.csv"\nformat = "csv"\n'
+    p = result.preview
+    assert (p.rows_read, p.rows_quarantined) == (
+        malformed["rows_in_file"],
+        malformed["expected_quarantined_rows"],
+    )
+    by_rule = {(q.column, q.rule): q.rows for q in p.quarantine}
+    assert by_rule[("age", "range: outside 0..120")] == malformed["bad_age"]
+    assert (
+        by_rule[("total_balance", "type: not a valid DOUBLE")] == malformed["unparseable_balance"]
+    )
+    assert by_rule[("relation_id", "not null")] == malformed["null_relation_id"]
+    assert p.refusal is None
