@@ -59,3 +59,22 @@ def test_inspect_a_file_it_cannot_read_is_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "leeg.csv: the file is empty" in result.output
     assert "Traceback" not in result.output
+
+
+def test_inspect_in_a_project_says_what_to_change_in_its_source(tmp_path: Path) -> None:
+    """With a nextbest.toml whose [sources.snapshots] reads '.' decimals, inspect names the
+    settings to change, each with its current value."""
+    path = _export(tmp_path)
+    config = tmp_path / "nextbest.toml"
+    config.write_text(
+        '[sources.snapshots]\npath = "exports/*.csv"\ndelimiter = ";"\n'
+        'date_format = "%d-%m-%Y"\nnull_values = ["NULL"]\n'
+        '[sources.snapshots.columns]\nrelation_id = "REL_NR"\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["-c", str(config), "inspect", str(path), "--source", "snapshots"])
+    assert result.exit_code == 0, result.output
+    assert f"Your [sources.snapshots] in {config} reads it otherwise; change:\n" in result.output
+    assert '  decimal = ","   (now ".")\n' in result.output
+    assert '  columns.age = "LEEFTIJD"   (now not set)\n' in result.output
+    assert "columns.relation_id" not in result.output

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nextbest.config import load_config
+from nextbest.config import SourceConfig, load_config
 from nextbest.errors import ConfigError, SourceFileError
 from nextbest.ingest import SNAPSHOTS, ingest_source, inspect_file, load_file
 from nextbest.ingest._sniff import detect_encoding
@@ -377,3 +377,26 @@ def test_the_faulty_week_of_the_synthetic_bank_is_previewed_as_ingest_quarantine
     )
     assert by_rule[("relation_id", "not null")] == malformed["null_relation_id"]
     assert p.refusal is None
+
+
+def test_a_configured_source_is_compared_with_the_proposal(tmp_path: Path) -> None:
+    """The project's [sources.snapshots] reads the Dutch file with '.' decimals and maps age
+    to AGE: exactly those settings, and the names it does not map, are the changes."""
+    current = SourceConfig(
+        path="x.csv",
+        delimiter=";",
+        encoding="latin-1",
+        date_format="%d-%m-%Y",
+        null_values=["NULL"],
+        columns={**MAPPING, "age": "AGE"},
+    )
+    result = inspect_file(_dutch(tmp_path), configured={"snapshots": current, "market": None})
+    assert result.changes is not None
+    assert [(c.setting, c.current, c.proposed) for c in result.changes] == [
+        ("decimal", ".", ","),
+        ("thousands", "", "."),
+        ("columns.age", "AGE", "LEEFTIJD"),
+    ]
+    same = current.model_copy(update={"decimal": ",", "thousands": ".", "columns": MAPPING})
+    assert inspect_file(_dutch(tmp_path), configured={"snapshots": same}).changes == ()
+    assert inspect_file(_dutch(tmp_path), configured={"market": None}).changes is None

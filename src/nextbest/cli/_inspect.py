@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from nextbest.cli._context import STATE, handled
 from nextbest.cli._render import console, styled
-from nextbest.ingest import Inspection, inspect_file
+from nextbest.config import SourceConfig, load_config
+from nextbest.errors import NextbestError
+from nextbest.ingest import SOURCE_NAMES, Inspection, inspect_file
 
 
 @handled
@@ -27,26 +30,74 @@ def inspect(
 ) -> None:
     """Sniff an export and print the [sources.*] lines that read it, with a preview of the
     first rows as read and what would be quarantined. Nothing is written."""
-    print_inspection(inspect_file(file, source=source, path_text=_path_for_config(file)))
+    config_file = _config_file()
+    configured, unread = _configured_sources(config_file)
+    base = config_file.parent if config_file else Path()
+    result = inspect_file(
+        file, source=source, path_text=_path_for_config(file, base), configured=configured
+    )
+    print_inspection(result, config_file)
+    if unread:
+        console.print(styled("  [yellow]note[/] your config was not compared: {}", unread))
 
 
-def _path_for_config(file: Path) -> str:
-    """The file's path as the config should hold it: relative to the config's folder (given
-    with --config, else the current one) when the file is inside it."""
-    base = (STATE.config_path.parent if STATE.config_path else Path()).resolve()
-    target = file.resolve()
-    if target.is_relative_to(base):
-        return Path(os.path.relpath(target, base)).as_posix()
+def _config_file() -> Path | None:
+    """The config file the project's commands would read, if there is one."""
+    if STATE.config_path:
+        return STATE.config_path
+    if os.environ.get("NEXTBEST_CONFIG"):
+        return Path(os.environ["NEXTBEST_CONFIG"])
+    return Path("nextbest.toml") if Path("nextbest.toml").exists() else None
+
+
+def _configured_sources(
+    config_file: Path | None,
+) -> tuple[dict[str, SourceConfig | None], str | None]:
+    """The project's sources by name, and why they could not be read (None: they could)."""
+    if config_file is None or not config_file.exists():
+        return {}, None
+    try:
+        cfg = load_config(config_file)
+    except NextbestError as exc:
+        return {}, str(exc)
+    return {name: getattr(cfg.sources, name) for name in SOURCE_NAMES}, None
+
+
+def _path_for_config(file: Path, base: Path) -> str:
+    """The file's path as the config should hold it: relative to the config's folder when the
+    file is inside it, else absolute."""
+    target, folder = file.resolve(), base.resolve()
+    if target.is_relative_to(folder):
+        return Path(os.path.relpath(target, folder)).as_posix()
     return str(target)
 
 
-def print_inspection(result: Inspection) -> None:
+def print_inspection(result: Inspection, config_file: Path | None = None) -> None:
     """The inspection in four parts: dialect, columns, lines to paste, preview."""
     _print_dialect(result)
     _print_columns(result)
     console.print(styled("\n[bold]Lines to paste into nextbest.toml[/]"))
     console.print(result.toml, soft_wrap=True, highlight=False)
+    _print_changes(result, config_file)
     _print_preview(result)
+
+
+def _print_changes(result: Inspection, config_file: Path | None) -> None:
+    if result.changes is None:
+        return
+    where = f"[sources.{result.mapping.source}] in {config_file}"
+    if not result.changes:
+        console.print(f"Your {where} already reads the file this way.\n", highlight=False)
+        return
+    console.print(styled("[bold]Your {} reads it otherwise[/]; change:", where))
+    for c in result.changes:
+        now = "not set" if c.current is None else _toml(c.current)
+        console.print(f"  {c.setting} = {_toml(c.proposed)}   (now {now})", highlight=False)
+    console.print()
+
+
+def _toml(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _print_dialect(result: Inspection) -> None:

@@ -8,6 +8,7 @@ shows as quarantined is what ``nextbest ingest`` would quarantine with the paste
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,10 @@ from nextbest.ingest._files import describe_source, map_columns, resolve_files
 from nextbest.ingest._load import _stage
 from nextbest.ingest._propose import (
     ColumnMapping,
+    SettingChange,
     guess_mapping,
     proposed_source,
+    setting_changes,
     source_toml,
 )
 from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
@@ -67,16 +70,24 @@ class Inspection:
     missing: tuple[str, ...]  # required contract columns the file lacks: ingest refuses it
     preview: Preview
     matched: int = 1  # files the given path or glob names; the first was inspected
+    #: how the project's own [sources.NAME] differs, when the project has that source
+    changes: tuple[SettingChange, ...] | None = None
 
 
 def inspect_file(
-    path: Path, *, source: str | None = None, path_text: str | None = None
+    path: Path,
+    *,
+    source: str | None = None,
+    path_text: str | None = None,
+    configured: Mapping[str, SourceConfig | None] | None = None,
 ) -> Inspection:
     """Sniff ``path``, propose the source settings and preview the file read with them.
 
     ``path`` may be a glob or a folder, as in ``[sources.*] path``: its first file (by name)
     is inspected. ``source`` is the source to read it as (guessed from the columns when None);
     ``path_text`` is the path to write into the proposed block (default: ``path`` as given).
+    ``configured`` holds the project's sources by name, to say how its own settings for the
+    file's source differ from the proposal.
     """
     matched = 1
     if not path.is_file() and (path.is_dir() or any(ch in str(path) for ch in "*?[")):
@@ -127,7 +138,17 @@ def inspect_file(
         missing=missing,
         preview=preview,
         matched=matched,
+        changes=_changes(configured, mapping, proposed),
     )
+
+
+def _changes(
+    configured: Mapping[str, SourceConfig | None] | None,
+    mapping: ColumnMapping,
+    proposed: SourceConfig,
+) -> tuple[SettingChange, ...] | None:
+    current = (configured or {}).get(mapping.source)
+    return None if current is None else setting_changes(current, proposed, mapping)
 
 
 def _preview(

@@ -189,6 +189,38 @@ _DIALECT_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class SettingChange:
+    """A setting of a configured source that reads the file otherwise than proposed."""
+
+    setting: str  # e.g. 'decimal', or 'columns.age' for a mapping
+    current: Any
+    proposed: Any
+
+
+def setting_changes(
+    current: SourceConfig, proposed: SourceConfig, mapping: ColumnMapping
+) -> tuple[SettingChange, ...]:
+    """What must change in ``current`` to read the file as ``proposed`` does: the dialect
+    settings that differ, yes/no texts and null markers the file has and ``current`` lacks,
+    and the mapped columns ``current`` maps elsewhere."""
+    changes = []
+    if current.format not in ("auto", proposed.format):
+        changes.append(SettingChange("format", current.format, proposed.format))
+    for field in ("delimiter", "decimal", "thousands", "encoding", "date_format"):
+        if getattr(current, field) != getattr(proposed, field):
+            changes.append(SettingChange(field, getattr(current, field), getattr(proposed, field)))
+    for field in ("true_values", "false_values", "null_values"):
+        have = {v.lower() for v in getattr(current, field)}
+        if any(v.lower() not in have for v in getattr(proposed, field)):
+            changes.append(SettingChange(field, getattr(current, field), getattr(proposed, field)))
+    for col, file_col in mapping.columns.items():
+        configured = current.columns.get(col)  # None: read by its own name
+        if (configured or col).lower() != file_col.lower():
+            changes.append(SettingChange(f"columns.{col}", configured, file_col))
+    return tuple(changes)
+
+
 def _toml(value: Any) -> str:
     # a JSON string or list of strings is a valid TOML basic string or array
     return json.dumps(value, ensure_ascii=False)
