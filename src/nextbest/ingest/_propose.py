@@ -14,8 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from nextbest.config import SourceConfig
-from nextbest.errors import ConfigError, did_you_mean
+from nextbest.errors import ConfigError, SourceFileError, did_you_mean
 from nextbest.ingest._contracts import CONTRACTS, Contract
 from nextbest.ingest._sniff import Dialect
 
@@ -159,7 +161,13 @@ def proposed_source(path: str, dialect: Dialect, mapping: ColumnMapping) -> Sour
         }
         settings |= _vocabulary(dialect)
     settings["columns"] = {c: fc for c, fc in mapping.columns.items() if fc.lower() != c}
-    return SourceConfig.model_validate(settings)
+    try:
+        return SourceConfig.model_validate(settings)
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"]
+        raise SourceFileError(
+            f"{path}: no settings can read this file as sniffed ({reason}); set them by hand"
+        ) from None
 
 
 def _vocabulary(dialect: Dialect) -> dict[str, list[str]]:

@@ -115,8 +115,11 @@ def read_head(path: Path) -> bytes:
     """The first :data:`HEAD_BYTES` of the file, or a :class:`SourceFileError` naming it."""
     if not path.is_file():
         raise SourceFileError(f"{path}: no such file")
-    with path.open("rb") as fh:
-        return fh.read(HEAD_BYTES)
+    try:
+        with path.open("rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise SourceFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def detect_encoding(head: bytes) -> tuple[Literal["utf-8", "latin-1", "utf-16"], bool]:
