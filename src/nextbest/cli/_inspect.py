@@ -28,8 +28,9 @@ def inspect(
         typer.Option(help="Read it as this source (default: guessed from its columns)."),
     ] = None,
 ) -> None:
-    """Sniff an export and print the [sources.*] lines that read it, with a preview of the
-    first rows as read and what would be quarantined. Nothing is written."""
+    """Sniff an export and print the config section that reads it (dialect and column
+    mapping), with a preview of the first rows as read and what would be quarantined.
+    Nothing is written."""
     config_file = _config_file()
     configured, unread = _configured_sources(config_file)
     base = config_file.parent if config_file else Path()
@@ -111,7 +112,7 @@ def _print_dialect(result: Inspection) -> None:
         rows = [
             ("delimiter", repr(d.delimiter)),
             ("header", "yes" if d.header else "no"),
-            ("quote", "none" if d.quote == "(empty)" else repr(d.quote)),
+            ("quote", "none found" if d.quote == "(empty)" else repr(d.quote)),
             ("encoding", d.encoding_label),
             ("decimal", repr(d.decimal)),
             ("thousands", repr(d.thousands) if d.thousands else "none"),
