@@ -5,6 +5,7 @@ preview through the real reading path."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import zipfile
 from pathlib import Path
 
@@ -400,3 +401,15 @@ def test_a_configured_source_is_compared_with_the_proposal(tmp_path: Path) -> No
     same = current.model_copy(update={"decimal": ",", "thousands": ".", "columns": MAPPING})
     assert inspect_file(_dutch(tmp_path), configured={"snapshots": same}).changes == ()
     assert inspect_file(_dutch(tmp_path), configured={"market": None}).changes is None
+
+
+def test_a_gzipped_export_is_sniffed_through_its_text(tmp_path: Path) -> None:
+    """A .csv.gz: the encoding comes from the unpacked text (latin-1 here), and the block says
+    format = "csv" since the extension alone does not tell it."""
+    plain = _dutch(tmp_path)
+    packed = tmp_path / "klant_snapshot.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    result = inspect_file(packed)
+    assert (result.dialect.encoding, result.dialect.decimal) == ("latin-1", ",")
+    assert result.source.format == "csv"
+    assert (result.preview.rows_read, result.preview.rows_quarantined) == (3, 0)

@@ -11,6 +11,7 @@ the first megabyte: not valid UTF-8 means latin-1 (which decodes any byte).
 from __future__ import annotations
 
 import codecs
+import gzip
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,8 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._files import source_sql
 from nextbest.store import Store, is_database_error, quote_literal
+
+_GZIP = b"\x1f\x8b"
 
 #: how much of the file decides the encoding, and how many rows the per-column checks read
 HEAD_BYTES = 1 << 20
@@ -117,9 +120,15 @@ def read_head(path: Path) -> bytes:
         raise SourceFileError(f"{path}: no such file")
     try:
         with path.open("rb") as fh:
-            return fh.read(HEAD_BYTES)
-    except OSError as exc:
-        raise SourceFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+            head = fh.read(HEAD_BYTES)
+        if head.startswith(_GZIP):
+            # DuckDB reads a gzip-compressed CSV as it is; its text is what tells the encoding
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(HEAD_BYTES)
+        return head
+    except (OSError, EOFError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise SourceFileError(f"{path}: cannot be read ({reason})") from None
 
 
 def detect_encoding(head: bytes) -> tuple[Literal["utf-8", "latin-1", "utf-16"], bool]:
