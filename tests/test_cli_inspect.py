@@ -38,12 +38,19 @@ def test_inspect_prints_the_dialect_the_lines_and_the_preview(tmp_path: Path) ->
     assert "  dates      %d-%m-%Y\n" in out
     assert "  yes / no   J / N\n" in out
     assert "  nulls      'NULL', empty\n" in out
-    block = out[out.index("[sources.snapshots]") : out.index("\n\n", out.index("columns]"))]
+    lines = out.index("Lines to paste into nextbest.toml\n") + len(
+        "Lines to paste into nextbest.toml\n"
+    )
+    block = out[lines : out.index("\n\n", out.index("[sources.snapshots.columns]\n", lines))]
+    assert block.startswith("[sources.snapshots]\n")
     assert 'path = "exports/klant_snapshot.csv"' in block
     assert '# TODO segment = "<column in your file>"  (not found in the file)' in block
     assert "Would be quarantined: 1 of 3 rows" in out
     assert "│ age    │ range: outside 0..120 │    1 │         2 │ 150     │" in out
-    assert "ingest will refuse this file until these required columns are mapped" in out
+    assert (
+        "ingest will refuse this file until these required columns are mapped in "
+        "[sources.snapshots.columns]: segment, has_savings"
+    ) in out
     # the block, with the TODO lines as they are, is a valid config
     config.write_text(block + "\n", encoding="utf-8")
     cfg = load_config(config)

@@ -156,8 +156,8 @@ def _print_columns(result: Inspection) -> None:
         console.print(
             styled(
                 "  [red]ingest will refuse this file[/] until these required columns are mapped "
-                "in [sources.{}.columns]: {}",
-                m.source,
+                "in {}: {}",
+                f"[sources.{m.source}.columns]",
                 ", ".join(result.missing),
             )
         )
@@ -172,7 +172,9 @@ def _print_preview(result: Inspection) -> None:
     if not p.rows_read:
         console.print(styled("[red]The file has no data rows[/]: ingest refuses it."))
         return
-    if p.columns:
+    if p.redacted:
+        console.print("The rows are not shown: audit-only values stay in the audit database.")
+    elif p.columns:
         console.print(styled("[bold]The first {} row(s) as they would be read[/]", len(p.rows)))
         table = Table()
         table.add_column("column")

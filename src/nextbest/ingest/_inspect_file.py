@@ -55,6 +55,7 @@ class Preview:
     rows_quarantined: int
     quarantine: tuple[QuarantineCount, ...]
     refusal: str | None  # the whole-file refusal ingest would give, if any
+    redacted: bool = False  # audit-only values: rows and examples hold the redaction marker
 
 
 @dataclass(frozen=True)
@@ -203,4 +204,6 @@ def _preview(
         quarantine = tuple(
             QuarantineCount(q.column, q.rule, q.rows, q.first_row, REDACTED) for q in quarantine
         )
-    return Preview(cols, rows, rows_read, rows_quarantined, quarantine, refusal)
+    return Preview(
+        cols, rows, rows_read, rows_quarantined, quarantine, refusal, contract.audit_only
+    )
