@@ -46,7 +46,7 @@ def test_inspect_prints_the_dialect_the_lines_and_the_preview(tmp_path: Path) ->
     assert 'path = "exports/klant_snapshot.csv"' in block
     assert '# TODO segment = "<column in your file>"  (not found in the file)' in block
     assert "Would be quarantined: 1 of 3 rows" in out
-    assert "│ age    │ range: outside 0..120 │    1 │         2 │ 150     │" in out
+    assert "│ age    │ range: outside 0..120 │    1 │         2 │ 150    │" in out
     assert (
         "ingest will refuse this file until these required columns are mapped in "
         "[sources.snapshots.columns]: segment, has_savings"

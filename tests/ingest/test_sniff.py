@@ -152,8 +152,8 @@ def test_the_preview_counts_a_bad_row_under_its_rule(tmp_path: Path) -> None:
     result = inspect_file(path)
     p = result.preview
     assert (p.rows_read, p.rows_quarantined, p.refusal) == (3, 1, None)
-    assert [(q.column, q.rule, q.rows, q.first_row, q.example) for q in p.quarantine] == [
-        ("age", "range: outside 0..120", 1, 2, "150")
+    assert [(q.column, q.rule, q.rows, q.first_row, q.example, q.common) for q in p.quarantine] == [
+        ("age", "range: outside 0..120", 1, 2, "150", ())
     ]
     with Store(":memory:") as store:
         report = load_file(store, SNAPSHOTS, path, result.source, setting="[sources.snapshots]")
@@ -372,6 +372,10 @@ def test_the_faulty_week_of_the_synthetic_bank_is_previewed_as_ingest_quarantine
         malformed["expected_quarantined_rows"],
     )
     by_rule = {(q.column, q.rule): q.rows for q in p.quarantine}
+    common = {q.column: set(q.common) for q in p.quarantine}
+    assert common["age"] == {("212", 3), ("-3", 3)}  # the fault writes 212 and -3 by turns
+    assert common["total_balance"] == {("1.234,56", malformed["unparseable_balance"])}
+    assert common["relation_id"] == set()  # a missing value is no value to count
     assert by_rule[("age", "range: outside 0..120")] == malformed["bad_age"]
     assert (
         by_rule[("total_balance", "type: not a valid DOUBLE")] == malformed["unparseable_balance"]

@@ -192,10 +192,11 @@ def _print_preview(result: Inspection) -> None:
             )
         )
         q = Table()
-        for col in ("column", "rule", "rows", "first row", "example"):
+        for col in ("column", "rule", "rows", "first row", "values"):
             q.add_column(col, justify="right" if col in ("rows", "first row") else "left")
         for c in p.quarantine:
-            q.add_row(c.column, c.rule, f"{c.rows:,}", str(c.first_row), _cell(c.example))
+            shown = ", ".join(f"{v} ×{n:,}" for v, n in c.common) or _cell(c.example)
+            q.add_row(c.column, c.rule, f"{c.rows:,}", str(c.first_row), shown)
         console.print(q)
     if p.refusal:
         console.print(

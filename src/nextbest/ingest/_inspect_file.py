@@ -30,8 +30,9 @@ from nextbest.ingest._refusal import refuse_when_one_rule_fails_most
 from nextbest.ingest._sniff import Dialect, parquet_columns, sniff_dialect
 from nextbest.store import REDACTED, Store, is_database_error, quote_identifier
 
-#: rows the preview shows
+#: rows the preview shows, and the failing values it counts per rule
 PREVIEW_ROWS = 5
+COMMON_VALUES = 3
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class QuarantineCount:
     rows: int
     first_row: int  # 1-based data row of the first
     example: str | None  # the value as written in that row
+    #: the values that fail most often, with how many rows hold each (those in more than one)
+    common: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,20 @@ def _changes(
     return None if current is None else setting_changes(current, proposed, mapping)
 
 
+#: per column and rule: rows, the first row and its value, and the three commonest values
+_QUARANTINE_SQL = f"""
+    WITH failed AS (SELECT _row, unnest(_violations) AS f FROM _stage),
+    per_value AS (
+        SELECT f.c AS c, f.r AS r, f.v AS value, count(*) AS n, min(_row) AS first
+        FROM failed GROUP BY ALL
+    )
+    SELECT c, r, sum(n)::BIGINT AS rows, min(first), arg_min(value, first),
+        list({{'v': value, 'n': n}} ORDER BY n DESC, first)
+            FILTER (value IS NOT NULL AND NOT starts_with(r, 'unique:'))[1:{COMMON_VALUES}]
+    FROM per_value GROUP BY c, r ORDER BY rows DESC, c, r
+"""
+
+
 def _preview(
     store: Store,
     contract: Contract,
@@ -185,12 +202,15 @@ def _preview(
     assert counts is not None
     rows_read, rows_quarantined = int(counts[0]), int(counts[1])
     quarantine = tuple(
-        QuarantineCount(str(c), str(r), int(n), int(first), None if v is None else str(v))
-        for c, r, n, first, v in store.fetchall(
-            "SELECT v.c, v.r, count(*) AS n, min(_row), arg_min(v.v, _row) "
-            "FROM (SELECT _row, unnest(_violations) AS v FROM _stage) "
-            "GROUP BY ALL ORDER BY n DESC, v.c, v.r"
+        QuarantineCount(
+            str(c),
+            str(r),
+            int(n),
+            int(first),
+            None if v is None else str(v),
+            tuple((str(t["v"]), int(t["n"])) for t in top or () if t["n"] > 1),
         )
+        for c, r, n, first, v, top in store.fetchall(_QUARANTINE_SQL)
     )
     refusal = None
     if rows_read:
@@ -201,9 +221,7 @@ def _preview(
     if contract.audit_only:
         # audit values never leave the audit database, not even onto the screen
         rows = tuple((r[0], *(REDACTED for _ in cols)) for r in rows)
-        quarantine = tuple(
-            QuarantineCount(q.column, q.rule, q.rows, q.first_row, REDACTED) for q in quarantine
-        )
+        quarantine = tuple(replace(q, example=REDACTED, common=()) for q in quarantine)
     return Preview(
         cols, rows, rows_read, rows_quarantined, quarantine, refusal, contract.audit_only
     )
