@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,8 @@ from nextbest.ingest._files import source_sql
 from nextbest.store import Store, is_database_error, quote_literal
 
 _GZIP = b"\x1f\x8b"
+#: bytes that are printable in cp1252 but control characters in latin-1, which DuckDB refuses
+_CP1252_ONLY = re.compile(rb"[\x80-\x9f]")
 
 #: how much of the file decides the encoding, and how many rows the per-column checks read
 HEAD_BYTES = 1 << 20
@@ -158,10 +161,18 @@ def sniff_dialect(store: Store, path: Path) -> Dialect:
             "export the sheet as CSV, or unzip it"
         )
     encoding, bom = detect_encoding(head)
+    cp1252 = _CP1252_ONLY.search(head) if encoding == "latin-1" else None
+    if cp1252 is not None:
+        line = head.count(b"\n", 0, cp1252.start()) + 1
+        raise SourceFileError(
+            f"{path}: not UTF-8, and line {line} holds byte 0x{head[cp1252.start()]:X}, which is "
+            "cp1252 (€, curly quotes) and which latin-1 cannot read; ask for the export in "
+            "UTF-8 (or latin-1 without those characters)"
+        )
     delimiter, quote, header, types = _duckdb_sniff(store, path, encoding)
     reading = SourceConfig(path=str(path), delimiter=delimiter, encoding=encoding)
     columns = _sniff_columns(store, path, reading, types)
-    notes = _notes(head, encoding, quote, header)
+    notes = _notes(quote, header)
     dialect = _decide(columns, encoding, bom, delimiter, quote, header, notes)
     if dialect.null_values:
         # DuckDB types a column holding 'NULL' as text; ask again with the markers as nulls
@@ -217,12 +228,8 @@ def parquet_columns(types: dict[str, str]) -> tuple[ColumnSniff, ...]:
     return tuple(ColumnSniff(name, t, kind(t), 0) for name, t in types.items())
 
 
-def _notes(head: bytes, encoding: str, quote: str, header: bool) -> list[str]:
+def _notes(quote: str, header: bool) -> list[str]:
     notes = []
-    if encoding == "latin-1" and any(0x80 <= b <= 0x9F for b in head):
-        notes.append(
-            "bytes 0x80-0x9F (cp1252's € and curly quotes) read as control characters in latin-1"
-        )
     if quote not in ('"', "(empty)"):
         notes.append(f"the file quotes with {quote!r}; nextbest reads only '\"' quotes")
     if not header:
