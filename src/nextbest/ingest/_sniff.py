@@ -5,7 +5,8 @@ column types. What it does not detect — decimal commas, thousands separators, 
 J/N booleans, null markers such as ``NULL`` — is counted per column by one SQL query over a
 sample of the file read as text (``regexp_full_match`` and ``try_strptime`` counts); Python
 only decides from those counts, one column at a time. The encoding is decided in Python from
-the first megabyte: not valid UTF-8 means latin-1 (which decodes any byte).
+the first megabyte: not valid UTF-8 means latin-1, unless it holds cp1252's bytes 0x80-0x9F,
+which DuckDB's latin-1 refuses (the file is then refused, naming the line).
 """
 
 from __future__ import annotations
