@@ -419,11 +419,13 @@ def test_a_gzipped_export_is_sniffed_through_its_text(tmp_path: Path) -> None:
     assert (result.preview.rows_read, result.preview.rows_quarantined) == (3, 0)
 
 
-def test_cp1252_bytes_are_a_one_line_error(tmp_path: Path) -> None:
-    """'€' written in cp1252 is byte 0x80, a control character in latin-1 that DuckDB refuses
-    to read: one line names the file, the line and the byte."""
+def test_cp1252_bytes_make_it_cp1252(tmp_path: Path) -> None:
+    """'€' written in cp1252 is byte 0x80, a control character in latin-1: the file is
+    Windows-1252, read through a UTF-8 copy, and nothing is quarantined."""
     path = tmp_path / "conv.csv"
     text = "relation_id;conversion_date;amount;valuta\n1;2025-01-05;10,5;é\n2;2025-01-06;3;€\n"
     path.write_bytes(text.encode("cp1252"))
-    with pytest.raises(SourceFileError, match=r"conv\.csv: not UTF-8, and line 3 holds byte 0x80"):
-        inspect_file(path)
+    result = inspect_file(path)
+    assert result.dialect.encoding == "cp1252"
+    assert 'encoding = "cp1252"' in result.toml
+    assert (result.preview.rows_read, result.preview.rows_quarantined) == (2, 0)

@@ -15,6 +15,7 @@ from nextbest.config._actions import ActionConfig, EligibilityRule, ModelSpec
 from nextbest.config._base import DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES
 from nextbest.config._data import (
     CustomFeature,
+    Encoding,
     FeaturesConfig,
     SourceConfig,
     SourcesConfig,
@@ -44,6 +45,7 @@ __all__ = [
     "Config",
     "CustomFeature",
     "EligibilityRule",
+    "Encoding",
     "FeaturesConfig",
     "LeakageConfig",
     "ModelSpec",

@@ -25,6 +25,9 @@ class StoreConfig(_Model):
     threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
 
 
+#: the text encodings a CSV source may be written in
+Encoding = Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"]
+
 #: Yes/no texts read by default (case-insensitive): English, Dutch (J/N, Ja/Nee) and digits.
 TRUE_VALUES = ("true", "t", "1", "yes", "y", "j", "ja")
 FALSE_VALUES = ("false", "f", "0", "no", "n", "nee")
@@ -47,8 +50,12 @@ class SourceConfig(_Model):
     thousands: Literal["", ".", ",", " ", "'"] = Field(
         default="", description="CSV thousands separator, e.g. '.' in 1.234,56; '' for none."
     )
-    encoding: Literal["utf-8", "latin-1", "utf-16"] = Field(
-        default="utf-8", description="CSV text encoding (a UTF-8 byte-order mark is accepted)."
+    encoding: Encoding = Field(
+        default="utf-8",
+        description=(
+            "CSV text encoding: utf-8 (a byte-order mark is accepted; utf-8-sig is the same), "
+            "latin-1, cp1252 (Windows: latin-1 plus €, curly quotes …) or utf-16."
+        ),
     )
     true_values: list[str] = Field(
         default_factory=lambda: list(TRUE_VALUES),

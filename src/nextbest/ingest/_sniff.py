@@ -5,8 +5,8 @@ column types. What it does not detect — decimal commas, thousands separators, 
 J/N booleans, null markers such as ``NULL`` — is counted per column by one SQL query over a
 sample of the file read as text (``regexp_full_match`` and ``try_strptime`` counts); Python
 only decides from those counts, one column at a time. The encoding is decided in Python from
-the first megabyte: not valid UTF-8 means latin-1, unless it holds cp1252's bytes 0x80-0x9F,
-which DuckDB's latin-1 refuses (the file is then refused, naming the line).
+the first megabyte: not valid UTF-8 means latin-1, or cp1252 when it holds bytes in 0x80-0x9F
+(€, curly quotes: control codes in latin-1).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from nextbest.config import SourceConfig
+from nextbest.config import Encoding, SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._files import source_sql
+from nextbest.ingest._transcode import utf8_copy
 from nextbest.store import Store, is_database_error, quote_literal
 
 _GZIP = b"\x1f\x8b"
@@ -97,7 +98,7 @@ class Dialect:
     """How the file is written, as far as a sample of it tells."""
 
     format: Literal["csv", "parquet"]
-    encoding: Literal["utf-8", "latin-1", "utf-16"] = "utf-8"
+    encoding: Encoding = "utf-8"
     bom: bool = False
     delimiter: str = ","
     quote: str = '"'
@@ -135,7 +136,7 @@ def read_head(path: Path) -> bytes:
         raise SourceFileError(f"{path}: cannot be read ({reason})") from None
 
 
-def detect_encoding(head: bytes) -> tuple[Literal["utf-8", "latin-1", "utf-16"], bool]:
+def detect_encoding(head: bytes) -> tuple[Encoding, bool]:
     """The encoding of the first bytes of a file, and whether they start with a BOM."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", True
@@ -144,7 +145,8 @@ def detect_encoding(head: bytes) -> tuple[Literal["utf-8", "latin-1", "utf-16"],
         # not final: the first megabyte may end inside a multi-byte character
         codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
     except UnicodeDecodeError:
-        return "latin-1", False
+        # latin-1 has no characters in 0x80-0x9F; Windows-1252 has € and curly quotes there
+        return ("cp1252" if _CP1252_ONLY.search(head) else "latin-1"), False
     return "utf-8", bom
 
 
@@ -162,14 +164,6 @@ def sniff_dialect(store: Store, path: Path) -> Dialect:
             "export the sheet as CSV, or unzip it"
         )
     encoding, bom = detect_encoding(head)
-    cp1252 = _CP1252_ONLY.search(head) if encoding == "latin-1" else None
-    if cp1252 is not None:
-        line = head.count(b"\n", 0, cp1252.start()) + 1
-        raise SourceFileError(
-            f"{path}: not UTF-8, and line {line} holds byte 0x{head[cp1252.start()]:X}, which is "
-            "cp1252 (€, curly quotes) and which latin-1 cannot read; ask for the export in "
-            "UTF-8 (or latin-1 without those characters)"
-        )
     delimiter, quote, header, types = _duckdb_sniff(store, path, encoding)
     reading = SourceConfig(path=str(path), delimiter=delimiter, encoding=encoding)
     columns = _sniff_columns(store, path, reading, types)
@@ -193,6 +187,8 @@ def _duckdb_sniff(
     nulls: tuple[str, ...] = (),
 ) -> tuple[str, str, bool, dict[str, str]]:
     """DuckDB's sniffer on the file: delimiter, quote, whether it has a header, column types."""
+    if encoding == "cp1252":  # DuckDB reads Windows-1252 through a UTF-8 copy
+        path, encoding = utf8_copy(path), "utf-8"
     options = [f"encoding = {quote_literal(encoding)}"]
     if delimiter is not None:
         options.append(f"delim = {quote_literal(delimiter)}")
@@ -357,7 +353,7 @@ def _classify(name: str, duckdb_type: str, c: _Counts) -> ColumnSniff:
 
 def _decide(
     columns: list[tuple[ColumnSniff, _Counts]],
-    encoding: Literal["utf-8", "latin-1", "utf-16"],
+    encoding: Encoding,
     bom: bool,
     delimiter: str,
     quote: str,
