@@ -429,3 +429,38 @@ def test_cp1252_bytes_make_it_cp1252(tmp_path: Path) -> None:
     assert result.dialect.encoding == "cp1252"
     assert 'encoding = "cp1252"' in result.toml
     assert (result.preview.rows_read, result.preview.rows_quarantined) == (2, 0)
+
+
+def test_the_exports_own_segment_names_get_recode_lines_to_fill_in(tmp_path: Path) -> None:
+    """Texts that are none of a column's allowed values are listed as commented recode lines;
+    filled in and uncommented, the same file loads with nothing quarantined."""
+    rows = [
+        ROWS[0].replace(";mass;", ";Particulier;"),
+        ROWS[1].replace(";affluent;", ";Vermogend;"),
+        ROWS[2].replace(";private;", ";Privé Bankieren;"),
+    ]
+    path = _dutch(tmp_path, rows)
+    result = inspect_file(path, path_text=path.name)
+    assert result.preview.unknown_texts == (
+        ("segment", ("Particulier", "Privé Bankieren", "Vermogend")),
+    )
+    assert result.toml.endswith(
+        "# [sources.snapshots.recode.segment]\n"
+        '# "Particulier" = "mass | affluent | private"\n'
+        '# "Privé Bankieren" = "mass | affluent | private"\n'
+        '# "Vermogend" = "mass | affluent | private"\n'
+    )
+    chosen = {"Particulier": "mass", "Privé Bankieren": "private", "Vermogend": "affluent"}
+    filled = result.toml
+    for text, value in chosen.items():
+        filled = filled.replace(
+            f'# "{text}" = "mass | affluent | private"', f'"{text}" = "{value}"'
+        )
+    filled = filled.replace("# [sources.snapshots.recode", "[sources.snapshots.recode")
+    config_file = tmp_path / "nextbest.toml"
+    config_file.write_text('[store]\npath = "store.duckdb"\n\n' + filled, encoding="utf-8")
+    with Store(":memory:") as store:
+        (report,) = ingest_source(store, load_config(config_file), "snapshots")
+        segments = store.fetchall("SELECT segment FROM snapshots ORDER BY relation_id")
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 0)
+    assert segments == [("mass",), ("affluent",), ("private",)]

@@ -23,6 +23,7 @@ from nextbest.ingest._propose import (
     SettingChange,
     guess_mapping,
     proposed_source,
+    recode_hint,
     setting_changes,
     source_toml,
 )
@@ -59,6 +60,8 @@ class Preview:
     quarantine: tuple[QuarantineCount, ...]
     refusal: str | None  # the whole-file refusal ingest would give, if any
     redacted: bool = False  # audit-only values: rows and examples hold the redaction marker
+    #: per text column with allowed values: the texts of the file that are none of them
+    unknown_texts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def inspect_file(
         mapping=mapping,
         guessed=source is None,
         source=proposed,
-        toml=source_toml(mapping, proposed),
+        toml=source_toml(mapping, proposed)
+        + recode_hint(mapping.source, contract, preview.unknown_texts),
         missing=missing,
         preview=preview,
         matched=matched,
@@ -154,6 +158,20 @@ def _changes(
     current = (configured or {}).get(mapping.source)
     return None if current is None else setting_changes(current, proposed, mapping)
 
+
+#: at most this many texts per column are proposed for recoding
+MAX_RECODE_TEXTS = 20
+
+#: per text column that fails its allowed values in most rows: the file's texts that are none
+#: of them (recode candidates)
+_UNKNOWN_TEXTS_SQL = f"""
+    WITH failed AS (SELECT unnest(_violations) AS f FROM _stage)
+    SELECT f.c, list(DISTINCT f.v ORDER BY f.v)[1:{MAX_RECODE_TEXTS}]
+    FROM failed WHERE starts_with(f.r, 'allowed:') AND f.v IS NOT NULL
+    GROUP BY 1
+    -- the export's own names fail in most rows; a few bad rows are faults, not names
+    HAVING count(*) > $half ORDER BY 1
+"""
 
 #: per column and rule: rows, the first row and its value, and the three commonest values
 _QUARANTINE_SQL = f"""
@@ -218,10 +236,17 @@ def _preview(
             refuse_when_one_rule_fails_most(store, path, source, rows_read, setting=setting)
         except SourceFileError as exc:
             refusal = str(exc)
+    unknown: tuple[tuple[str, tuple[str, ...]], ...] = ()
     if contract.audit_only:
         # audit values never leave the audit database, not even onto the screen
         rows = tuple((r[0], *(REDACTED for _ in cols)) for r in rows)
         quarantine = tuple(replace(q, example=REDACTED, common=()) for q in quarantine)
+    else:
+        unknown = tuple(
+            (str(c), tuple(str(t) for t in texts))
+            for c, texts in store.fetchall(_UNKNOWN_TEXTS_SQL, {"half": rows_read / 2})
+        )
     return Preview(
-        cols, rows, rows_read, rows_quarantined, quarantine, refusal, contract.audit_only
-    )
+        cols, rows, rows_read, rows_quarantined, quarantine, refusal, contract.audit_only,
+        unknown,
+    )  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,3 +262,24 @@ def source_toml(mapping: ColumnMapping, source: SourceConfig) -> str:
             for c in mapping.unmapped
         ]
     return "\n".join(lines) + "\n"
+
+
+def recode_hint(
+    source: str, contract: Contract, unknown: Sequence[tuple[str, Sequence[str]]]
+) -> str:
+    """Commented ``recode`` lines for the texts of a column that are none of its allowed
+    values (an export's own segment names): the user fills in which value each one means."""
+    lines: list[str] = []
+    for column, texts in unknown:
+        allowed = next(c.allowed for c in contract.columns if c.name == column)
+        if not allowed or not texts:
+            continue
+        choices = " | ".join(allowed)
+        lines += [
+            "",
+            f"# {column}: these texts are not {'/'.join(allowed)} and would be quarantined;",
+            "# if they are your names for them, say which (uncomment and choose):",
+            f"# [sources.{source}.recode.{column}]",
+            *(f"# {_toml(t)} = {_toml(choices)}" for t in texts),
+        ]
+    return "\n".join(lines) + ("\n" if lines else "")
