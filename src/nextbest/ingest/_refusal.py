@@ -68,5 +68,6 @@ def refuse_when_one_rule_fails_most(
         f"{path}: refused as a whole, nothing loaded: {column}{shown} fails '{rule}' in "
         f"{failing:,} of {rows_read:,} rows; {likely_cause(rule, example, source, setting)} "
         f"(files with more than {source.refuse_share:.0%} failing one rule are refused: "
-        f"{setting}.refuse_share)"
+        f"{setting}.refuse_share); 'nextbest inspect {path.name}' proposes the settings that "
+        "read it"
     )
