@@ -94,7 +94,8 @@ def test_without_the_dialect_the_file_is_refused_with_the_setting_to_fix(
         "klant_snapshot_20250105.csv: refused as a whole, nothing loaded: total_balance holds "
         "'1.234,56' and fails 'type: not a valid DOUBLE' in 2 of 2 rows; set decimal = \",\", "
         'thousands = "." in [sources.snapshots] (files with more than 50% failing one rule are '
-        "refused: refuse_share in [sources.snapshots], default [contracts] refuse_share)"
+        "refused: refuse_share in [sources.snapshots], default [contracts] refuse_share); "
+        "'nextbest inspect klant_snapshot_20250105.csv' proposes the settings that read it"
     )
     assert store.scalar("SELECT count(*) FROM snapshots") == 0
     assert store.scalar("SELECT count(*) FROM quarantine") == 0

@@ -55,6 +55,7 @@ def test_reader_fields_are_every_setting_that_changes_the_rows() -> None:
         "false_values",
         "null_values",
         "columns",
+        "recode",
     )
     assert reader_json(ENGLISH) == reader_json(ENGLISH.model_copy(update={"path": "other/*.csv"}))
     assert reader_json(ENGLISH) == reader_json(ENGLISH.model_copy(update={"refuse_share": 1.0}))
@@ -165,17 +166,17 @@ def test_ingest_reload_on_the_command_line(tmp_path: Path) -> None:
     runner = CliRunner()
     first = runner.invoke(app, ["-c", str(config_path), "ingest"])
     assert first.exit_code == 0, first.output
-    assert "2 file(s) loaded, 0 unchanged" in first.output
+    assert "2 loaded, 0 unchanged, 0 refused" in first.output
     again = runner.invoke(app, ["-c", str(config_path), "ingest", "--reload", "snap/a.csv"])
     assert again.exit_code == 0, again.output
     assert "reloaded: asked for with --reload" in again.output
-    assert "1 file(s) loaded, 0 unchanged" in again.output
+    assert "1 loaded, 0 unchanged, 0 refused" in again.output
     text = config_path.read_text(encoding="utf-8")
     config_path.write_text(text + 'null_values = ["-"]\n', encoding="utf-8")
     fixed = runner.invoke(app, ["-c", str(config_path), "ingest"])
     assert fixed.exit_code == 0, fixed.output
     assert fixed.output.count("reloaded: the reading settings changed (null_values)") == 2
-    assert "2 file(s) loaded, 0 unchanged" in fixed.output
+    assert "2 loaded, 0 unchanged, 0 refused" in fixed.output
     empty = runner.invoke(app, ["-c", str(config_path), "ingest", "--reload"])
     assert empty.exit_code == 2
     assert "--reload needs the files to read again" in empty.output

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from nextbest.cli import _data, _demo, _knobs, _measure, _models, _profile, _runs, _serve
+from nextbest.cli import _data, _demo, _inspect, _knobs, _measure, _models, _profile, _runs, _serve
 from nextbest.cli._context import STATE, ConfigOption
 from nextbest.store import private_files
 
@@ -36,6 +36,7 @@ app.command()(_demo.demo)
 app.command()(_demo.init)
 app.command()(_data.simulate)
 app.command()(_data.ingest)
+app.command()(_inspect.inspect)
 app.command()(_data.status)
 app.command()(_profile.profile)
 app.command()(_data.quarantine)

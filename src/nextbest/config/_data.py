@@ -30,6 +30,10 @@ class StoreConfig(_Model):
     threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
 
 
+#: the text encodings a CSV source may be written in
+Encoding = Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"]
+
+
 #: Null limits of snapshot columns that are emptier by nature than the rest (the others get
 #: ``[contracts] max_null_share``); a config's ``[contracts.max_null_share_by_column]`` adds to
 #: these and overrides them column by column.
@@ -126,8 +130,12 @@ class SourceConfig(_Model):
     thousands: Literal["", ".", ",", " ", "'"] = Field(
         default="", description="CSV thousands separator, e.g. '.' in 1.234,56; '' for none."
     )
-    encoding: Literal["utf-8", "latin-1", "utf-16"] = Field(
-        default="utf-8", description="CSV text encoding (a UTF-8 byte-order mark is accepted)."
+    encoding: Encoding = Field(
+        default="utf-8",
+        description=(
+            "CSV text encoding: utf-8 (a byte-order mark is accepted; utf-8-sig is the same), "
+            "latin-1, cp1252 (Windows: latin-1 plus €, curly quotes …) or utf-16."
+        ),
     )
     true_values: list[str] = Field(
         default_factory=lambda: list(TRUE_VALUES),

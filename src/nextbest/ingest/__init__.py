@@ -20,6 +20,7 @@ from nextbest.ingest._inspect import (
     quarantine_rows,
     quarantine_summary,
 )
+from nextbest.ingest._inspect_file import Inspection, inspect_file
 from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_file
 from nextbest.ingest._reload import reload_files
 from nextbest.ingest._row_rules import cast_sql
@@ -36,6 +37,7 @@ __all__ = [
     "ColumnContract",
     "Contract",
     "ContractIssue",
+    "Inspection",
     "LoadReport",
     "LoadStatus",
     "TableSummary",
@@ -47,6 +49,7 @@ __all__ = [
     "diagnose_file",
     "ingest_source",
     "ingest_summary",
+    "inspect_file",
     "load_file",
     "quarantine_rows",
     "quarantine_summary",

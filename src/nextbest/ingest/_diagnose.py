@@ -28,6 +28,8 @@ _PARQUET = b"PAR1"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls)
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+#: printable in Windows-1252 (€ ‚ „ … ‘ ’ “ ” –), control codes in latin-1
+_WINDOWS = re.compile(rb"[\x80-\x9f]")
 _SEPARATORS = (b";", b",", b"\t", b"|", b"\n")
 
 
@@ -112,23 +114,53 @@ def _text(path: Path, head: bytes, source: SourceConfig, setting: str) -> str | 
     empty = _emptiness(path, head)
     if empty is not None:
         return empty
-    if source.encoding == "latin-1":
-        return _utf8_read_as_latin1(path, head, setting)
+    if source.encoding in ("latin-1", "cp1252"):
+        garbled = _utf8_read_as_latin1(path, head, setting, source.encoding)
+        return garbled or (
+            _windows_read_as_latin1(path, setting) if source.encoding == "latin-1" else None
+        )
     bad = first_invalid_utf8(path)
     if bad is None:
         return None
     byte, line, context = bad
+    windows = first_windows_byte(path) is not None
     return (
         f"it is not UTF-8: byte 0x{byte:02x} at line {line} ('{context}'); set "
-        f'encoding = "latin-1" in {setting}'
+        f'encoding = "{"cp1252" if windows else "latin-1"}" in {setting}'
     )
 
 
-def _utf8_read_as_latin1(path: Path, head: bytes, setting: str) -> str | None:
+def first_windows_byte(path: Path) -> tuple[int, int] | None:
+    """The first byte in 0x80–0x9F (cp1252's €, curly quotes …, control codes in latin-1) and
+    its 1-based line; None when there is none."""
+    line = 1
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK):
+            found = _WINDOWS.search(block)
+            if found is not None:
+                return block[found.start()], line + block.count(b"\n", 0, found.start())
+            line += block.count(b"\n")
+    return None
+
+
+def _windows_read_as_latin1(path: Path, setting: str) -> str | None:
+    """Latin-1 has no characters in 0x80–0x9F: such a byte is cp1252 (DuckDB refuses it)."""
+    found = first_windows_byte(path)
+    if found is None:
+        return None
+    byte, line = found
+    return (
+        f"byte 0x{byte:02x} at line {line} is not latin-1 text; it is Windows-1252 "
+        f"('{bytes([byte]).decode('cp1252', errors='replace')}'): set encoding = \"cp1252\" "
+        f"in {setting}"
+    )
+
+
+def _utf8_read_as_latin1(path: Path, head: bytes, setting: str, encoding: str) -> str | None:
     """UTF-8 text with accents, which latin-1 would load garbled ('CafÃ©') without an error."""
     if head.startswith(codecs.BOM_UTF8):
         return (
-            "it is UTF-8 text (it starts with a UTF-8 byte-order mark), not latin-1; remove "
+            f"it is UTF-8 text (it starts with a UTF-8 byte-order mark), not {encoding}; remove "
             f"encoding from {setting} (UTF-8 is the default)"
         )
     found = _first_non_ascii(path)
@@ -137,9 +169,9 @@ def _utf8_read_as_latin1(path: Path, head: bytes, setting: str) -> str | None:
     line, field = found
     text = field.decode("utf-8", errors="replace")
     return (
-        f"it is UTF-8 text, not latin-1: line {line} holds '{text}', which encoding = "
-        f"\"latin-1\" would load as '{field.decode('latin-1')}'; remove encoding from {setting} "
-        "(UTF-8 is the default)"
+        f"it is UTF-8 text, not {encoding}: line {line} holds '{text}', which encoding = "
+        f"\"{encoding}\" would load as '{field.decode(encoding, errors='replace')}'; remove "
+        f"encoding from {setting} (UTF-8 is the default)"
     )
 
 

@@ -10,6 +10,7 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError, did_you_mean
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._diagnose import diagnose_file, refuse_binary
+from nextbest.ingest._transcode import utf8_copy
 from nextbest.store import Store, is_database_error, quote_literal
 
 _SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
@@ -82,10 +83,13 @@ def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
             f"FROM read_parquet({lit}, file_row_number = true)"
         )
     nulls = ", ".join(quote_literal(v) for v in ["", *source.null_values])
+    encoding = {"utf-8-sig": "utf-8", "cp1252": "utf-8"}.get(source.encoding, source.encoding)
+    if source.encoding == "cp1252":
+        lit = quote_literal(str(utf8_copy(path)))
     return (
         "SELECT *, row_number() OVER () AS _row FROM read_csv("
         f"{lit}, delim = {quote_literal(source.delimiter)}, header = true, all_varchar = true, "
-        f"encoding = {quote_literal(source.encoding)}, nullstr = [{nulls}])"
+        f"encoding = {quote_literal(encoding)}, nullstr = [{nulls}])"
     )
 
 

@@ -73,5 +73,6 @@ def refuse_when_one_rule_fails_most(
         f"{path}: refused as a whole, nothing loaded: {column}{shown} fails '{rule}' in "
         f"{failing:,} of {rows_read:,} rows; {likely_cause(rule, example, source, setting)} "
         f"(files with more than {source.refuse_share:.0%} failing one rule are refused: "
-        f"refuse_share in {setting}, default [contracts] refuse_share)"
+        f"refuse_share in {setting}, default [contracts] refuse_share); 'nextbest inspect "
+        f"{path.name}' proposes the settings that read it"
     )
