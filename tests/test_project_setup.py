@@ -64,8 +64,8 @@ def test_a_project_command_without_a_config_stops_and_creates_nothing(
 
 
 def test_commands_that_need_no_project_work_without_one(empty_dir: Path) -> None:
-    """init, api-token, --help, features --describe and a leakage hunt on a file run in a folder
-    with no config."""
+    """init, api-token, --help, features --describe, inspect FILE and a leakage hunt on a file run
+    in a folder with no config."""
     assert runner.invoke(app, ["--help"]).exit_code == 0
     assert runner.invoke(app, ["api-token", "ana", "viewer"]).exit_code == 0
     described = runner.invoke(app, ["features", "--describe"])
@@ -81,6 +81,8 @@ def test_commands_that_need_no_project_work_without_one(empty_dir: Path) -> None
     )
     assert hunted.exit_code in (0, 1), hunted.output
     assert "t.csv: 36 rows, 6 periods" in hunted.output
+    inspected = runner.invoke(app, ["inspect", str(table)])
+    assert inspected.exit_code == 0, inspected.output
     assert sorted(p.name for p in empty_dir.iterdir()) == ["t.csv"]
     made = runner.invoke(app, ["init", "bank-project"])
     assert made.exit_code == 0, made.output
