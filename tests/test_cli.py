@@ -204,7 +204,7 @@ def test_backtest_writes_the_weekly_report(demo_dir: Path) -> None:
     assert result.exit_code in (0, 1), result.output
     assert "weekly volume: max" in result.output
     assert "volume must not fall when market_trend shifts by +1" in result.output
-    reports = list((demo_dir / "backtests").glob("*.html"))
+    reports = list((demo_dir / "nextbest-out" / "reports" / "backtests").glob("*.html"))
     assert len(reports) == 1
     text = reports[0].read_text()
     assert "Weekly volume" in text
@@ -328,10 +328,10 @@ def test_measure_an_exported_run(demo_dir: Path) -> None:
         "power:",
     ):
         assert text in result.output
-    figures = (demo_dir / "evaluation" / "figures.csv").read_text()
+    figures = (demo_dir / "nextbest-out" / "reports" / "evaluation" / "figures.csv").read_text()
     assert figures.startswith("run,action,figure,value,low,high,method")
     assert "Wilson score 95%" in figures
-    report = (demo_dir / "evaluation" / "report.html").read_text()
+    report = (demo_dir / "nextbest-out" / "reports" / "evaluation" / "report.html").read_text()
     assert "Incremental conversion (treat" in report
     assert "Selection by gender" in report
 

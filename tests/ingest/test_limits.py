@@ -163,3 +163,21 @@ def test_a_limit_on_an_unknown_or_never_null_column_is_refused() -> None:
     cfg = _config({"max_null_share_by_column": {"relation_id": 0.05}})
     with pytest.raises(ConfigError, match=r"relation_id: this column may never be null"):
         contract_for("snapshots", cfg.contracts)
+
+
+def test_ingest_applies_the_configured_limits(store: Store, tmp_path: Path) -> None:
+    """Through ``ingest_source`` (what ``nextbest ingest`` calls) the [contracts] settings
+    decide: 10% null ages are an error under the default 1% and no issue at 20%."""
+    from nextbest.ingest import ingest_source
+
+    path = _one_null_age(tmp_path)
+    strict = config_from_mapping({"sources": {"snapshots": {"path": str(path)}}})
+    (report,) = ingest_source(store, strict, "snapshots")
+    assert [i.rule for i in report.issues] == ["null_limit"]
+    assert "`[contracts] max_null_share`" in report.issues[0].message
+    with Store(":memory:") as fresh:
+        lenient = config_from_mapping(
+            {"sources": {"snapshots": {"path": str(path)}}, "contracts": {"max_null_share": 0.2}}
+        )
+        (report,) = ingest_source(fresh, lenient, "snapshots")
+    assert report.issues == ()

@@ -61,7 +61,7 @@ def test_nothing_exported_writes_nothing(tiny_store: tuple[Store, Path]) -> None
     store, path = tiny_store
     result = evaluate_project(store, tiny_config(path), uplift=0.005)
     assert (result.runs, result.figures, result.figures_csv, result.report) == ([], [], None, None)
-    assert not (path.parent / "evaluation").exists()
+    assert not (path.parent / "reports").exists()
 
 
 def _experiment_file(tmp_path: Path) -> Path:

@@ -156,7 +156,7 @@ def test_page_has_the_sections_and_one_plot_per_numeric_column(project: Path) ->
     cfg = load_config(project)
     with open_store(cfg) as store:
         report = profile_project(store, cfg)
-    assert report.report == project.parent / "store" / "reports" / "profile.html"
+    assert report.report == project.parent / "nextbest-out" / "reports" / "profile.html"
     text = report.report.read_text(encoding="utf-8")
     for anchor in ("overview", "table-snapshots", "table-market_prices", "missing-weeks"):
         assert f'id="{anchor}"' in text or f"id={anchor}" in text

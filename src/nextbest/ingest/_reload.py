@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nextbest.config import Config
 from nextbest.errors import ConfigError, SourceFileError
-from nextbest.ingest._contracts import CONTRACTS
+from nextbest.ingest._contracts import contract_for
 from nextbest.ingest._files import resolve_files
 from nextbest.ingest._load import LoadReport, load_file
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources
@@ -39,7 +39,14 @@ def reload_files(store: Store, config: Config, files: Sequence[str]) -> list[Loa
         source = getattr(config.sources, name)
         setting = f"[sources.{name}]"
         reports.append(
-            load_file(store, CONTRACTS[name], path, source, setting=setting, reload=True)
+            load_file(
+                store,
+                contract_for(name, config.contracts),
+                path,
+                source,
+                setting=setting,
+                reload=True,
+            )
         )
     return reports
 

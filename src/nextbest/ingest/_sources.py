@@ -7,7 +7,7 @@ from typing import Literal
 
 from nextbest.config import Config, SourceConfig
 from nextbest.errors import ConfigError, SourceFileError, did_you_mean
-from nextbest.ingest._contracts import CONTRACTS
+from nextbest.ingest._contracts import CONTRACTS, contract_for
 from nextbest.ingest._delivery import hold_back, raise_on_refusal, refusal
 from nextbest.ingest._files import resolve_files
 from nextbest.ingest._load import LoadReport, load_file
@@ -49,7 +49,7 @@ def ingest_source(
         raise ConfigError(
             f"no {setting} section in the config; add one with path = '<file, folder or glob>'"
         )
-    contract = CONTRACTS[name]
+    contract = contract_for(name, config.contracts)
     files = resolve_files(config.resolve(source.path), setting=setting)
     reports: list[LoadReport] = []
     for path in files:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from nextbest.config import Config
+from nextbest.config import Config, output_dir
 from nextbest.features import resolve_features
 from nextbest.models import list_versions, record_backtest
 from nextbest.pipeline._backtest import (
@@ -42,7 +42,8 @@ def backtest_project(
     progress: Progress | None = None,
 ) -> BacktestReport:
     """Replay history for one action (default: the first), record the summary on its newest
-    model version, and write ``backtests/<action>-<first>-<last>.html`` beside the store."""
+    model version, and write ``reports/backtests/<action>-<first>-<last>.html`` in the
+    outputs folder (``[store] outputs``)."""
     result = run_backtest(
         store, config, action_name=action_name, start=start, end=end, progress=progress
     )
@@ -52,5 +53,5 @@ def backtest_project(
     if versions:
         record_backtest(store, versions[0].version, result.summary)
     name = f"{result.action}-{result.summary['first_week']}-{result.summary['last_week']}.html"
-    out = config.resolve(config.store.path).parent / "backtests" / name
+    out = output_dir(config, "reports") / "backtests" / name
     return BacktestReport(result, write_backtest_report(result, out, market=market))

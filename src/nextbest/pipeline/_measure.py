@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from nextbest.config import Config
+from nextbest.config import Config, output_dir
 from nextbest.errors import NotFoundError
 from nextbest.evaluation import (
     ArmEffect,
@@ -103,8 +103,8 @@ def _write_figures(path: Path, figures: list[Figure]) -> None:
 
 def evaluate_project(store: Store, config: Config, *, uplift: float) -> Evaluation:
     """Measure every exported run (and all of them pooled), plan the power for ``uplift``,
-    check model health, and write ``evaluation/figures.csv`` and ``evaluation/report.html``
-    beside the store."""
+    check model health, and write ``figures.csv`` and ``report.html`` to
+    ``reports/evaluation/`` in the outputs folder (``[store] outputs``)."""
     runs = evaluate_runs(store, config)
     plans = power_plan(store, config, uplift=uplift)
     if not runs:
@@ -113,7 +113,7 @@ def evaluate_project(store: Store, config: Config, *, uplift: float) -> Evaluati
     funnels = {rid: email_funnel(store, rid) for rid in dict.fromkeys(recent)}
     health = model_health(store, config)
     figures = _figures(runs, health)
-    out = config.resolve(config.store.path).parent / "evaluation" / "figures.csv"
+    out = output_dir(config, "reports") / "evaluation" / "figures.csv"
     _write_figures(out, figures)
     groups = selection_by_group(store, recent)
     report = write_evaluation_report(out.with_name("report.html"), runs, health, groups)

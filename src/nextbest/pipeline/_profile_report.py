@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.subplots import make_subplots
 
-from nextbest.config import Config
+from nextbest.config import Config, output_dir
 from nextbest.pipeline._profile import ColumnProfile, DataProfile, TableProfile, profile_store
 from nextbest.pipeline._report import figure_div, write_html_page
 from nextbest.store import Store
@@ -201,9 +201,9 @@ def write_profile_report(
 def profile_project(
     store: Store, config: Config, *, out: Path | None = None, tables: list[str] | None = None
 ) -> ProfileReport:
-    """Profile the loaded tables and write the page (default ``reports/profile.html`` beside
-    the store)."""
+    """Profile the loaded tables and write the page (default ``reports/profile.html`` in the
+    outputs folder, ``[store] outputs``)."""
     profile = profile_store(store, tables=tables)
-    path = out or config.resolve(config.store.path).parent / "reports" / "profile.html"
+    path = out or output_dir(config, "reports") / "profile.html"
     limits = (config.checks.psi_warn, config.checks.psi_halt)
     return ProfileReport(profile, write_profile_report(profile, path, psi_limits=limits))
