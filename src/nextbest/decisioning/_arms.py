@@ -111,11 +111,38 @@ def assign_arms(
     ([True, False, True, False], [1, 3, 2, 0])
     """
     chosen = select(relation_id, eligible, score, threshold=threshold, max_weekly=max_weekly)
-    n = len(relation_id)
     eligible = eligible & ~np.isnan(score)
     rank, selected, n_candidates = chosen.rank, chosen.selected, chosen.n_candidates
 
-    rng = np.random.default_rng([seed, zlib.crc32(key.encode())])
+    arm, prob = draw_arms(
+        selected,
+        eligible & ~selected,
+        holdout_fraction=holdout_fraction,
+        exploration_size=exploration_size,
+        rng=arm_generator(seed, key),
+    )
+    return ArmAssignment(
+        rank=rank, selected=selected, arm=arm, probability=prob, n_candidates=n_candidates
+    )
+
+
+def arm_generator(seed: int, key: str) -> np.random.Generator:
+    """The generator of one action's arms in one week: the run seed and a stable key."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+def draw_arms(
+    selected: npt.NDArray[np.bool_],
+    pool: npt.NDArray[np.bool_],
+    *,
+    holdout_fraction: float,
+    exploration_size: int,
+    rng: np.random.Generator,
+) -> tuple[npt.NDArray[np.str_], npt.NDArray[np.float64]]:
+    """The arms of one action: ``round(holdout_fraction × selected)`` of the selected held out,
+    ``min(exploration_size, pool)`` of ``pool`` explored, each drawn uniformly; every row's
+    arm and the probability the draw gave it."""
+    n = len(selected)
     arm = np.full(n, "none", dtype="<U7")
     prob = np.ones(n, dtype=np.float64)
     sel_idx = np.flatnonzero(selected)
@@ -127,14 +154,12 @@ def assign_arms(
         p_hold = n_hold / len(sel_idx)
         prob[sel_idx] = 1.0 - p_hold
         prob[hold] = p_hold
-    pool = np.flatnonzero(eligible & ~selected)
-    m = min(exploration_size, len(pool))
-    if len(pool):
-        explore = rng.permutation(pool)[:m]
-        p_explore = m / len(pool)
-        prob[pool] = 1.0 - p_explore
+    pool_idx = np.flatnonzero(pool)
+    m = min(exploration_size, len(pool_idx))
+    if len(pool_idx):
+        explore = rng.permutation(pool_idx)[:m]
+        p_explore = m / len(pool_idx)
+        prob[pool_idx] = 1.0 - p_explore
         arm[explore] = "explore"
         prob[explore] = p_explore
-    return ArmAssignment(
-        rank=rank, selected=selected, arm=arm, probability=prob, n_candidates=n_candidates
-    )
+    return arm, prob
