@@ -152,12 +152,13 @@ def test_init_dir_makes_a_project_folder(tmp_path: Path) -> None:
         "date_format": '"%d-%m-%Y"',
         "null_values": '["NULL"]',
     }
-    block = range(start, lines.index('# app_installed = "APP_J_N"') + 1)
+    block = range(start, lines.index('# "Privé Bankieren" = "private"') + 1)
     uncommented = "\n".join(ln[2:] if i in block else ln for i, ln in enumerate(lines))
     cfg = config_from_mapping(tomllib.loads(uncommented))
     assert cfg.sources.snapshots is not None
     assert (cfg.sources.snapshots.decimal, cfg.sources.snapshots.thousands) == (",", ".")
     assert cfg.sources.snapshots.columns["relation_id"] == "REL_NR"
+    assert cfg.sources.snapshots.recode["segment"]["Privé Bankieren"] == "private"
     existing = tmp_path / "existing"
     existing.mkdir()
     assert runner.invoke(app, ["init", str(existing)]).exit_code == 0

@@ -75,6 +75,11 @@ path = "{data}/snapshots"
 # snapshot_date = "PEILDATUM"
 # total_balance = "SALDO_TOTAAL"
 # app_installed = "APP_J_N"
+# [sources.snapshots.recode.segment]
+# "Particulier" = "mass"
+# "Vermogend" = "affluent"
+# "Privé Bankieren" = "private"
+# ('nextbest inspect FILE' proposes these lines for your own export.)
 
 [sources.market]
 path = "{data}/market"
