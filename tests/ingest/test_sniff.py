@@ -464,3 +464,19 @@ def test_the_exports_own_segment_names_get_recode_lines_to_fill_in(tmp_path: Pat
         segments = store.fetchall("SELECT segment FROM snapshots ORDER BY relation_id")
     assert (report.rows_loaded, report.rows_quarantined) == (3, 0)
     assert segments == [("mass",), ("affluent",), ("private",)]
+
+
+def test_the_synthetic_dutch_bank_is_mapped_by_inspect_as_the_simulator_names_it(
+    tmp_path: Path,
+) -> None:
+    """The simulator's Dutch column names and inspect's proposals agree, column for column."""
+    from nextbest.simulate._dialect import DUTCH_NAMES
+
+    simulate_bank(tmp_path / "bank", n_customers=100, n_weeks=12, seed=1, file_format="csv",
+                  dialect="nl", faults=False, truth=False)  # fmt: skip
+    result = inspect_file(tmp_path / "bank" / "snapshots")
+    expected = {c: d for c, d in DUTCH_NAMES["snapshots"].items() if c.lower() != d.lower()}
+    assert result.source.columns == expected
+    assert (result.preview.rows_quarantined, result.preview.unknown_texts[0][0]) == (
+        result.preview.rows_read, "segment",
+    )  # fmt: skip

@@ -23,30 +23,31 @@ import pyarrow.parquet as pq
 DialectName = Literal["plain", "nl"]
 FileFormat = Literal["parquet", "csv"]
 
-#: column names as a Dutch warehouse writes them (one name per column of every table)
-DUTCH_COLUMNS: dict[str, str] = {
-    "relation_id": "REL_NR",
-    "snapshot_date": "PEILDATUM",
-    "age": "LEEFTIJD",
-    "segment": "SEGMENT",
-    "has_savings": "SPAREN_J_N",
-    "has_payment": "BETALEN_J_N",
-    "n_accounts": "AANTAL_REKENINGEN",
-    "total_balance": "SALDO_TOTAAL",
-    "app_installed": "APP_J_N",
-    "ib_logins_4w": "IB_LOGINS_4W",
-    "optin_general": "OPTIN_ALGEMEEN",
-    "optin_investing": "OPTIN_BELEGGEN",
-    "customer_since": "KLANT_SINDS",
-    "is_investor": "BELEGGER_J_N",
-    "fund": "FONDS",
-    "price_date": "KOERSDATUM",
-    "price": "KOERS",
-    "conversion_date": "STARTDATUM",
-    "amount": "BEDRAG",
-    "gender": "GESLACHT",
-    "postcode_area": "POSTCODEGEBIED",
+#: per source folder of the bank, its columns as a Dutch warehouse names them
+DUTCH_NAMES: dict[str, dict[str, str]] = {
+    "snapshots": {
+        "relation_id": "REL_NR",
+        "snapshot_date": "PEILDATUM",
+        "age": "LEEFTIJD",
+        "segment": "SEGMENT",
+        "has_savings": "SPAREN_J_N",
+        "has_payment": "BETALEN_J_N",
+        "n_accounts": "AANTAL_REKENINGEN",
+        "total_balance": "SALDO_TOTAAL",
+        "app_installed": "APP_J_N",
+        "ib_logins_4w": "IB_LOGINS_4W",
+        "optin_general": "OPTIN_ALGEMEEN",
+        "optin_investing": "OPTIN_BELEGGEN",
+        "customer_since": "KLANT_SINDS",
+        "is_investor": "BELEGGER_J_N",
+    },
+    "market": {"fund": "FONDS", "price_date": "KOERSDATUM", "price": "KOERS"},
+    "conversions": {"relation_id": "REL_NR", "conversion_date": "STARTDATUM", "amount": "BEDRAG"},
+    "email_events": {},
+    "audit": {"relation_id": "REL_NR", "gender": "GESLACHT", "postcode_area": "POSTCODEGEBIED"},
 }
+#: one Dutch name per column of any table
+DUTCH_COLUMNS: dict[str, str] = {c: d for names in DUTCH_NAMES.values() for c, d in names.items()}
 
 #: the segment names of the Dutch export; the config recodes them to nextbest's
 DUTCH_SEGMENTS: dict[str, str] = {
@@ -60,30 +61,6 @@ SOURCES_FILE = "nextbest-sources.toml"
 
 #: decimals written for each fractional column (the bank rounds to these)
 DECIMALS: dict[str, int] = {"total_balance": 2, "amount": 2, "price": 4}
-
-#: which source each folder of the bank feeds
-_SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "snapshots": (
-        "relation_id",
-        "snapshot_date",
-        "age",
-        "segment",
-        "has_savings",
-        "has_payment",
-        "n_accounts",
-        "total_balance",
-        "app_installed",
-        "ib_logins_4w",
-        "optin_general",
-        "optin_investing",
-        "customer_since",
-        "is_investor",
-    ),
-    "market": ("fund", "price_date", "price"),
-    "conversions": ("relation_id", "conversion_date", "amount"),
-    "email_events": (),
-    "audit": ("relation_id", "gender", "postcode_area"),
-}
 
 
 @dataclass(frozen=True)
@@ -183,9 +160,9 @@ def sources_toml(data_dir: str) -> str:
     """The ``[sources.*]`` lines that read a Dutch-dialect bank in ``data_dir`` (TOML strings
     are JSON strings for the paths and names written here)."""
     blocks = []
-    for source, columns in _SOURCE_COLUMNS.items():
+    for source, names in DUTCH_NAMES.items():
         lines = [f"[sources.{source}]", f"path = {json.dumps(f'{data_dir}/{source}')}"]
-        if columns:
+        if names:
             lines += [
                 'format = "csv"',
                 'delimiter = ";"',
@@ -195,7 +172,7 @@ def sources_toml(data_dir: str) -> str:
                 'date_format = "%d-%m-%Y"',
                 'null_values = ["NULL"]',
                 f"[sources.{source}.columns]",
-                *(f'{c} = "{DUTCH_COLUMNS[c]}"' for c in columns),
+                *(f'{c} = "{theirs}"' for c, theirs in names.items()),
             ]
         if source == "snapshots":
             lines.append("[sources.snapshots.recode.segment]")
