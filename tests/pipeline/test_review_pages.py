@@ -25,6 +25,8 @@ def test_knob_table_lists_every_knob_of_every_action(tiny_store: tuple[Store, Pa
         ("holdout_fraction", 0.0),
         ("exploration_size", 0),
         ("cooldown_weeks", 8),
+        ("lever", 1.0),
+        ("contact_cost", 0.0),
     ]
     assert {r.action for r in rows} == {"invest-onboarding"}
     assert rows[1] == KnobRow(

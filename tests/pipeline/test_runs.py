@@ -204,14 +204,14 @@ def test_two_threads_run_one_week_one_wins(
     stores = [store, store] if shared else [Store(path), Store(path)]
     cfg = tiny_config(path, holdout_fraction=0.5, exploration_size=1)
     barrier = threading.Barrier(2, timeout=20)
-    decide = _weekly._decide_action
+    decide = _weekly._finish_action
 
     def both_decide_first(*args: Any, **kwargs: Any) -> Any:
         out = decide(*args, **kwargs)
         barrier.wait()
         return out
 
-    monkeypatch.setattr(_weekly, "_decide_action", both_decide_first)
+    monkeypatch.setattr(_weekly, "_finish_action", both_decide_first)
     try:
         outcomes = _in_threads(
             2, lambda i: run_week(stores[i], cfg, seed=3 + i, actor=f"op{i}", alert=False)

@@ -11,7 +11,7 @@ Example
 'bank.duckdb'
 """
 
-from nextbest.config._actions import ActionConfig, EligibilityRule, ModelSpec
+from nextbest.config._actions import ActionConfig, ChannelConfig, EligibilityRule, ModelSpec
 from nextbest.config._base import DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES
 from nextbest.config._data import (
     NULL_LIMITS_BY_COLUMN,
@@ -51,6 +51,7 @@ __all__ = [
     "AlertsConfig",
     "ApiConfig",
     "BacktestConfig",
+    "ChannelConfig",
     "ChecksConfig",
     "Config",
     "ContractsConfig",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -113,6 +113,25 @@ class ActionConfig(_Model):
     exploration_size: int = Field(
         default=200, ge=0, description="Eligible, not-selected customers mailed at random."
     )
+    value: float = Field(
+        default=1.0,
+        ge=0,
+        description="Euros a conversion of the target outcome is worth (a fixed value).",
+    )
+    margin: float = Field(
+        default=1.0, ge=0, le=1, description="Share of the value that is the bank's margin."
+    )
+    lever: float = Field(
+        default=1.0, ge=0, description="Business weight of the action in arbitration (a knob)."
+    )
+    contact_cost: float = Field(
+        default=0.0, ge=0, description="Euros one contact costs, subtracted in arbitration."
+    )
+
+    def priority(self, score: Any) -> Any:
+        """What a contact is worth in arbitration: P(convert) × value × margin × lever − cost
+        (euros; works on a number or an array of scores)."""
+        return score * (self.value * self.margin * self.lever) - self.contact_cost
 
     @field_validator("name")
     @classmethod
@@ -139,6 +158,12 @@ class ActionConfig(_Model):
                 f"for action '{self.name}'; lower min_weekly or raise max_weekly"
             )
         return self
+
+
+class ChannelConfig(_Model):
+    """A way of reaching customers and how many contacts it takes in a week."""
+
+    capacity: int = Field(ge=0, description="Most contacts over all its actions in one week.")
 
 
 def _default_actions() -> list[ActionConfig]:

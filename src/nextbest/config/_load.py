@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from nextbest.config._actions import ActionConfig, _default_actions
+from nextbest.config._actions import ActionConfig, ChannelConfig, _default_actions
 from nextbest.config._base import _Model
 from nextbest.config._data import (
     ContractsConfig,
@@ -41,6 +41,11 @@ class Config(_Model):
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     actions: list[ActionConfig] = Field(default_factory=_default_actions)
+    channels: dict[str, ChannelConfig] = Field(
+        default_factory=dict,
+        description="Weekly capacity per channel, over all the actions it carries (default: "
+        "none beyond each action's max_weekly).",
+    )
     run: RunConfig = Field(default_factory=RunConfig)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)
@@ -79,6 +84,12 @@ class Config(_Model):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"action names must be unique; repeated: {repeated}")
+        unknown = sorted(set(self.channels) - {a.channel for a in self.actions})
+        if unknown:
+            raise ValueError(
+                f"[channels.{unknown[0]}] is a channel no action uses; the actions use: "
+                f"{', '.join(sorted({a.channel for a in self.actions}))}"
+            )
         return self
 
     def action(self, name: str) -> ActionConfig:

@@ -62,6 +62,8 @@ KNOBS: dict[str, str] = {
     "holdout_fraction": "share of the selected kept out",
     "exploration_size": "eligible, not-selected customers mailed at random",
     "cooldown_weeks": "no new contact within this many weeks",
+    "lever": "business weight of the action when actions compete for a customer",
+    "contact_cost": "euros one contact costs, subtracted from its worth when actions compete",
 }
 
 

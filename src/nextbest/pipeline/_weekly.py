@@ -10,6 +10,7 @@ halted keeps one record (see :mod:`._halting`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from nextbest.models import (
     reason_codes,
     shadow_version,
 )
+from nextbest.pipeline._arbitrate_week import arbitrate_week
 from nextbest.pipeline._halting import halt
 from nextbest.pipeline._lifecycle import live_error, live_runs
 from nextbest.pipeline._persist import DecidedWeek, store_run
@@ -173,12 +175,9 @@ def run_week(
     checks += _pre_checks(store, config, attempt.day, inputs)
     models = {c.action.name: c.version for c in inputs.champions}
     _halt_on(store, config, attempt, checks, models, when="before deciding")
-    decided = []
-    for i, champion in enumerate(inputs.champions):
-        with timer.step(f"decide:{champion.action.name}"):
-            decided.append(_decide(store, config, attempt, inputs, champion, run_id, timer))
-        if progress:
-            progress("Deciding", i + 1, len(inputs.champions))
+    decided = _decide(store, config, attempt, inputs, run_id, timer)
+    if progress:
+        progress("Deciding", len(decided), len(decided))
     models |= {f"{d.outcome.action}:shadow": d.shadow for d in decided if d.shadow is not None}
     checks += _post_checks(store, config, attempt.day, decided)
     _halt_on(store, config, attempt, checks, models, when="after deciding (the list was discarded)")
@@ -311,28 +310,36 @@ def _decide(
     config: Config,
     attempt: _Attempt,
     inputs: _Inputs,
-    champion: _Champion,
     run_id: str,
     timer: Timer,
-) -> _Decided:
-    """Decide one action with its champion (and log its shadow model's choice)."""
-    action = champion.action
-    shadow_v = shadow_version(store, action.name)
-    shadow = load_model(store, shadow_v.version) if shadow_v else None
-    table, outcome = _decide_action(
-        store,
-        config,
-        action,
-        attempt.day,
-        inputs.features,
-        champion.model,
-        seed=attempt.seed,
-        run_id=run_id,
-        timer=timer,
-        shadow=shadow,
-    )
-    outcome.model_version = champion.version
-    return _Decided(action, table, outcome, shadow_v.version if shadow_v is not None else None)
+) -> list[_Decided]:
+    """Decide every action with its champion (and log its shadow model's choice); several
+    actions are scored alone and then arbitrated (one action per customer, capacities)."""
+    day, seed = attempt.day, attempt.seed
+    scored = []
+    for champion in inputs.champions:
+        with timer.step(f"decide:{champion.action.name}"):
+            scored.append(_score_action(store, champion, day, inputs.features, seed, timer))
+    if len(scored) > 1:
+        with timer.step("arbitration"):
+            actions = [c.action for c in inputs.champions]
+            decisions, _ = arbitrate_week(config, day, seed, actions, [s.decision for s in scored])
+        scored = [
+            dataclasses.replace(s, decision=d) for s, d in zip(scored, decisions, strict=True)
+        ]
+    decided = []
+    for champion, one in zip(inputs.champions, scored, strict=True):
+        action = champion.action
+        shadow_v = shadow_version(store, action.name)
+        shadow = load_model(store, shadow_v.version) if shadow_v else None
+        table, outcome = _finish_action(
+            config, champion, day, inputs.features, one, run_id=run_id, timer=timer, shadow=shadow
+        )
+        outcome.model_version = champion.version
+        decided.append(
+            _Decided(action, table, outcome, shadow_v.version if shadow_v is not None else None)
+        )
+    return decided
 
 
 def _post_checks(
@@ -363,19 +370,24 @@ def _post_checks(
     return checks
 
 
-def _decide_action(
+@dataclass(frozen=True)
+class _Scored:
+    """One action's eligibility and scores for the week, with its arms (before arbitration)."""
+
+    elig: pa.Table
+    decision: Decision
+    matrix: Any  # the model's feature matrix of every customer
+
+
+def _score_action(
     store: Store,
-    config: Config,
-    action: ActionConfig,
+    champion: _Champion,
     day: dt.date,
     features: pa.Table,
-    model: PropensityModel,
-    *,
     seed: int,
-    run_id: str,
     timer: Timer,
-    shadow: PropensityModel | None = None,
-) -> tuple[pa.Table, ActionOutcome]:
+) -> _Scored:
+    action, model = champion.action, champion.model
     with timer.step(f"{action.name}:eligibility"):
         elig = eligibility(store, action, day)
     X_all = model.matrix(features)
@@ -387,6 +399,23 @@ def _decide_action(
             lambda mask: model.score(X_all[mask]),
             Policy.of(action, seed=seed, day=day),
         )
+    return _Scored(elig, decision, X_all)
+
+
+def _finish_action(
+    config: Config,
+    champion: _Champion,
+    day: dt.date,
+    features: pa.Table,
+    scored: _Scored,
+    *,
+    run_id: str,
+    timer: Timer,
+    shadow: PropensityModel | None = None,
+) -> tuple[pa.Table, ActionOutcome]:
+    """Reason codes, the shadow's choice and the decision table of one action."""
+    action, model = champion.action, champion.model
+    elig, decision, X_all = scored.elig, scored.decision, scored.matrix
     ids, eligible, score, arms = decision.ids, decision.eligible, decision.score, decision.arms
     with timer.step(f"{action.name}:reasons"):
         readable = np.flatnonzero(arms.arm != "none")
