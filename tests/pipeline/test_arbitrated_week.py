@@ -87,3 +87,12 @@ def test_a_wider_channel_gives_the_nudge_what_invest_has_no_room_for(
         ("savings-nudge", 103),
         ("savings-nudge", 109),
     }
+
+
+def test_an_arbitrated_week_replays_byte_for_byte(store: tuple[Store, Path]) -> None:
+    from nextbest.pipeline import replay
+
+    s, path = store
+    result = run_week(s, _two_actions(path, capacity=3), alert=False)
+    again = replay(s, result.run_id)
+    assert again.identical, (again.recorded_sha256, again.replayed_sha256)
