@@ -215,3 +215,21 @@ def test_the_command_reports_the_loaded_files_when_a_later_source_fails(tmp_path
     assert "conversions: conv_20250105.csv: loaded 2 rows, 0 quarantined" in result.output
     assert "2 loaded, 0 unchanged, 0 refused" in result.output
     assert "no [sources.market] section in the config" in result.output
+
+
+def test_a_readme_in_a_source_folder_is_left_alone(tmp_path: Path) -> None:
+    """A folder's data files are its .csv and .parquet files; a README.txt is not a week."""
+    from nextbest.ingest._files import resolve_files
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "README.txt").write_text("hi\n")
+    (folder / "a_20240107.csv").write_text("x\n")
+    (folder / "notes.txt").write_text("a,b\n1,2\n")
+    assert [p.name for p in resolve_files(folder, setting="[sources.snapshots]")] == [
+        "a_20240107.csv"
+    ]
+    # named on purpose, a .txt file is read as CSV
+    assert [p.name for p in resolve_files(folder / "*.txt", setting="x")] == [
+        "README.txt", "notes.txt",
+    ]  # fmt: skip

@@ -186,3 +186,32 @@ def test_recode_maps_the_exports_segment_names_and_keeps_unknown_ones_for_quaran
     wrong = DUTCH.model_copy(update={"recode": {"segmnet": {"A": "mass"}}})
     with Store(":memory:") as fresh, pytest.raises(SourceFileError, match="'segmnet'"):
         load_file(fresh, SNAPSHOTS, path, wrong, setting="[sources.snapshots]")
+
+
+def test_a_number_not_written_in_the_dialect_is_quarantined_not_misread(
+    store: Store, tmp_path: Path
+) -> None:
+    """With thousands '.' and decimal ',', '12.5' is no number (it was read as 125), nor are
+    '1.23.4' (1234) or ',5'; well-grouped ones load."""
+    values = ["12.5", "1.23.4", "12,5.3", ",5", "1.234.567,5", "-12,5", "1234"]
+    rows = [
+        ";".join([str(200 + i), *ROWS[0].split(";")[1:7], v, *ROWS[0].split(";")[8:]])
+        for i, v in enumerate(values)
+    ]
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("latin-1"))
+    report = load_file(store, SNAPSHOTS, path, DUTCH.model_copy(update={"refuse_share": 1.0}),
+                       setting="[sources.snapshots]")  # fmt: skip
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 4)
+    got = store.fetchall("SELECT relation_id, total_balance FROM snapshots ORDER BY 1")
+    assert got == [(204, 1234567.5), (205, -12.5), (206, 1234.0)]
+
+
+def test_a_row_starting_with_a_hash_is_data_not_a_comment(store: Store, tmp_path: Path) -> None:
+    """DuckDB's sniffer would take '#' as a comment sign and drop the row unseen."""
+    rows = [ROWS[0], "#" + ROWS[1]]
+    path = tmp_path / "hash.csv"
+    path.write_bytes(("\n".join([HEADER, *rows]) + "\n").encode("latin-1"))
+    report = load_file(store, SNAPSHOTS, path, DUTCH.model_copy(update={"refuse_share": 1.0}),
+                       setting="[sources.snapshots]")  # fmt: skip
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1)

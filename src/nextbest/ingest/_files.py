@@ -14,6 +14,8 @@ from nextbest.ingest._transcode import utf8_copy
 from nextbest.store import Store, is_database_error, quote_literal
 
 _SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
+#: what a source folder's listing takes as data
+_FOLDER_FORMATS = (".parquet", ".pq", ".csv")
 #: not readable, but listed from a source folder so that a week delivered as a workbook or an
 #: archive is refused by name instead of silently skipped
 _WRONG_EXPORT = (".xlsx", ".xlsm", ".xls", ".zip")
@@ -36,7 +38,9 @@ def resolve_files(pattern: str | Path, *, setting: str) -> list[Path]:
             f
             for f in p.iterdir()
             if f.is_file()
-            and (_data_suffix(f) in _SUFFIX_FORMAT or f.suffix.lower() in _WRONG_EXPORT)
+            # a folder's own data files: .txt only when named or globbed (a README.txt is not
+            # a week of data)
+            and (_data_suffix(f) in _FOLDER_FORMATS or f.suffix.lower() in _WRONG_EXPORT)
         )
     elif any(ch in str(pattern) for ch in "*?["):
         files = sorted(Path(f) for f in glob.glob(str(pattern)) if Path(f).is_file())
@@ -89,7 +93,8 @@ def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
     return (
         "SELECT *, row_number() OVER () AS _row FROM read_csv("
         f"{lit}, delim = {quote_literal(source.delimiter)}, header = true, all_varchar = true, "
-        f"encoding = {quote_literal(encoding)}, nullstr = [{nulls}])"
+        # no comment lines: a row starting with '#' is data (quarantined if bad), never skipped
+        f"encoding = {quote_literal(encoding)}, nullstr = [{nulls}], comment = '')"
     )
 
 

@@ -6,6 +6,7 @@ column), never written into its text; names and messages are quoted literals.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nextbest.config import SourceConfig
@@ -36,11 +37,19 @@ def cast_sql(col: ColumnContract, sql_type: str, src: str, fmt: str, source: Sou
         pattern = quote_literal(source.date_format)
         return f"TRY_CAST(TRY_STRPTIME({text}, {pattern}) AS DATE)"
     if sql_type in _NUMERIC:
+        if not source.thousands and source.decimal == ".":
+            return f"TRY_CAST({text} AS {sql_type})"
+        # only a number written in the dialect converts: '1.234,56' but not '12.5' (a decimal
+        # point where ',' is the decimal sign) or '1.23.4' (separators not grouping by three)
+        valid = quote_literal(number_pattern(source.decimal, source.thousands))
+        typed = text
         if source.thousands:
-            text = f"replace({text}, {quote_literal(source.thousands)}, '')"
+            typed = f"replace({typed}, {quote_literal(source.thousands)}, '')"
         if source.decimal != ".":
-            text = f"replace({text}, {quote_literal(source.decimal)}, '.')"
-        return f"TRY_CAST({text} AS {sql_type})"
+            typed = f"replace({typed}, {quote_literal(source.decimal)}, '.')"
+        return (
+            f"CASE WHEN regexp_full_match({text}, {valid}) THEN TRY_CAST({typed} AS {sql_type}) END"
+        )
     if sql_type == "BOOLEAN":
         yes = ", ".join(quote_literal(v.lower()) for v in source.true_values)
         no = ", ".join(quote_literal(v.lower()) for v in source.false_values)
@@ -49,6 +58,23 @@ def cast_sql(col: ColumnContract, sql_type: str, src: str, fmt: str, source: Sou
             f"WHEN lower({text}) IN ({no or 'NULL'}) THEN FALSE END"
         )
     return f"TRY_CAST({src} AS {sql_type})"
+
+
+def number_pattern(decimal: str, thousands: str) -> str:
+    """The regular expression of a number in a CSV dialect: an optional sign, digits — grouped
+    by three with ``thousands`` when it is set, or not grouped at all — and an optional
+    ``decimal`` sign with digits.
+
+    >>> import re
+    >>> [bool(re.fullmatch(number_pattern(",", "."), t))
+    ...  for t in ("1.234,56", "-12,5", "1234", "12.5", "1.23.4", ",5", "1.234.567")]
+    [True, True, True, False, False, False, True]
+    """
+    whole = r"\d+"
+    if thousands:
+        t = re.escape(thousands)
+        whole = rf"(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)"
+    return rf"[+-]?{whole}(?:{re.escape(decimal)}\d+)?"
 
 
 def raw_sql(col: str, materialised: set[str]) -> str:

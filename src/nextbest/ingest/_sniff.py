@@ -189,7 +189,7 @@ def _duckdb_sniff(
     """DuckDB's sniffer on the file: delimiter, quote, whether it has a header, column types."""
     if encoding == "cp1252":  # DuckDB reads Windows-1252 through a UTF-8 copy
         path, encoding = utf8_copy(path), "utf-8"
-    options = [f"encoding = {quote_literal(encoding)}"]
+    options = [f"encoding = {quote_literal(encoding)}", "comment = ''"]
     if delimiter is not None:
         options.append(f"delim = {quote_literal(delimiter)}")
     if nulls:
