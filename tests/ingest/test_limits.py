@@ -181,3 +181,23 @@ def test_ingest_applies_the_configured_limits(store: Store, tmp_path: Path) -> N
         )
         (report,) = ingest_source(fresh, lenient, "snapshots")
     assert report.issues == ()
+
+
+def test_a_raised_limit_reads_the_loaded_files_again(store: Store, tmp_path: Path) -> None:
+    """The limits decide what is quarantined and which weeks have issues: after raising one,
+    the next ingest reads the file again (not 'unchanged') and the issue is gone."""
+    from nextbest.ingest import contract_issues, ingest_source
+
+    path = _one_null_age(tmp_path)
+    strict = config_from_mapping({"sources": {"snapshots": {"path": str(path)}}})
+    (first,) = ingest_source(store, strict, "snapshots")
+    assert [i.rule for i in first.issues] == ["null_limit"]
+    (same,) = ingest_source(store, strict, "snapshots")
+    assert same.status == "unchanged"
+    lenient = config_from_mapping(
+        {"sources": {"snapshots": {"path": str(path)}}, "contracts": {"max_null_share": 0.2}}
+    )
+    (again,) = ingest_source(store, lenient, "snapshots")
+    assert again.status == "loaded"
+    assert any("[contracts]" in i.message for i in again.issues if i.rule == "reloaded")
+    assert contract_issues(store) == []

@@ -225,7 +225,9 @@ def load_file(
     fmt = file_format(path, source)
     digest = sha256(path)
     previous = (
-        None if reload else unchanged_batch(store, contract.table, digest, reader_sha256(source))
+        None
+        if reload
+        else unchanged_batch(store, contract.table, digest, reader_sha256(source, contract))
     )
     if previous is not None:
         return LoadReport(
@@ -309,7 +311,7 @@ def _commit(
     }
     refuse_when_one_rule_fails_most(store, path, source, rows_read, setting=setting)
     issues = _issues(store, contract, rows_read, rows_quarantined)
-    reason, changed = why_loaded(store, contract.table, digest, source)
+    reason, changed = why_loaded(store, contract.table, digest, source, contract)
     staged = _Staged(
         path, digest, rows_read, rows_quarantined, partitions, issues, materialised, source, reason
     )
@@ -474,8 +476,8 @@ def _record_batch(
             rows_quarantined,
             partitions,
             replaced,
-            reader_sha256(staged.source),
-            reader_json(staged.source),
+            reader_sha256(staged.source, contract),
+            reader_json(staged.source, contract),
             staged.reason,
         ],
     )

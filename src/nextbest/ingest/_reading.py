@@ -11,6 +11,7 @@ import json
 from typing import Any, Literal
 
 from nextbest.config import SourceConfig
+from nextbest.ingest._contracts import Contract
 from nextbest.store import Store
 
 #: why a file is read into a new batch (see :func:`why_loaded`)
@@ -25,23 +26,43 @@ READER_FIELDS: tuple[str, ...] = tuple(
 )
 
 
-def reader_json(source: SourceConfig) -> str:
-    """The reading settings of ``source`` as canonical JSON (sorted keys, no spaces)."""
+#: the key of the contract's limits in the reading settings (they decide what is quarantined
+#: and which weeks have issues, so changing one reads the file again)
+LIMITS = "[contracts]"
+
+
+def _limits(contract: Contract) -> dict[str, Any]:
+    return {
+        "max_null": {c.name: c.max_null_fraction for c in contract.columns},
+        "quarantine_error_share": contract.quarantine_error_share,
+        "future_days": contract.future_days,
+    }
+
+
+def reader_json(source: SourceConfig, contract: Contract | None = None) -> str:
+    """The reading settings of ``source`` as canonical JSON (sorted keys, no spaces), with the
+    limits of ``contract`` when given."""
     settings = source.model_dump(include=set(READER_FIELDS), mode="json")
+    if contract is not None:
+        settings[LIMITS] = _limits(contract)
     return json.dumps(settings, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def reader_sha256(source: SourceConfig) -> str:
-    return hashlib.sha256(reader_json(source).encode()).hexdigest()
+def reader_sha256(source: SourceConfig, contract: Contract | None = None) -> str:
+    return hashlib.sha256(reader_json(source, contract).encode()).hexdigest()
 
 
-def changed_settings(previous_json: str | None, source: SourceConfig) -> tuple[str, ...]:
-    """The reading settings whose value differs from ``previous_json``, in field order."""
+def changed_settings(
+    previous_json: str | None, source: SourceConfig, contract: Contract | None = None
+) -> tuple[str, ...]:
+    """The reading settings whose value differs from ``previous_json``, in field order, and
+    ``[contracts]`` when the limits did."""
     if previous_json is None:
         return ()
     before: dict[str, Any] = json.loads(previous_json)
-    now: dict[str, Any] = json.loads(reader_json(source))
-    return tuple(f for f in READER_FIELDS if before.get(f) != now.get(f))
+    now: dict[str, Any] = json.loads(reader_json(source, contract))
+    fields = (*READER_FIELDS, LIMITS) if LIMITS in before or contract is not None else READER_FIELDS
+    return tuple(f for f in fields if before.get(f) != now.get(f))
 
 
 def _current_batch(
@@ -75,7 +96,7 @@ def unchanged_batch(store: Store, table: str, digest: str, reader: str) -> int |
 
 
 def why_loaded(
-    store: Store, table: str, digest: str, source: SourceConfig
+    store: Store, table: str, digest: str, source: SourceConfig, contract: Contract | None = None
 ) -> tuple[LoadReason, tuple[str, ...]]:
     """Why this file is read now: (reason, the reading settings that changed).
 
@@ -85,9 +106,9 @@ def why_loaded(
     current = _current_batch(store, table, digest)
     if current is not None:
         _, previous_sha, previous_json = current
-        if previous_sha in (None, reader_sha256(source)):
+        if previous_sha in (None, reader_sha256(source, contract)):
             return "reload", ()
-        return "settings", changed_settings(previous_json, source)
+        return "settings", changed_settings(previous_json, source, contract)
     seen = store.scalar(
         "SELECT count(*) > 0 FROM ingest_batches WHERE table_name = ? AND file_sha256 = ?",
         [table, digest],
