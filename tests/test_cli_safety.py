@@ -97,3 +97,34 @@ def test_inert_removes_what_a_terminal_acts_on() -> None:
 
     assert inert("a\x1b[31mb\rc\x07d\x7fe\x9bf\u202eg\th\ni é ✓ [x]") == "a[31mbcdefg\th\ni é ✓ [x]"
     assert styled("[bold]{}[/] {:,}", "[red]r1\x1b", 1200).plain == "[red]r1 1,200"
+
+
+def test_file_system_errors_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """init over an existing file, and a report to a folder that cannot hold it: one line
+    naming the path, exit 2."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = CliRunner().invoke(app, ["init", str(afile)])
+    assert result.exit_code == 2
+    assert "is a file, not a folder" in " ".join(result.output.split())
+    cfg = write_tiny_project(tmp_path / "proj")
+    result = CliRunner().invoke(
+        app, ["-c", str(cfg.source_path), "profile", "--out", "/proc/nextbest/x.html"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "/proc/nextbest" in result.output
+
+
+def test_training_weeks_without_a_conversion_say_so() -> None:
+    """A model needs converted and not-converted customers in every slice of weeks."""
+    import numpy as np
+
+    from nextbest.errors import NotFoundError
+    from nextbest.models._train import _both_outcomes
+    from nextbest.models._train import time_split as split_of
+
+    days = [dt.date(2024, 1, 7) + dt.timedelta(weeks=i) for i in range(30)]
+    split = split_of(days, gap_weeks=2)
+    y = {"train": np.zeros(5, np.int8), "calibration": np.array([0, 1], np.int8)}
+    with pytest.raises(NotFoundError, match=r"in the train weeks \(2024-01-07 … .*no customer"):
+        _both_outcomes("invest-onboarding", "opens an account", split, y)

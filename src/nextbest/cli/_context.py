@@ -67,6 +67,15 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
                     soft_wrap=True,
                 )
             raise typer.Exit(code) from None
+        except OSError as exc:
+            if STATE.verbose:
+                raise
+            # a folder that cannot be written, a disk that is full: the file and the reason
+            where = f"{exc.filename}: " if exc.filename else ""
+            err_console.print(
+                styled("[bold red]error:[/] {}{}", where, exc.strerror or exc), soft_wrap=True
+            )
+            raise typer.Exit(2) from None
 
     return wrapper
 

@@ -214,6 +214,19 @@ def make_estimator(
     )
 
 
+def _both_outcomes(name: str, target: str, split: Any, y: dict[str, Any]) -> None:
+    """Each slice needs customers who reached the target and customers who did not."""
+    for part, labels in y.items():
+        if labels.min(initial=1) == labels.max(initial=0):
+            dates = getattr(split, part)
+            what = "no customer" if labels.max(initial=0) == 0 else "every customer"
+            raise NotFoundError(
+                f"action {name}: in the {part} weeks ({dates[0]} … {dates[-1]}) {what} "
+                f"{target!r}; a model needs both. Load more weeks of history or conversions, "
+                "or check [sources.conversions] and the action's label_weeks"
+            )
+
+
 def train_action(
     table: pa.Table,
     features: list[str],
@@ -237,6 +250,7 @@ def train_action(
     }
     X = {k: feature_matrix(v, features) for k, v in parts.items()}
     y = {k: v["converted"].to_numpy().astype(np.int8) for k, v in parts.items()}
+    _both_outcomes(action.name, action.target, split, y)
     eval_dates = parts["evaluation"]["snapshot_date"].to_numpy(zero_copy_only=False)
     eval_ids = parts["evaluation"]["relation_id"].to_numpy(zero_copy_only=False)
     metrics: dict[str, dict[str, Any]] = {}

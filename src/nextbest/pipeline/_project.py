@@ -183,6 +183,11 @@ def write_config(
 
     ``path`` is the config file, or a project folder (an existing folder, or a name without
     ``.toml``) that gets ``nextbest.toml`` inside it."""
+    if path.suffix.lower() != ".toml" and path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"{path} is a file, not a folder; give a folder for the project or a .toml file "
+            "name for the config"
+        )
     if path.is_dir() or path.suffix.lower() != ".toml":
         path = path / "nextbest.toml"
     if path.exists() and not force:
