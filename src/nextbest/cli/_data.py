@@ -243,7 +243,9 @@ def leakage(
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter, e.g. ';'.")] = None,
     decimal: Annotated[str | None, typer.Option(help="Decimal separator: '.' or ','.")] = None,
     thousands: Annotated[str | None, typer.Option(help="Thousands separator, e.g. '.'.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="utf-8, latin-1 or utf-16.")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, utf-8-sig, latin-1, cp1252 or utf-16.")
+    ] = None,
     date_format: Annotated[
         str | None, typer.Option(help="strptime format of dates, e.g. '%d-%m-%Y'.")
     ] = None,

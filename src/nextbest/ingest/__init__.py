@@ -25,6 +25,7 @@ from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_fi
 from nextbest.ingest._reload import reload_files
 from nextbest.ingest._row_rules import cast_sql
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
+from nextbest.ingest._transcode import utf8_copy
 
 __all__ = [
     "AUDIT",
@@ -56,4 +57,5 @@ __all__ = [
     "reload_files",
     "resolve_files",
     "source_sql",
+    "utf8_copy",
 ]

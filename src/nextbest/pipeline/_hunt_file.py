@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from nextbest.config import Config, SourceConfig
 from nextbest.errors import ConfigError, SourceFileError, did_you_mean
-from nextbest.ingest import SOURCE_NAMES, describe_source, source_sql
+from nextbest.ingest import SOURCE_NAMES, describe_source, source_sql, utf8_copy
 from nextbest.models import Finding, LeakageSettings, hunt_table
 from nextbest.pipeline._hunt_columns import (
     FileColumn,
@@ -218,10 +218,16 @@ def _flag(setting: str) -> str:
 
 def _sniffed(store: Store, path: Path, encoding: str | None) -> tuple[SourceConfig, str]:
     """The delimiter and date format DuckDB's sniffer finds; the defaults if it finds none."""
+    target = path
+    if encoding == "cp1252":  # DuckDB reads Windows-1252 through ingest's UTF-8 copy
+        target, encoding = utf8_copy(path), "utf-8"
+    elif encoding == "utf-8-sig":
+        encoding = "utf-8"
     enc = f", encoding = {quote_literal(encoding)}" if encoding else ""
     try:
         row = store.fetchone(
-            f"SELECT Delimiter, DateFormat FROM sniff_csv({quote_literal(str(path))}{enc})"
+            "SELECT Delimiter, DateFormat FROM "
+            f"sniff_csv({quote_literal(str(target))}{enc}, comment = '')"
         )
     except Exception as exc:
         if not is_database_error(exc):
