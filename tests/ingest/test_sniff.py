@@ -315,13 +315,20 @@ def test_a_parquet_file_proposes_format_and_mapping(tmp_path: Path) -> None:
 def test_files_it_cannot_read_get_one_line_naming_them(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    with pytest.raises(SourceFileError, match=r"empty\.csv: the file is empty"):
+    with pytest.raises(SourceFileError, match=r"empty\.csv: the file is empty \(0 bytes\)"):
         inspect_file(empty)
     book = tmp_path / "book.csv"
     with zipfile.ZipFile(book, "w") as z:
         z.writestr("xl/workbook.xml", "<workbook/>")
-    with pytest.raises(SourceFileError, match=r"book\.csv: this is a ZIP archive"):
+    # a ZIP without the workbook's own parts is an archive; ingest says the same
+    with pytest.raises(SourceFileError, match=r"book\.csv: it is a ZIP archive, not a CSV"):
         inspect_file(book)
+    sheet = tmp_path / "sheet.csv"
+    with zipfile.ZipFile(sheet, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(SourceFileError, match=r"sheet\.csv: it is an Excel workbook \(XLSX\)"):
+        inspect_file(sheet)
     with pytest.raises(SourceFileError, match=r"nothere\.csv: no such file"):
         inspect_file(tmp_path / "nothere.csv")
 
@@ -480,3 +487,11 @@ def test_the_synthetic_dutch_bank_is_mapped_by_inspect_as_the_simulator_names_it
     assert (result.preview.rows_quarantined, result.preview.unknown_texts[0][0]) == (
         result.preview.rows_read, "segment",
     )  # fmt: skip
+
+
+def test_utf_16_without_a_byte_order_mark_is_proposed(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes("relation_id;conversion_date;amount\n1;2025-01-05;10,5\n".encode("utf-16-le"))
+    result = inspect_file(path)
+    assert result.dialect.encoding == "utf-16"
+    assert (result.preview.rows_read, result.preview.rows_quarantined) == (1, 0)

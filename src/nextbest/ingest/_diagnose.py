@@ -107,11 +107,11 @@ def _text(path: Path, head: bytes, source: SourceConfig, setting: str) -> str | 
     """Empty, UTF-16 or non-UTF-8 text read as a CSV, as one line; None if it reads."""
     if source.encoding == "utf-16":
         return None
-    if head.startswith(_UTF16_BOMS) or _looks_utf16(head):
+    if head.startswith(_UTF16_BOMS) or looks_utf16(head):
         return f'it is UTF-16 text, not {source.encoding}; set encoding = "utf-16" in {setting}'
     if b"\x00" in head:
         return "it holds NUL bytes: it is a binary file, not CSV text; check the delivery"
-    empty = _emptiness(path, head)
+    empty = emptiness(path, head)
     if empty is not None:
         return empty
     if source.encoding in ("latin-1", "cp1252"):
@@ -192,7 +192,7 @@ def _first_non_ascii(path: Path) -> tuple[int, bytes] | None:
     return None
 
 
-def _looks_utf16(head: bytes) -> bool:
+def looks_utf16(head: bytes) -> bool:
     """Mostly ASCII text in UTF-16 without a byte-order mark: every other byte is NUL."""
     sample = head[:200]
     if len(sample) < 4:
@@ -201,11 +201,13 @@ def _looks_utf16(head: bytes) -> bool:
     return nuls >= 0.8 * (len(sample) // 2)
 
 
-def _emptiness(path: Path, head: bytes) -> str | None:
+def emptiness(path: Path, head: bytes) -> str | None:
     """A file of blank lines, or of a header line and nothing after it."""
     first_line, newline, rest = head.partition(b"\n")
     if not first_line.strip(_WHITESPACE) and _blank_from(path, 0):
         size = path.stat().st_size
+        if size == 0:
+            return "the file is empty (0 bytes); ask for the delivery again or remove the file"
         return (
             f"the file is empty ({size:,} bytes of blank lines only); ask for the delivery "
             "again or remove the file"

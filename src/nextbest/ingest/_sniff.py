@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from nextbest.config import Encoding, SourceConfig
 from nextbest.errors import SourceFileError
+from nextbest.ingest._diagnose import emptiness, looks_utf16, refuse_binary
 from nextbest.ingest._files import source_sql
 from nextbest.ingest._transcode import utf8_copy
 from nextbest.store import Store, is_database_error, quote_literal
@@ -140,6 +141,8 @@ def detect_encoding(head: bytes) -> tuple[Encoding, bool]:
     """The encoding of the first bytes of a file, and whether they start with a BOM."""
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", True
+    if looks_utf16(head):  # UTF-16 without a byte-order mark: every other byte is NUL
+        return "utf-16", False
     bom = head.startswith(codecs.BOM_UTF8)
     try:
         # not final: the first megabyte may end inside a multi-byte character
@@ -156,13 +159,11 @@ def sniff_dialect(store: Store, path: Path) -> Dialect:
     head = read_head(path)
     if head.startswith(b"PAR1") or path.suffix.lower() in (".parquet", ".pq"):
         return Dialect(format="parquet")
-    if not head.strip():
-        raise SourceFileError(f"{path}: the file is empty; ask for the export again")
-    if head.startswith(b"PK\x03\x04"):
-        raise SourceFileError(
-            f"{path}: this is a ZIP archive (an .xlsx workbook is one), not a CSV file; "
-            "export the sheet as CSV, or unzip it"
-        )
+    # the same one-line diagnoses as ingest: empty, a workbook, an archive, gzip, Parquet
+    refuse_binary(path, setting="the file's settings")
+    empty = emptiness(path, head)
+    if empty is not None:
+        raise SourceFileError(f"{path}: {empty}")
     encoding, bom = detect_encoding(head)
     delimiter, quote, header, types = _duckdb_sniff(store, path, encoding)
     reading = SourceConfig(path=str(path), delimiter=delimiter, encoding=encoding)
