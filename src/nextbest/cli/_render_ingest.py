@@ -12,7 +12,8 @@ def delivery_line(r: LoadReport) -> str:
     """One line for one file: loaded (rows, quarantined), unchanged, or refused with why."""
     name = _file(r)
     if r.status == "refused":
-        return f"{name}: refused: {r.reason}"
+        reason = r.reason or ""
+        return f"{name}: {reason if reason.startswith('refused') else 'refused: ' + reason}"
     if r.status == "unchanged":
         return f"{name}: unchanged, skipped"
     replaced = (

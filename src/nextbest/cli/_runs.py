@@ -49,7 +49,9 @@ def run_cmd(
     week: Annotated[
         str | None, typer.Option(help="'auto': the due week, for cron or an orchestrator.")
     ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the arms (default [run] seed).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the arms (default: the run seed in the config).")
+    ] = None,
     override: Annotated[
         str | None, typer.Option(help="Written reason to run despite failed checks.")
     ] = None,

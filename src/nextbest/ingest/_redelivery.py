@@ -37,15 +37,14 @@ class UsedPartitions:
         if len(self.partitions) > 3:
             shown += f" and {len(self.partitions) - 3} more"
         one = len(self.partitions) == 1
-        # the run's own week certainly changes its decisions; earlier ones are its history
         own = self.run_date in self.partitions
         return (
             f"{table} {word}{'' if one else 's'} {shown} {'was' if one else 'were'} used by "
             f"{self.run_status} run {self.run_id}"
             + ("" if own else f" (as history for {self.run_date})")
             + f"; the re-delivered file replaces {'it' if one else 'them'} — that run's replay "
-            + ("will" if own else "may")
-            + " now differ"
+            # a changed row need not change a decision: only the replay can tell
+            + "may now differ"
         )
 
 
