@@ -215,3 +215,9 @@ def test_a_row_starting_with_a_hash_is_data_not_a_comment(store: Store, tmp_path
     report = load_file(store, SNAPSHOTS, path, DUTCH.model_copy(update={"refuse_share": 1.0}),
                        setting="[sources.snapshots]")  # fmt: skip
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (2, 1, 1)
+
+
+def test_a_date_format_with_an_unknown_directive_is_refused_at_load() -> None:
+    with pytest.raises(ValidationError, match="'%Q', which is no date directive"):
+        SourceConfig(path="x", date_format="%d-%Q-%Y")
+    assert SourceConfig(path="x", date_format="%-d/%-m/%Y %H:%M").date_format == "%-d/%-m/%Y %H:%M"

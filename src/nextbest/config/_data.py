@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +30,9 @@ class StoreConfig(_Model):
     )
     threads: int | None = Field(default=None, ge=1, description="DuckDB worker threads.")
 
+
+#: the strptime directives a date_format may use (DuckDB's)
+_DIRECTIVE = re.compile(r"%-?[aAwdbBmyYHIpMSgfnzZjUWcxXGuVe%]")
 
 #: the text encodings a CSV source may be written in
 Encoding = Literal["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"]
@@ -170,6 +174,19 @@ class SourceConfig(_Model):
             "Exact match; texts not listed are read as they are."
         ),
     )
+
+    @field_validator("date_format")
+    @classmethod
+    def _strptime_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        unknown = [d for d in re.findall(r"%-?.?", value) if not _DIRECTIVE.fullmatch(d)]
+        if unknown:
+            raise ValueError(
+                f"date_format {value!r} holds {unknown[0]!r}, which is no date directive; use "
+                "e.g. '%d-%m-%Y' (day, month, year) or '%Y%m%d'"
+            )
+        return value
 
     @field_validator("delimiter")
     @classmethod
