@@ -333,9 +333,9 @@ def test_one_column_cannot_play_two_roles(tmp_path: Path) -> None:
 
 
 def test_a_date_format_duckdb_cannot_parse_is_one_line(tmp_path: Path) -> None:
-    """--date-format '%Q' stops with one line naming the file and the specifier."""
+    """--date-format '%Q' stops with one line naming the option and the specifier."""
     path = _small(tmp_path / "p.csv", ["05-01-2024", "12-01-2024"])
-    with pytest.raises(SourceFileError, match=r"p.csv: the hunt cannot read it as given: .*%Q"):
+    with pytest.raises(ConfigError, match=r"--date-format '%Q': .*'%Q', which is no date"):
         hunt_file(path, time_column="period", target="converted", options={"date_format": "%Q"})
 
 
