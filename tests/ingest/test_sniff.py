@@ -495,3 +495,14 @@ def test_utf_16_without_a_byte_order_mark_is_proposed(tmp_path: Path) -> None:
     result = inspect_file(path)
     assert result.dialect.encoding == "utf-16"
     assert (result.preview.rows_read, result.preview.rows_quarantined) == (1, 0)
+
+
+def test_inside_a_project_its_recode_lines_are_kept(tmp_path: Path) -> None:
+    """The project's own names for the export's segments read this file too: the preview uses
+    them (nothing quarantined) and the block to paste keeps them."""
+    rows = [ROWS[0].replace(";mass;", ";Particulier;"), ROWS[1]]
+    path = _dutch(tmp_path, rows)
+    configured = SourceConfig(path="x", recode={"segment": {"Particulier": "mass"}})
+    result = inspect_file(path, configured={"snapshots": configured})
+    assert result.preview.rows_quarantined == 0
+    assert '[sources.snapshots.recode.segment]\n"Particulier" = "mass"\n' in result.toml

@@ -183,7 +183,16 @@ def _print_preview(result: Inspection) -> None:
         for i, col in enumerate(p.columns, start=1):
             table.add_row(col, *(_cell(r[i]) for r in p.rows))
         console.print(table)
-    if not p.quarantine:
+    if not p.quarantine and result.missing:
+        console.print(
+            styled(
+                "No row would be quarantined, [red]but ingest refuses the file[/] until {} "
+                "{} mapped (see above).",
+                ", ".join(result.missing),
+                "is" if len(result.missing) == 1 else "are",
+            )
+        )
+    elif not p.quarantine:
         console.print(f"Nothing would be quarantined: all {p.rows_read:,} rows read.")
     else:
         console.print(

@@ -117,6 +117,10 @@ def inspect_file(
             dialect = replace(dialect, columns=parquet_columns(file_types))
         mapping = guess_mapping(list(file_types), source)
         proposed = proposed_source(path_text or str(path), dialect, mapping)
+        current = (configured or {}).get(mapping.source)
+        if current is not None and current.recode and not proposed.recode:
+            # the project's own names for the export's texts read this file too
+            proposed = proposed.model_copy(update={"recode": current.recode})
         contract = CONTRACTS[mapping.source]
         setting = f"[sources.{mapping.source}]"
         missing = tuple(

@@ -261,6 +261,9 @@ def source_toml(mapping: ColumnMapping, source: SourceConfig) -> str:
             f'# TODO {c} = "<column in your file>"  (not found in the file)'
             for c in mapping.unmapped
         ]
+    for column, table in source.recode.items():
+        lines += ["", f"[sources.{mapping.source}.recode.{column}]"]
+        lines += [f"{_toml(theirs)} = {_toml(ours)}" for theirs, ours in table.items()]
     return "\n".join(lines) + "\n"
 
 
