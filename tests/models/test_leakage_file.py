@@ -360,3 +360,29 @@ def test_numbers_with_a_missing_value_code_say_so(tmp_path: Path) -> None:
         [],
         "sniffed with --null-values",
     )
+
+
+def test_a_model_above_the_ceiling_on_later_weeks_is_critical_in_a_file_hunt() -> None:
+    """The file hunt applies the model's ROC-AUC ceiling to the model of its gap check, as
+    training does for a trained model."""
+    import pyarrow as pa
+
+    from nextbest.models import Finding, LeakageSettings
+    from nextbest.pipeline._hunt_file import _with_model_ceiling
+
+    gap = Finding("random_vs_time_gap", "info", (), "…", "…", -0.4, model_auc=0.987)
+    found = _with_model_ceiling([gap], pa.chunked_array([[0, 1, 0, 1]]), LeakageSettings())
+    assert [(f.check, f.severity) for f in found] == [
+        ("too_good", "critical"),
+        ("random_vs_time_gap", "info"),
+    ]
+    assert "The model's ROC-AUC 0.987 is above the ceiling" in found[0].evidence
+    quiet = Finding("random_vs_time_gap", "info", (), "…", "…", 0.0, model_auc=0.7)
+    assert _with_model_ceiling([quiet], pa.chunked_array([[0, 1]]), None) == [quiet]
+
+
+def test_too_few_periods_is_a_warning_not_a_clean_bill(tmp_path: Path) -> None:
+    path = _small(tmp_path / "p.csv", ["jan 2024", "feb 2024"])
+    hunt = hunt_file(path, time_column="period", target="converted")
+    (gap,) = [f for f in hunt.findings if f.check == "random_vs_time_gap"]
+    assert gap.severity == "warning" and gap.evidence.startswith("not run: the check needs")

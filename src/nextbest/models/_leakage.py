@@ -47,6 +47,8 @@ class Finding:
     evidence: str
     remedy: str
     figure: float | None = None
+    #: the gap check's ROC-AUC of the model trained on earlier weeks (for the model ceiling)
+    model_auc: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -341,6 +343,7 @@ def _gap_finding(
         if severity != "info"
         else "No sign of memorising weeks.",
         gap,
+        model_auc=time_auc,
     )
 
 

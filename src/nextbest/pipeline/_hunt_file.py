@@ -14,13 +14,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from nextbest.config import Config, SourceConfig
 from nextbest.errors import ConfigError, SourceFileError, did_you_mean
 from nextbest.ingest import SOURCE_NAMES, describe_source, source_sql, utf8_copy
-from nextbest.models import Finding, LeakageSettings, hunt_table
+from nextbest.models import Finding, LeakageSettings, hunt_table, too_good
 from nextbest.pipeline._hunt_columns import (
     FileColumn,
     Target,
@@ -122,6 +124,7 @@ def hunt_file(
             settings=settings,
             id_column=id_col,
         )
+        findings = _with_model_ceiling(findings, table[target_col], settings)
     return FileHunt(
         path=path,
         findings=findings,
@@ -322,4 +325,40 @@ def _table_sql(
         f"CAST({text} = {quote_literal(tgt.positive)} AS TINYINT) AS {y}"
         + "".join(f", {i}" for i in inner)
         + f" FROM {_RAW} WHERE {text} IS NOT NULL) ORDER BY _row"
+    )
+
+
+def _with_model_ceiling(
+    findings: list[Finding], target: Any, settings: LeakageSettings | None
+) -> list[Finding]:
+    """Add the model's ceiling (the model trained on earlier weeks above it is critical), as
+    training adds it for a model; most severe first."""
+    gap = next((f for f in findings if f.check == "random_vs_time_gap"), None)
+    if gap is None:
+        # a clean bill would claim what was not checked
+        return [*findings, _gap_not_run(target)]
+    if gap.model_auc is None:
+        return findings
+    y = np.asarray(target.to_numpy(zero_copy_only=False), dtype=np.int8)
+    ceiling = too_good(
+        np.empty((len(y), 0)),
+        y,
+        [],
+        settings=settings or LeakageSettings(),
+        model_auc=gap.model_auc,
+    )
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted([*findings, *ceiling], key=lambda f: (order[f.severity], f.check))
+
+
+def _gap_not_run(target: Any) -> Finding:
+    y = np.asarray(target.to_numpy(zero_copy_only=False), dtype=np.int8)
+    return Finding(
+        "random_vs_time_gap",
+        "warning",
+        (),
+        f"not run: the check needs at least 4 periods and 30 positive rows, with both outcomes "
+        f"in the earlier and the later periods ({len(y):,} rows, {int(y.sum()):,} positive).",
+        "Give the hunt more periods or rows before trusting it; the time-key and too-good "
+        "checks above did run.",
     )
