@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 import tomllib
 
 import pyarrow as pa
@@ -54,3 +55,18 @@ def test_the_lines_it_prints_are_a_valid_config() -> None:
 def test_the_dutch_dialect_is_csv_only() -> None:
     with pytest.raises(ValueError, match="CSV dialect"):
         Delivery("parquet", "nl")
+
+
+def test_a_bank_written_again_in_another_format_leaves_no_stale_files(tmp_path: Path) -> None:
+    from nextbest.simulate import simulate_bank
+
+    out = tmp_path / "bank"
+    simulate_bank(out, n_customers=100, n_weeks=12, seed=1, faults=False, truth=False)
+    (out / "snapshots" / "my_notes.md").write_text("kept")
+    simulate_bank(out, n_customers=100, n_weeks=12, seed=1, file_format="csv", dialect="nl",
+                  faults=False, truth=False)  # fmt: skip
+    names = sorted(p.suffix for p in (out / "snapshots").iterdir())
+    assert set(names) == {".csv", ".md"} and names.count(".csv") == 12
+    assert (out / "nextbest-sources.toml").exists()
+    simulate_bank(out, n_customers=100, n_weeks=12, seed=1, faults=False, truth=False)
+    assert not (out / "nextbest-sources.toml").exists()

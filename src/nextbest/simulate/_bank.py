@@ -40,6 +40,7 @@ import pyarrow as pa
 from nextbest.simulate._dialect import Delivery, DialectName
 from nextbest.simulate._faults import FaultPlan, inject_malformed, inject_null_burst, plan_faults
 from nextbest.simulate._files import (
+    prepare_folders,
     snapshot_table,
     truth_table,
     write_audit,
@@ -265,8 +266,7 @@ def simulate_bank(
     _check_size(n_customers, n_weeks, start)
     delivery = Delivery(file_format, dialect)
     out = Path(out_dir)
-    for sub in ("snapshots", "late", "market", "conversions", "email_events", "audit", "truth"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
+    prepare_folders(out)
     rng = np.random.default_rng(seed)
     dates = [start + dt.timedelta(weeks=w) for w in range(n_weeks)]
     crash_start = dates[int(n_weeks * 0.78)] - dt.timedelta(days=6)

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from nextbest.simulate._dialect import Delivery
+from nextbest.simulate._dialect import SOURCES_FILE, Delivery
 from nextbest.simulate._market import FUNDS, MarketSeries
 
 if TYPE_CHECKING:
@@ -18,6 +18,32 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 SEGMENTS = ("mass", "affluent", "private")
+
+
+#: the bank's folders and the names of the files it writes in them
+BANK_FILES = {
+    "snapshots": "snapshot_*",
+    "late": "snapshot_*",
+    "market": "fund_prices.*",
+    "conversions": "conversions.*",
+    "email_events": "",
+    "audit": "sensitive_attributes.*",
+    "truth": "*.parquet",
+}
+
+
+def prepare_folders(out: Path) -> None:
+    """Make the bank's folders and remove the files an earlier bank wrote there (another
+    format or dialect would otherwise sit beside the new files and be read with them); files
+    of other names are left alone."""
+    for sub, pattern in BANK_FILES.items():
+        folder = out / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        if pattern:
+            for old in folder.glob(pattern):
+                if old.is_file():
+                    old.unlink()
+    (out / SOURCES_FILE).unlink(missing_ok=True)
 
 
 def _date_column(day: dt.date, n: int) -> pa.Array:
