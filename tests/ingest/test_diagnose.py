@@ -185,3 +185,18 @@ def test_utf8_read_as_latin1_is_refused_before_it_loads_garbled(
     with pytest.raises(SourceFileError, match=r"bom\.csv: it is UTF-8 text \(it starts with a"):
         _refused(store, bom, latin)
     assert load_file(store, SNAPSHOTS, bom, CSV, setting=SETTING).rows_loaded == 1
+
+
+def test_a_line_with_too_many_or_too_few_fields_is_named(tmp_path: Path) -> None:
+    """DuckDB refuses the file as a whole; the message says which line breaks it."""
+    from nextbest.config import SourceConfig
+    from nextbest.ingest import SNAPSHOTS, load_file
+    from nextbest.store import Store
+
+    for name, bad in (("extra.csv", "4,5,6,7"), ("short.csv", "4,5")):
+        path = tmp_path / name
+        path.write_text("a,b,c\n1,2,3\n" + bad + "\n8,9,10\n")
+        with Store(":memory:") as store, pytest.raises(SourceFileError) as err:
+            load_file(store, SNAPSHOTS, path, SourceConfig(path="x"), setting="[sources.s]")
+        fields = len(bad.split(","))
+        assert f"{name}: line 3 has {fields} field(s) where the header has 3" in str(err.value)

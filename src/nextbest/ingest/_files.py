@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import glob
 import hashlib
 from pathlib import Path
@@ -115,6 +116,14 @@ def describe_source(
                 f"it is not a readable Parquet file; if it is CSV, set format = 'csv' in {setting}"
             )
         else:
+            ragged = ragged_line(path, source)
+            if ragged is not None:
+                line, fields, expected = ragged
+                raise SourceFileError(
+                    f"{path}: line {line} has {fields} field(s) where the header has {expected} "
+                    f"(delimiter {source.delimiter!r}); fix that line, or quote a field that "
+                    "holds the delimiter"
+                ) from None
             hint = (
                 f"it is not readable as CSV with delimiter {source.delimiter!r}; check "
                 f"delimiter and format in {setting}"
@@ -130,6 +139,25 @@ def describe_source(
                     f"delimited by {delim!r}; set delimiter = {delim!r} in {setting}"
                 )
     return types
+
+
+def ragged_line(path: Path, source: SourceConfig) -> tuple[int, int, int] | None:
+    """The first line whose number of fields differs from the header's: (line, fields,
+    header fields); None when every line agrees. Only asked once DuckDB has refused the file,
+    to say where; a blank last line counts as none."""
+    encoding = {"utf-8": "utf-8-sig", "latin-1": "latin-1"}.get(source.encoding, source.encoding)
+    if source.encoding == "cp1252":
+        path, encoding = utf8_copy(path), "utf-8"
+    try:
+        with path.open(encoding=encoding, newline="") as fh:
+            rows = csv.reader(fh, delimiter=source.delimiter)
+            expected = len(next(rows, []))
+            for row in rows:
+                if row and not (len(row) == 1 and not row[0].strip()) and len(row) != expected:
+                    return rows.line_num, len(row), expected
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 def map_columns(
