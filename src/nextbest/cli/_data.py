@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -82,10 +81,13 @@ def simulate(
             truth=truth,
             progress=lambda d, n: progress("Generating weeks", d, n),
         )
+    late = manifest.faults.get("late_week")
+    faults = (
+        "no faults" if late is None else f"faults: week {late} late, a malformed and a null week"
+    )
     console.print(
         f"wrote {manifest.n_customers:,} customers × {manifest.n_weeks} weeks to {out} in "
-        f"{manifest.seconds:.1f} s; faults: {json.dumps(manifest.faults.get('late_week'))} late, "
-        f"manifest in {out / 'manifest.json'}"
+        f"{manifest.seconds:.1f} s; {faults}; manifest in {out / 'manifest.json'}"
     )
     if manifest.dialect == "nl":
         console.print(
