@@ -82,9 +82,7 @@ def simulate(
             progress=lambda d, n: progress("Generating weeks", d, n),
         )
     late = manifest.faults.get("late_week")
-    said = (
-        "no faults" if late is None else f"faults: week {late} late, a malformed and a null week"
-    )
+    said = "no faults" if late is None else f"faults: week {late} late, a malformed and a null week"
     console.print(
         f"wrote {manifest.n_customers:,} customers × {manifest.n_weeks} weeks to {out} in "
         f"{manifest.seconds:.1f} s; {said}; manifest in {out / 'manifest.json'}"
