@@ -96,3 +96,21 @@ def test_an_arbitrated_week_replays_byte_for_byte(store: tuple[Store, Path]) -> 
     result = run_week(s, _two_actions(path, capacity=3), alert=False)
     again = replay(s, result.run_id)
     assert again.identical, (again.recorded_sha256, again.replayed_sha256)
+
+
+def test_the_explanation_names_the_action_that_took_the_customer(
+    store: tuple[Store, Path],
+) -> None:
+    from nextbest.cli._render import explanation_lines
+    from nextbest.pipeline import explain_customer
+
+    s, path = store
+    cfg = _two_actions(path, capacity=3)
+    run_id = run_week(s, cfg, alert=False).run_id
+    lines = dict(explanation_lines(explain_customer(s, cfg, run_id, 102)))
+    assert lines["savings-nudge: arbitration"] == "invest-onboarding took the customer this week"
+    assert "invest-onboarding: arbitration" not in lines
+    # 103 got no action (the channel was full): no action took it
+    assert not any(k.endswith("arbitration") for k in dict(
+        explanation_lines(explain_customer(s, cfg, run_id, 103))
+    ))  # fmt: skip

@@ -472,6 +472,8 @@ def _explanation_facts(e: CustomerExplanation) -> list[tuple[str | None, str, st
             facts.append((a.action, "first failing rule", a.first_failed_rule))
         rank = f", rank {a.rank}" if a.rank else ""
         facts.append((a.action, "score", f"{a.score:.4f} (threshold {a.threshold:g}){rank}"))
+        if a.went_to is not None and not a.first_failed_rule and a.score >= a.threshold:
+            facts.append((a.action, "arbitration", f"{a.went_to} took the customer this week"))
         facts.append((a.action, "reasons", a.reasons))
     shares = [
         "" if f.share_below is None else f" (higher than {f.share_below:.0%} of customers)"

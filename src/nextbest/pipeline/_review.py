@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -256,6 +257,10 @@ class ActionExplanation:
     threshold: float
     rank: int | None
     reasons: str
+    #: selected; or, eligible and at or above the threshold but not selected, the action that
+    #: took the customer this week (arbitration), else None
+    selected: bool = False
+    went_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -324,10 +329,16 @@ def _explain(
     idx = int(np.searchsorted(feats["relation_id"].to_numpy(), relation_id))
     values = {name: feats[name][idx].as_py() for name in fs.names}
     market_wide = frozenset(d.name for d in fs.definitions if d.market_wide)
+    actions = [_explain_action(store, config, run, row, values, market_wide) for row in rows]
+    taken = next((a.action for a in actions if a.selected), None)
+    actions = [
+        dataclasses.replace(a, went_to=taken) if not a.selected and taken is not None else a
+        for a in actions
+    ]
     return CustomerExplanation(
         run_id=run["run_id"],
         relation_id=relation_id,
-        actions=[_explain_action(store, config, run, row, values, market_wide) for row in rows],
+        actions=actions,
         features=[
             FeatureFact(
                 name=name,
@@ -365,6 +376,7 @@ def _explain_action(
         threshold=action.threshold,
         rank=row["rank"],
         reasons=texts[0],
+        selected=bool(row["selected"]),
     )
 
 
