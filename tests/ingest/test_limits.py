@@ -160,9 +160,9 @@ def test_a_limit_on_an_unknown_or_never_null_column_is_refused() -> None:
     has no null limit to set."""
     with pytest.raises(ConfigError, match=r"names 'agee', which is not a snapshot column; Did "):
         _config({"max_null_share_by_column": {"agee": 0.05}})
-    cfg = _config({"max_null_share_by_column": {"relation_id": 0.05}})
+    # refused when the config loads (the contract would refuse it at ingest too)
     with pytest.raises(ConfigError, match=r"relation_id: this column may never be null"):
-        contract_for("snapshots", cfg.contracts)
+        _config({"max_null_share_by_column": {"relation_id": 0.05}})
 
 
 def test_ingest_applies_the_configured_limits(store: Store, tmp_path: Path) -> None:
@@ -201,3 +201,15 @@ def test_a_raised_limit_reads_the_loaded_files_again(store: Store, tmp_path: Pat
     assert again.status == "loaded"
     assert any("[contracts]" in i.message for i in again.issues if i.rule == "reloaded")
     assert contract_issues(store) == []
+
+
+def test_a_never_null_column_or_a_yes_for_a_share_is_refused_when_the_config_loads() -> None:
+    from nextbest.config._data import NEVER_NULL
+
+    # the config's list is the snapshot contract's never-null columns
+    assert set(NEVER_NULL) == {c.name for c in CONTRACTS["snapshots"].columns if not c.nullable}
+    with pytest.raises(ConfigError, match="relation_id: this column may never be null"):
+        _config({"max_null_share_by_column": {"relation_id": 0.1}})
+    with pytest.raises(ConfigError, match="max_null_share': Input should be a valid number"):
+        _config({"max_null_share": True})
+    assert _config({"max_null_share": 0}).contracts.max_null_share == 0

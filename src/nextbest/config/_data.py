@@ -49,12 +49,17 @@ NULL_LIMITS_BY_COLUMN: dict[str, float] = {
 }
 
 
+#: snapshot columns a null is never allowed in (their nulls are quarantined, not limited)
+NEVER_NULL = ("relation_id", "snapshot_date", "is_investor")
+
+
 class ContractsConfig(_Model):
     """The limits of the data contracts: what share of nulls, quarantined rows and failing rows
     a delivery may have, and how far ahead a snapshot may be dated."""
 
     max_null_share: float = Field(
         default=0.01,
+        strict=True,
         ge=0,
         le=1,
         description="Most share of nulls a snapshot column may have in one week (an error above).",
@@ -66,6 +71,7 @@ class ContractsConfig(_Model):
     )
     quarantine_error_share: float = Field(
         default=0.05,
+        strict=True,
         ge=0,
         le=1,
         description="A file with more than this share of its rows quarantined is an error (a "
@@ -94,6 +100,11 @@ class ContractsConfig(_Model):
                     f"[contracts.max_null_share_by_column] names '{column}', which is not a "
                     f"snapshot column;{did_you_mean(column, SNAPSHOT_COLUMNS)} Columns: "
                     f"{', '.join(SNAPSHOT_COLUMNS)}"
+                )
+            if column in NEVER_NULL:
+                raise ValueError(
+                    f"[contracts.max_null_share_by_column] {column}: this column may never be "
+                    "null (a null is quarantined), so it has no null limit"
                 )
             if not 0 <= share <= 1:
                 raise ValueError(
