@@ -25,7 +25,7 @@ from nextbest.ingest._load import ContractIssue, LoadReport, LoadStatus, load_fi
 from nextbest.ingest._reload import reload_files
 from nextbest.ingest._row_rules import cast_sql
 from nextbest.ingest._sources import SOURCE_NAMES, configured_sources, ingest_source
-from nextbest.ingest._transcode import utf8_copy
+from nextbest.ingest._transcode import duckdb_readable
 
 __all__ = [
     "AUDIT",
@@ -48,6 +48,7 @@ __all__ = [
     "contract_issues",
     "describe_source",
     "diagnose_file",
+    "duckdb_readable",
     "ingest_source",
     "ingest_summary",
     "inspect_file",
@@ -57,5 +58,4 @@ __all__ = [
     "reload_files",
     "resolve_files",
     "source_sql",
-    "utf8_copy",
 ]

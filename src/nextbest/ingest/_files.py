@@ -11,7 +11,7 @@ from nextbest.config import SourceConfig
 from nextbest.errors import SourceFileError, did_you_mean
 from nextbest.ingest._contracts import Contract
 from nextbest.ingest._diagnose import diagnose_file, refuse_binary
-from nextbest.ingest._transcode import utf8_copy
+from nextbest.ingest._transcode import duckdb_readable
 from nextbest.store import Store, is_database_error, quote_literal
 
 _SUFFIX_FORMAT = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".txt": "csv"}
@@ -88,9 +88,8 @@ def source_sql(path: Path, fmt: str, source: SourceConfig) -> str:
             f"FROM read_parquet({lit}, file_row_number = true)"
         )
     nulls = ", ".join(quote_literal(v) for v in ["", *source.null_values])
-    encoding = {"utf-8-sig": "utf-8", "cp1252": "utf-8"}.get(source.encoding, source.encoding)
-    if source.encoding == "cp1252":
-        lit = quote_literal(str(utf8_copy(path)))
+    readable, encoding = duckdb_readable(path, source.encoding)
+    lit = quote_literal(str(readable))
     return (
         "SELECT *, row_number() OVER () AS _row FROM read_csv("
         f"{lit}, delim = {quote_literal(source.delimiter)}, header = true, all_varchar = true, "
@@ -145,9 +144,9 @@ def ragged_line(path: Path, source: SourceConfig) -> tuple[int, int, int] | None
     """The first line whose number of fields differs from the header's: (line, fields,
     header fields); None when every line agrees. Only asked once DuckDB has refused the file,
     to say where; a blank last line counts as none."""
-    encoding = {"utf-8": "utf-8-sig", "latin-1": "latin-1"}.get(source.encoding, source.encoding)
-    if source.encoding == "cp1252":
-        path, encoding = utf8_copy(path), "utf-8"
+    path, encoding = duckdb_readable(path, source.encoding)
+    if encoding == "utf-8":
+        encoding = "utf-8-sig"  # Python's codec, like DuckDB, then skips a byte-order mark
     try:
         with path.open(encoding=encoding, newline="") as fh:
             rows = csv.reader(fh, delimiter=source.delimiter)

@@ -22,7 +22,7 @@ from nextbest.config import Encoding, SourceConfig
 from nextbest.errors import SourceFileError
 from nextbest.ingest._diagnose import emptiness, looks_utf16, refuse_binary
 from nextbest.ingest._files import source_sql
-from nextbest.ingest._transcode import utf8_copy
+from nextbest.ingest._transcode import duckdb_readable
 from nextbest.store import Store, is_database_error, quote_literal
 
 _GZIP = b"\x1f\x8b"
@@ -188,8 +188,7 @@ def _duckdb_sniff(
     nulls: tuple[str, ...] = (),
 ) -> tuple[str, str, bool, dict[str, str]]:
     """DuckDB's sniffer on the file: delimiter, quote, whether it has a header, column types."""
-    if encoding == "cp1252":  # DuckDB reads Windows-1252 through a UTF-8 copy
-        path, encoding = utf8_copy(path), "utf-8"
+    path, encoding = duckdb_readable(path, encoding)
     options = [f"encoding = {quote_literal(encoding)}", "comment = ''"]
     if delimiter is not None:
         options.append(f"delim = {quote_literal(delimiter)}")

@@ -33,6 +33,17 @@ def _scratch() -> Path:
     return _folder[0]
 
 
+def duckdb_readable(path: Path, encoding: str) -> tuple[Path, str]:
+    """The file DuckDB reads for ``path`` written in ``encoding``, and DuckDB's name for the
+    encoding it reads it in: a cp1252 file through its UTF-8 copy, utf-8-sig as utf-8 (DuckDB
+    accepts the byte-order mark)."""
+    if encoding == "cp1252":
+        return utf8_copy(path), "utf-8"
+    if encoding == "utf-8-sig":
+        return path, "utf-8"
+    return path, encoding
+
+
 def utf8_copy(path: Path, *, setting: str = "the source's settings") -> Path:
     """A UTF-8 copy of the cp1252 file ``path`` (made once per content version)."""
     stat = path.stat()
