@@ -3,11 +3,15 @@
 from nextbest.models._estimators import LightGBMPropensity, LogisticPropensity
 from nextbest.models._gate import GATE_CHECKS, GateSettings, gate_failures, release_gate
 from nextbest.models._leakage import (
+    GAP_MIN_PERIODS,
+    GAP_MIN_POSITIVES,
     Finding,
     LeakageSettings,
+    by_severity,
     find_time_keys,
     has_critical,
     hunt_table,
+    model_ceiling,
     random_vs_time_gap,
     too_good,
 )
@@ -49,6 +53,8 @@ from nextbest.models._train import (
 )
 
 __all__ = [
+    "GAP_MIN_PERIODS",
+    "GAP_MIN_POSITIVES",
     "GATE_CHECKS",
     "STATUSES",
     "CalibrationBand",
@@ -64,6 +70,7 @@ __all__ = [
     "auc_interval",
     "blocked_by",
     "brier",
+    "by_severity",
     "calibration_table",
     "champion_version",
     "evaluate_scores",
@@ -79,6 +86,7 @@ __all__ = [
     "list_versions",
     "load_model",
     "make_estimator",
+    "model_ceiling",
     "model_events",
     "pr_auc",
     "random_vs_time_gap",

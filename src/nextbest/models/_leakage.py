@@ -38,6 +38,15 @@ from nextbest.store import Store, quote_identifier
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
+#: the random-vs-time gap check needs this many periods and positive rows to run
+GAP_MIN_PERIODS = 4
+GAP_MIN_POSITIVES = 30
+
+
+def by_severity(findings: list[Finding]) -> list[Finding]:
+    """Most severe first, then by check."""
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.check))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -251,14 +260,18 @@ def _later_and_earlier(
     """The rows both sides are measured on and the rows to learn from; None if too few."""
     if later is None:
         uniq = np.unique(dates)
-        if len(uniq) < 4:
+        if len(uniq) < GAP_MIN_PERIODS:
             return None
         later = dates >= uniq[int(len(uniq) * 2 / 3)]
     if earlier is None:
         earlier = ~later
     if not later.any() or not earlier.any():
         return None
-    if y.sum() < 30 or y[later].min() == y[later].max() or y[earlier].min() == y[earlier].max():
+    if (
+        y.sum() < GAP_MIN_POSITIVES
+        or y[later].min() == y[later].max()
+        or y[earlier].min() == y[earlier].max()
+    ):
         return None
     return later, earlier
 
@@ -347,6 +360,22 @@ def _gap_finding(
     )
 
 
+def model_ceiling(model_auc: float, settings: LeakageSettings) -> Finding | None:
+    """The model ranking converters better than people's choices allow, or None."""
+    if model_auc <= settings.model_auc_ceiling:
+        return None
+    return Finding(
+        "too_good",
+        "critical",
+        (),
+        f"The model's ROC-AUC {model_auc:.3f} is above the ceiling "
+        f"{settings.model_auc_ceiling} for predicting people's choices.",
+        "Treat it as a leak until shown otherwise: run the backtest and the "
+        "point-in-time check, and inspect the strongest features.",
+        model_auc,
+    )
+
+
 def too_good(
     X: npt.NDArray[np.float64],
     y: npt.NDArray[np.int8],
@@ -384,19 +413,9 @@ def too_good(
                     strength,
                 )
             )
-    if model_auc is not None and model_auc > settings.model_auc_ceiling:
-        findings.append(
-            Finding(
-                "too_good",
-                "critical",
-                (),
-                f"The model's ROC-AUC {model_auc:.3f} is above the ceiling "
-                f"{settings.model_auc_ceiling} for predicting people's choices.",
-                "Treat it as a leak until shown otherwise: run the backtest and the "
-                "point-in-time check, and inspect the strongest features.",
-                model_auc,
-            )
-        )
+    ceiling = None if model_auc is None else model_ceiling(model_auc, settings)
+    if ceiling is not None:
+        findings.append(ceiling)
     return findings
 
 
@@ -457,7 +476,7 @@ def hunt_table(
     )
     if gap is not None:
         findings.append(gap)
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.check))
+    return by_severity(findings)
 
 
 def has_critical(findings: list[Finding]) -> bool:

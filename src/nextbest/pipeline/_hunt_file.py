@@ -21,8 +21,16 @@ from pydantic import ValidationError
 
 from nextbest.config import Config, SourceConfig
 from nextbest.errors import ConfigError, SourceFileError, did_you_mean
-from nextbest.ingest import SOURCE_NAMES, describe_source, source_sql, utf8_copy
-from nextbest.models import Finding, LeakageSettings, hunt_table, too_good
+from nextbest.ingest import SOURCE_NAMES, describe_source, duckdb_readable, source_sql
+from nextbest.models import (
+    GAP_MIN_PERIODS,
+    GAP_MIN_POSITIVES,
+    Finding,
+    LeakageSettings,
+    by_severity,
+    hunt_table,
+    model_ceiling,
+)
 from nextbest.pipeline._hunt_columns import (
     FileColumn,
     Target,
@@ -221,11 +229,7 @@ def _flag(setting: str) -> str:
 
 def _sniffed(store: Store, path: Path, encoding: str | None) -> tuple[SourceConfig, str]:
     """The delimiter and date format DuckDB's sniffer finds; the defaults if it finds none."""
-    target = path
-    if encoding == "cp1252":  # DuckDB reads Windows-1252 through ingest's UTF-8 copy
-        target, encoding = utf8_copy(path), "utf-8"
-    elif encoding == "utf-8-sig":
-        encoding = "utf-8"
+    target, encoding = duckdb_readable(path, encoding) if encoding else (path, None)
     enc = f", encoding = {quote_literal(encoding)}" if encoding else ""
     try:
         row = store.fetchone(
@@ -339,16 +343,8 @@ def _with_model_ceiling(
         return [*findings, _gap_not_run(target)]
     if gap.model_auc is None:
         return findings
-    y = np.asarray(target.to_numpy(zero_copy_only=False), dtype=np.int8)
-    ceiling = too_good(
-        np.empty((len(y), 0)),
-        y,
-        [],
-        settings=settings or LeakageSettings(),
-        model_auc=gap.model_auc,
-    )
-    order = {"critical": 0, "warning": 1, "info": 2}
-    return sorted([*findings, *ceiling], key=lambda f: (order[f.severity], f.check))
+    ceiling = model_ceiling(gap.model_auc, settings or LeakageSettings())
+    return findings if ceiling is None else by_severity([*findings, ceiling])
 
 
 def _gap_not_run(target: Any) -> Finding:
@@ -357,8 +353,9 @@ def _gap_not_run(target: Any) -> Finding:
         "random_vs_time_gap",
         "warning",
         (),
-        f"not run: the check needs at least 4 periods and 30 positive rows, with both outcomes "
-        f"in the earlier and the later periods ({len(y):,} rows, {int(y.sum()):,} positive).",
+        f"not run: the check needs at least {GAP_MIN_PERIODS} periods and {GAP_MIN_POSITIVES} "
+        "positive rows, with both outcomes in the earlier and the later periods "
+        f"({len(y):,} rows, {int(y.sum()):,} positive).",
         "Give the hunt more periods or rows before trusting it; the time-key and too-good "
         "checks above did run.",
     )
