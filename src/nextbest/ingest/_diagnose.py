@@ -130,17 +130,25 @@ def _text(path: Path, head: bytes, source: SourceConfig, setting: str) -> str | 
     )
 
 
-def first_windows_byte(path: Path) -> tuple[int, int] | None:
-    """The first byte in 0x80–0x9F (cp1252's €, curly quotes …, control codes in latin-1) and
-    its 1-based line; None when there is none."""
+def _first_match(path: Path, pattern: re.Pattern[bytes]) -> tuple[bytes, int, int] | None:
+    """The first match of a one-byte ``pattern`` in the file, read in blocks: the block, the
+    match's offset in it and its 1-based line; None when nothing matches."""
     line = 1
     with path.open("rb") as fh:
         while block := fh.read(_BLOCK):
-            found = _WINDOWS.search(block)
+            found = pattern.search(block)
             if found is not None:
-                return block[found.start()], line + block.count(b"\n", 0, found.start())
+                at = found.start()
+                return block, at, line + block.count(b"\n", 0, at)
             line += block.count(b"\n")
     return None
+
+
+def first_windows_byte(path: Path) -> tuple[int, int] | None:
+    """The first byte in 0x80–0x9F (cp1252's €, curly quotes …, control codes in latin-1) and
+    its 1-based line; None when there is none."""
+    found = _first_match(path, _WINDOWS)
+    return None if found is None else (found[0][found[1]], found[2])
 
 
 def _windows_read_as_latin1(path: Path, setting: str) -> str | None:
@@ -177,19 +185,14 @@ def _utf8_read_as_latin1(path: Path, head: bytes, setting: str, encoding: str) -
 
 def _first_non_ascii(path: Path) -> tuple[int, bytes] | None:
     """The 1-based line of the first byte above 0x7f and the field holding it."""
-    line = 1
-    with path.open("rb") as fh:
-        while block := fh.read(_BLOCK):
-            found = _NON_ASCII.search(block)
-            if found is None:
-                line += block.count(b"\n")
-                continue
-            at = found.start()
-            start = max(block.rfind(sep, 0, at) for sep in _SEPARATORS) + 1
-            ends = [e for e in (block.find(sep, at) for sep in _SEPARATORS) if e >= 0]
-            field = block[start : min(ends, default=len(block))].strip()
-            return line + block.count(b"\n", 0, at), field[:40]
-    return None
+    found = _first_match(path, _NON_ASCII)
+    if found is None:
+        return None
+    block, at, line = found
+    start = max(block.rfind(sep, 0, at) for sep in _SEPARATORS) + 1
+    ends = [e for e in (block.find(sep, at) for sep in _SEPARATORS) if e >= 0]
+    field = block[start : min(ends, default=len(block))].strip()
+    return line, field[:40]
 
 
 def looks_utf16(head: bytes) -> bool:
