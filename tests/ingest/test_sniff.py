@@ -20,31 +20,16 @@ from nextbest.ingest._sniff import detect_encoding
 from nextbest.simulate import simulate_bank
 from nextbest.store import REDACTED, Store
 from tests.ingest.helpers import row, write_csv
+from tests.ingest.test_dialect import HEADER
+from tests.ingest.test_dialect import MAPPING as DUTCH_MAPPING
 
-HEADER = (
-    "REL_NR;PEILDATUM;LEEFTIJD;SEGMENT;SPAREN_J_N;BETALEN_J_N;AANTAL_REK;SALDO_TOTAAL;APP_J_N;"
-    "LOGINS_4W;OPTIN_ALG;OPTIN_BELEGGEN;KLANT_SINDS;BELEGGER;FILIAAL"
-)
 ROWS = [
     "101;05-01-2025;30;mass;J;J;2;1.234,56;N;10;J;N;01-03-2019;N;Café Noord",
     "102;05-01-2025;61;affluent;J;N;3;-12,5;J;0;J;J;NULL;N;Hôtel-de-Ville",
     "103;05-01-2025;NULL;private;N;N;1;12.345.678,00;N;3;N;N;15-11-2001;J;Centrum",
 ]
-MAPPING = {
-    "relation_id": "REL_NR",
-    "snapshot_date": "PEILDATUM",
-    "age": "LEEFTIJD",
-    "has_savings": "SPAREN_J_N",
-    "has_payment": "BETALEN_J_N",
-    "n_accounts": "AANTAL_REK",
-    "total_balance": "SALDO_TOTAAL",
-    "app_installed": "APP_J_N",
-    "ib_logins_4w": "LOGINS_4W",
-    "optin_general": "OPTIN_ALG",
-    "optin_investing": "OPTIN_BELEGGEN",
-    "customer_since": "KLANT_SINDS",
-    "is_investor": "BELEGGER",
-}
+#: the Dutch export's mapping without SEGMENT, which matches its column name as it is
+MAPPING = {c: name for c, name in DUTCH_MAPPING.items() if c != "segment"}
 
 
 def _dutch(tmp_path: Path, rows: list[str] = ROWS, name: str = "klant_snapshot.csv") -> Path:

@@ -150,17 +150,8 @@ def inspect_file(
         missing=missing,
         preview=preview,
         matched=matched,
-        changes=_changes(configured, mapping, proposed),
+        changes=None if current is None else setting_changes(current, proposed, mapping),
     )
-
-
-def _changes(
-    configured: Mapping[str, SourceConfig | None] | None,
-    mapping: ColumnMapping,
-    proposed: SourceConfig,
-) -> tuple[SettingChange, ...] | None:
-    current = (configured or {}).get(mapping.source)
-    return None if current is None else setting_changes(current, proposed, mapping)
 
 
 #: at most this many texts per column are proposed for recoding
