@@ -50,7 +50,7 @@ def arbitrate_week(
     seed: int,
     actions: Sequence[ActionConfig],
     decisions: Sequence[Decision],
-) -> tuple[list[Decision], Assignment]:
+) -> list[Decision]:
     """The decisions of ``actions`` (each scored alone) with the week's arbitration applied:
     selection and arms replaced, flags naming what arbitration changed."""
     ids = decisions[0].ids
@@ -94,7 +94,7 @@ def arbitrate_week(
         lost = int((candidate[i] & ~assigned[i] & assigned.any(axis=0)).sum())
         flags = _flags(action, new, lost, result)
         out.append(dataclasses.replace(decision, arms=new, flags=flags))
-    return out, result
+    return out
 
 
 def _flags(

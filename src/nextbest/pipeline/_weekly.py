@@ -323,7 +323,7 @@ def _decide(
     if len(scored) > 1:
         with timer.step("arbitration"):
             actions = [c.action for c in inputs.champions]
-            decisions, _ = arbitrate_week(config, day, seed, actions, [s.decision for s in scored])
+            decisions = arbitrate_week(config, day, seed, actions, [s.decision for s in scored])
         scored = [
             dataclasses.replace(s, decision=d) for s, d in zip(scored, decisions, strict=True)
         ]
