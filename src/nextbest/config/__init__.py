@@ -11,7 +11,14 @@ Example
 'bank.duckdb'
 """
 
-from nextbest.config._actions import ActionConfig, ChannelConfig, EligibilityRule, ModelSpec
+from nextbest.config._actions import (
+    ActionConfig,
+    ChannelConfig,
+    ContactPolicyConfig,
+    EligibilityRule,
+    ModelSpec,
+    ValueModelSpec,
+)
 from nextbest.config._base import DEFAULT_FEATURES, SENSITIVE_ATTRIBUTES
 from nextbest.config._data import (
     NULL_LIMITS_BY_COLUMN,
@@ -54,6 +61,7 @@ __all__ = [
     "ChannelConfig",
     "ChecksConfig",
     "Config",
+    "ContactPolicyConfig",
     "ContractsConfig",
     "CustomFeature",
     "EligibilityRule",
@@ -68,6 +76,7 @@ __all__ = [
     "SourcesConfig",
     "StoreConfig",
     "TrainingConfig",
+    "ValueModelSpec",
     "WhatIf",
     "config_from_mapping",
     "find_config",

@@ -56,8 +56,15 @@ class EligibilityRule(_Model):
 class ModelSpec(_Model):
     """Which propensity model an action uses, and how strongly it is regularised."""
 
-    kind: Literal["lightgbm", "logistic"] = Field(
-        default="lightgbm", description="'lightgbm' (gradient boosting) or 'logistic'."
+    kind: Literal["lightgbm", "logistic", "micromodels"] = Field(
+        default="lightgbm",
+        description="'lightgbm' (gradient boosting), 'logistic', or 'micromodels' (a "
+        "regularised logistic combination of the components listed in 'components').",
+    )
+    components: list[str] = Field(
+        default_factory=list,
+        description="With kind = 'micromodels': the micromodel components the model combines, "
+        "e.g. ['engagement', 'market_climate', 'balance_momentum'].",
     )
     n_estimators: int = Field(default=200, ge=10, le=5000, description="LightGBM trees.")
     learning_rate: float = Field(default=0.05, gt=0, le=1, description="LightGBM step size.")
@@ -72,6 +79,16 @@ class ModelSpec(_Model):
         default_factory=dict,
         description="Features the score may only rise (1) or only fall (-1) with (LightGBM).",
     )
+
+
+class ValueModelSpec(_Model):
+    """A model of the amount on conversion (e.g. the first amount invested), trained
+    point-in-time like the propensity model: the action's value becomes its prediction."""
+
+    kind: Literal["lightgbm", "ridge"] = Field(
+        default="ridge", description="'ridge' (on the log amount) or 'lightgbm'."
+    )
+    l2: float = Field(default=10.0, ge=0, description="L2 penalty.")
 
 
 class ActionConfig(_Model):
@@ -94,6 +111,11 @@ class ActionConfig(_Model):
         description="The outcome the action aims at, in words.",
     )
     label_weeks: int = Field(default=8, ge=1, le=52, description="Window of the target outcome.")
+    outcome: str = Field(
+        default="investing",
+        description="Which rows of the conversions table are this action's target outcome "
+        "(their outcome column); 'investing' also excludes customers who already invest.",
+    )
     min_age: int = Field(
         default=18, ge=0, le=120, description="Youngest age that may be contacted."
     )
@@ -117,6 +139,11 @@ class ActionConfig(_Model):
         default=1.0,
         ge=0,
         description="Euros a conversion of the target outcome is worth (a fixed value).",
+    )
+    value_model: ValueModelSpec | None = Field(
+        default=None,
+        description="Instead of a fixed value: a model of the amount on conversion, whose "
+        "prediction per customer is the value (then 'value' must not be set).",
     )
     margin: float = Field(
         default=1.0, ge=0, le=1, description="Share of the value that is the bank's margin."
@@ -143,12 +170,28 @@ class ActionConfig(_Model):
             )
         return value
 
+    @field_validator("outcome")
+    @classmethod
+    def _outcome(cls, value: str) -> str:
+        if not _IDENT.match(value):
+            raise ValueError(f"outcome {value!r} must be lower-case letters, digits and '_'")
+        return value
+
     @field_validator("content_type")
     @classmethod
     def _content(cls, value: str) -> str:
         if not _IDENT.match(value):
             raise ValueError(f"content_type {value!r} must be lower-case letters and '_'")
         return value
+
+    @model_validator(mode="after")
+    def _one_value(self) -> ActionConfig:
+        if self.value_model is not None and "value" in self.model_fields_set:
+            raise ValueError(
+                f"action '{self.name}' sets both value and [actions.value_model]; keep one: a "
+                "fixed value in euros, or a model of the amount on conversion"
+            )
+        return self
 
     @model_validator(mode="after")
     def _bounds(self) -> ActionConfig:
@@ -158,6 +201,20 @@ class ActionConfig(_Model):
                 f"for action '{self.name}'; lower min_weekly or raise max_weekly"
             )
         return self
+
+
+class ContactPolicyConfig(_Model):
+    """How often a customer may be contacted over all actions."""
+
+    max_contacts: int = Field(
+        default=1, ge=1, le=52, description="Most contacts per customer within window_weeks."
+    )
+    window_weeks: int | None = Field(
+        default=None,
+        ge=1,
+        le=104,
+        description="The rolling window in weeks (default: each action's cooldown_weeks).",
+    )
 
 
 class ChannelConfig(_Model):

@@ -11,7 +11,12 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from nextbest.config._actions import ActionConfig, ChannelConfig, _default_actions
+from nextbest.config._actions import (
+    ActionConfig,
+    ChannelConfig,
+    ContactPolicyConfig,
+    _default_actions,
+)
 from nextbest.config._base import _Model
 from nextbest.config._data import (
     ContractsConfig,
@@ -46,6 +51,7 @@ class Config(_Model):
         description="Weekly capacity per channel, over all the actions it carries (default: "
         "none beyond each action's max_weekly).",
     )
+    contact_policy: ContactPolicyConfig = Field(default_factory=ContactPolicyConfig)
     run: RunConfig = Field(default_factory=RunConfig)
     leakage: LeakageConfig = Field(default_factory=LeakageConfig)
     release: ReleaseConfig = Field(default_factory=ReleaseConfig)

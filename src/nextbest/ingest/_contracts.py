@@ -36,6 +36,8 @@ class ColumnContract:
     max: float | None = None
     allowed: tuple[str, ...] | None = None
     required: bool = True  # must exist in the file (after the column mapping)
+    #: the value of an optional column the file does not have (None: NULL)
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,23 @@ MARKET = Contract(
 
 CONVERSIONS = Contract(
     table="conversions",
-    key=("relation_id", "conversion_date"),
+    key=("relation_id", "outcome", "conversion_date"),
     partition="conversion_date",
-    description="A customer started investing (opened an investment account).",
+    description="A customer reached an action's target outcome (by default 'investing': "
+    "opened an investment account); an action's outcome setting names the rows it counts.",
     columns=(
         ColumnContract("relation_id", "pseudonymous relation number", nullable=False, min=1),
-        ColumnContract("conversion_date", "date the account was opened", nullable=False),
-        ColumnContract("amount", "first amount invested, euros", min=0, max=100_000_000),
+        ColumnContract("conversion_date", "date of the outcome", nullable=False),
+        ColumnContract(
+            "amount", "amount on conversion (e.g. first investment), euros", min=0, max=100_000_000
+        ),
+        ColumnContract(
+            "outcome",
+            "which outcome, e.g. investing (a file without the column: all are investing)",
+            nullable=False,
+            required=False,
+            default="investing",
+        ),
     ),
 )
 

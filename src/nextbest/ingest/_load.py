@@ -95,7 +95,8 @@ def _stage(
     for col in contract.columns:
         sql_type = contract.sql_type(col.name)
         if col.name not in mapping:
-            selects.append(f"CAST(NULL AS {sql_type}) AS {quote_identifier(col.name)}")
+            value = "NULL" if col.default is None else quote_literal(col.default)
+            selects.append(f"CAST({value} AS {sql_type}) AS {quote_identifier(col.name)}")
             continue
         src = "src." + quote_identifier(mapping[col.name])
         same_type = file_types.get(mapping[col.name], "").upper() == sql_type

@@ -125,7 +125,12 @@ def propose_mapping(name: str, contract: Contract, file_columns: list[str]) -> C
         source=name,
         columns=ordered,
         scores={c: scores[c] for c in ordered},
-        unmapped=tuple(c for c in contract.names if c not in columns),
+        # an optional column with a default (conversions.outcome) needs no line
+        unmapped=tuple(
+            c.name
+            for c in contract.columns
+            if c.name not in columns and (c.required or c.default is None)
+        ),
         unused=tuple(fc for fc in file_columns if fc not in columns.values()),
     )
 

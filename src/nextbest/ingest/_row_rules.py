@@ -114,7 +114,7 @@ def row_rules(contract: Contract, present: set[str], materialised: set[str]) -> 
     params: dict[str, Any] = {}
     for i, col in enumerate(contract.columns):
         if col.name not in present:
-            if not col.nullable:
+            if not col.nullable and col.default is None:
                 rules.append(_violation(col.name, "missing column, not nullable", "NULL"))
             continue
         typed, raw = quote_identifier(col.name), raw_sql(col.name, materialised)

@@ -25,7 +25,8 @@ def _alter_future(store: Store, day: dt.date) -> None:
     )
     store.execute("UPDATE market_prices SET price = price * 0.5 WHERE price_date > ?", [day])
     store.execute(
-        "INSERT INTO conversions SELECT relation_id, CAST(? AS DATE) + 3, 1000.0, 0 "
+        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+        "SELECT relation_id, CAST(? AS DATE) + 3, 1000.0, 0 "
         "FROM snapshots WHERE snapshot_date = ?",
         [day, day],
     )

@@ -36,6 +36,7 @@ DATA_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("relation_id", "BIGINT"),
         ("conversion_date", "DATE"),
         ("amount", "DOUBLE"),
+        ("outcome", "VARCHAR"),
     ),
     "email_events": (
         ("relation_id", "BIGINT"),
@@ -268,4 +269,5 @@ ALTER TABLE exports ADD COLUMN IF NOT EXISTS stops_sha256 VARCHAR;
 ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS reader_sha256 VARCHAR;
 ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS reader_json VARCHAR;
 ALTER TABLE ingest_batches ADD COLUMN IF NOT EXISTS reason VARCHAR;
+ALTER TABLE conversions ADD COLUMN IF NOT EXISTS outcome VARCHAR DEFAULT 'investing';
 """
