@@ -128,7 +128,8 @@ def _alter_future(store: Store, day: dt.date) -> None:
     )
     store.execute("UPDATE market_prices SET price = price * 0.5 WHERE price_date > ?", [day])
     store.execute(
-        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) SELECT relation_id, CAST(? AS DATE) + 1, 10.0, 0 "
+        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+        "SELECT relation_id, CAST(? AS DATE) + 1, 10.0, 0 "
         "FROM snapshots WHERE snapshot_date = ?",
         [day, day],
     )
@@ -169,7 +170,8 @@ def test_labels_use_only_the_window_after_d() -> None:
         for rid, offset in [(1, 0), (2, 1), (3, 56), (4, 57)]:
             _snap(store, rid, D, 100.0)
             store.execute(
-                "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) VALUES (?, ?, ?, 0)",
+                "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+                "VALUES (?, ?, ?, 0)",
                 [rid, D + dt.timedelta(days=offset), 10.0 * rid],
             )
         _snap(store, 5, D, 100.0, investor=True)

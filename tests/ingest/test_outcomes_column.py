@@ -21,9 +21,7 @@ def store() -> Iterator[Store]:
         yield s
 
 
-def test_a_file_without_the_outcome_column_is_all_investing(
-    store: Store, tmp_path: Path
-) -> None:
+def test_a_file_without_the_outcome_column_is_all_investing(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     path.write_text("relation_id,conversion_date,amount\n101,2025-01-03,500\n102,2025-01-04,\n")
     report = load_file(store, CONVERSIONS, path, CSV, setting="x")

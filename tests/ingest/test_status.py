@@ -46,7 +46,8 @@ def test_rows_are_not_multiplied_by_partitions(store: Store) -> None:
     days = ["2025-01-05", "2025-01-07", "2025-01-19"]
     _batch(store, 1, "conversions", 2323, 7, days, "loaded")
     store.execute(
-        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) SELECT i + 1, (?::DATE[])[i % 3 + 1], 10.0, 1 FROM range(2323) "
+        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+        "SELECT i + 1, (?::DATE[])[i % 3 + 1], 10.0, 1 FROM range(2323) "
         "t(i)",
         [days],
     )

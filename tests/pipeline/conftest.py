@@ -88,7 +88,10 @@ def fill(store: Store) -> None:
             "INSERT INTO contacts VALUES (?, 'invest-onboarding', ?, 'earlier', ?)",
             [rid, D - dt.timedelta(days=days_ago), arm],
         )
-    store.execute("INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) VALUES (111, DATE '2025-02-20', 500.0, 0)")
+    store.execute(
+        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+        "VALUES (111, DATE '2025-02-20', 500.0, 0)"
+    )
 
 
 @pytest.fixture

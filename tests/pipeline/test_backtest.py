@@ -71,7 +71,8 @@ def test_replay_never_reads_the_future(loaded_store: Store, tmp_path: Path) -> N
     )
     loaded_store.execute("UPDATE market_prices SET price = price * 0.3 WHERE price_date > ?", [cut])
     loaded_store.execute(
-        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) SELECT relation_id, CAST(? AS DATE) + 2, 1.0, 0 "
+        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+        "SELECT relation_id, CAST(? AS DATE) + 2, 1.0, 0 "
         "FROM snapshots WHERE snapshot_date = ?",
         [cut, cut],
     )

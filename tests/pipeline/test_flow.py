@@ -18,7 +18,11 @@ def test_converted_customers_are_on_the_stop_list(tiny_store: tuple[Store, Path]
     111 converted too (also on it); nobody else."""
     store, path = tiny_store
     cfg = tiny_config(path)
-    store.execute("INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) VALUES (110, ?, 800.0, 0)", [D - dt.timedelta(days=3)])
+    store.execute(
+        "INSERT INTO conversions (relation_id, conversion_date, amount, batch_id) "
+        "VALUES (110, ?, 800.0, 0)",
+        [D - dt.timedelta(days=3)],
+    )
     result = run_week(store, cfg)
     rows = stop_list(store, cfg, result.run_id).to_pylist()
     assert [(r["relation_id"], str(r["converted_on"])) for r in rows] == [
