@@ -58,7 +58,7 @@ def test_each_action_is_measured_in_its_own_window(tmp_path: Path) -> None:
     (6.0), not 2 (day 20) nor 3 (day 60); ``other`` has no window given and counts 56 days:
     5 (day 20) but not 6 (day 60); arm ``none`` is not measured."""
     with _store(tmp_path / "s.duckdb") as store:
-        table = _outcomes(store, ["r1"], {"o'brien": 2})
+        table = _outcomes(store, ["r1"], {"o'brien": 2}, {"o'brien": "investing"})
     got = [(r["relation_id"], r["converted"], r["amount"]) for r in table.to_pylist()]
     assert got == [(1, 1, 6.0), (2, 0, 0.0), (3, 0, 0.0), (5, 1, 2.0), (6, 0, 0.0)]
 
@@ -66,4 +66,19 @@ def test_each_action_is_measured_in_its_own_window(tmp_path: Path) -> None:
 def test_only_the_given_runs_are_measured(tmp_path: Path) -> None:
     """A run not asked for contributes no rows."""
     with _store(tmp_path / "s.duckdb") as store:
-        assert _outcomes(store, ["r2"], {"o'brien": 2}).num_rows == 0
+        assert _outcomes(store, ["r2"], {"o'brien": 2}, {"o'brien": "investing"}).num_rows == 0
+
+
+def test_each_action_counts_only_its_own_outcome(tmp_path: Path) -> None:
+    """``o'brien`` aims at 'savings': customer 1 also set up a savings goal on day 5 (8.0),
+    which counts, while its investments (days 10 and 12) no longer do; ``other`` (investing by
+    default) is unchanged, and 1's savings goal would not count for it."""
+    with _store(tmp_path / "s.duckdb") as store:
+        store.execute(
+            "INSERT INTO conversions (relation_id, conversion_date, amount, outcome, batch_id)"
+            " VALUES (1, ?, 8.0, 'savings', 1), (5, ?, 1.0, 'savings', 1)",
+            [D + dt.timedelta(days=5), D + dt.timedelta(days=6)],
+        )
+        table = _outcomes(store, ["r1"], {"o'brien": 2}, {"o'brien": "savings"})
+    got = [(r["relation_id"], r["converted"], r["amount"]) for r in table.to_pylist()]
+    assert got == [(1, 1, 8.0), (2, 0, 0.0), (3, 0, 0.0), (5, 1, 2.0), (6, 0, 0.0)]

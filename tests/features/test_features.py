@@ -11,6 +11,7 @@ from nextbest.config import FeaturesConfig, TrainingConfig
 from nextbest.errors import ConfigError, NotFoundError
 from nextbest.features import (
     FEATURES,
+    Audience,
     build_features,
     build_training_table,
     loaded_snapshot_dates,
@@ -178,6 +179,32 @@ def test_labels_use_only_the_window_after_d() -> None:
         table = build_training_table(store, FS, [D], label_weeks=8)
         got = {r["relation_id"]: (r["converted"], r["amount_invested"]) for r in table.to_pylist()}
     assert got == {1: (0, 0.0), 2: (1, 20.0), 3: (1, 30.0), 4: (0, 0.0)}
+
+
+def test_an_audience_learns_its_own_outcome_among_its_own_customers() -> None:
+    """An action aiming at 'savings' for balances of at least 500: customer 1 (balance 100)
+    is outside its rules, 2 reached savings before D (out), 3 reaches it in the window, 4
+    invests in the window (another outcome: not a conversion), 5 is an investor (in: only the
+    investing audience leaves investors out)."""
+    rows = [
+        (1, 100.0, "savings", 10),
+        (2, 900.0, "savings", -7),
+        (3, 900.0, "savings", 10),
+        (4, 900.0, "investing", 10),
+    ]
+    with Store(":memory:") as store:
+        for rid, balance, outcome, offset in rows:
+            _snap(store, rid, D, balance)
+            store.execute(
+                "INSERT INTO conversions (relation_id, conversion_date, amount, outcome, "
+                "batch_id) VALUES (?, ?, ?, ?, 0)",
+                [rid, D + dt.timedelta(days=offset), 10.0 * rid, outcome],
+            )
+        _snap(store, 5, D, 900.0, investor=True)
+        audience = Audience(outcome="savings", condition="s.total_balance >= 500")
+        table = build_training_table(store, FS, [D], label_weeks=8, audience=audience)
+        got = {r["relation_id"]: (r["converted"], r["amount_invested"]) for r in table.to_pylist()}
+    assert got == {3: (1, 30.0), 4: (0, 0.0), 5: (0, 0.0)}
 
 
 def test_customer_sample_is_seeded(loaded_store: Store) -> None:

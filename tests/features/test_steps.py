@@ -111,16 +111,17 @@ def test_mkt_reads_the_fund_at_three_points() -> None:
 
 def test_lab_sums_conversions_strictly_after_the_date_within_the_window() -> None:
     """Conversions on D (too early), D + 1, D + 14 and D + 15 with a 14-day window: the two
-    inside count, 20 + 30."""
+    inside count, 20 + 30; another outcome inside the window (D + 2, 99) does not."""
     conversions = pa.table(
         {
-            "relation_id": [1, 1, 1, 1],
-            "conversion_date": [D + dt.timedelta(days=k) for k in (0, 1, 14, 15)],
-            "amount": [10.0, 20.0, 30.0, 40.0],
+            "relation_id": [1, 1, 1, 1, 1],
+            "conversion_date": [D + dt.timedelta(days=k) for k in (0, 1, 14, 15, 2)],
+            "amount": [10.0, 20.0, 30.0, 40.0, 99.0],
+            "outcome": ["investing"] * 4 + ["savings"],
         }
     )
     tables = {"conversions": conversions, "target": pa.table({"snapshot_date": [D]})}
-    rows = _run("lab", tables, {"label_days": 14}, labelled=True)
+    rows = _run("lab", tables, {"label_days": 14, "outcome": "investing"}, labelled=True)
     assert rows == [{"snapshot_date": D, "relation_id": 1, "amount_invested": 50.0}]
 
 

@@ -42,6 +42,7 @@ from nextbest.pipeline import (
     MAX_CATEGORIES,
     TABLE_SUFFIXES,
     FileHunt,
+    action_audience,
     hunt_file,
     write_table,
 )
@@ -353,13 +354,26 @@ def features(
 @handled
 def training_table(
     out: Annotated[Path, typer.Option(help="Write to .parquet or .csv.")],
+    action: Annotated[
+        str | None,
+        typer.Option(
+            help="Whose table: its audience, outcome and label window (default: the first action)."
+        ),
+    ] = None,
 ) -> None:
-    """Features plus labels on snapshot dates sampled across history."""
+    """Features plus labels on snapshot dates sampled across history, for one action."""
     _table_file(out)
     cfg = cli_config()
     fs = resolve_features(cfg.features)
+    spec = cfg.action(action) if action is not None else cfg.actions[0]
     with open_cli_project() as (store, cfg):
-        dates, table = features_training_table(store, fs, cfg.training)
+        dates, table = features_training_table(
+            store,
+            fs,
+            cfg.training,
+            label_weeks=spec.label_weeks,
+            audience=action_audience(spec),
+        )
     write_table(table, out)
     console.print(f"wrote {table.num_rows:,} rows on {len(dates)} dates to {out}")
 

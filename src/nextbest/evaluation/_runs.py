@@ -70,7 +70,8 @@ WHERE run_id IN (SELECT unnest($run_ids::VARCHAR[])) AND arm <> 'none'""",
     .add(
         "windows",
         """
-SELECT unnest($actions::VARCHAR[]) AS action, unnest($label_weeks::INTEGER[]) AS label_weeks""",
+SELECT unnest($actions::VARCHAR[]) AS action, unnest($label_weeks::INTEGER[]) AS label_weeks,
+       unnest($outcomes::VARCHAR[]) AS outcome""",
     )
     .add(
         "converted",
@@ -80,6 +81,7 @@ FROM measured d
 JOIN runs r ON r.run_id = d.run_id
 LEFT JOIN windows w ON w.action = d.action
 JOIN conversions v ON v.relation_id = d.relation_id
+ AND v.outcome = coalesce(w.outcome, 'investing')
  AND v.conversion_date > r.snapshot_date
  AND v.conversion_date <= r.snapshot_date + 7 * coalesce(w.label_weeks, $default_weeks)
 GROUP BY ALL""",
@@ -98,15 +100,18 @@ ORDER BY d.run_id, d.action, d.relation_id"""
 )
 
 
-def _outcomes(store: Store, run_ids: list[str], label_weeks: dict[str, int]) -> pa.Table:
+def _outcomes(
+    store: Store, run_ids: list[str], label_weeks: dict[str, int], outcomes: dict[str, str]
+) -> pa.Table:
     """Per measured decision of ``run_ids``: its arm, score, assignment probability, whether
-    it converted in its action's label window and the amount."""
+    it reached its action's outcome in its action's label window and the amount."""
     return store.arrow(
         _OUTCOMES,
         {
             "run_ids": run_ids,
             "actions": list(label_weeks),
             "label_weeks": list(label_weeks.values()),
+            "outcomes": [outcomes[a] for a in label_weeks],
             "default_weeks": _DEFAULT_LABEL_WEEKS,
         },
     )
@@ -205,7 +210,8 @@ def evaluate_runs(store: Store, config: Config, *, pooled: bool = True) -> list[
     recorded = _recorded_actions(store, [r[0] for r in runs], config)
     label_weeks = {a.name: a.label_weeks for acts in recorded.values() for a in acts.values()}
     label_weeks.update({a.name: a.label_weeks for a in config.actions})
-    table = _outcomes(store, [r[0] for r in runs], label_weeks)
+    outcomes = {a.name: a.outcome for acts in recorded.values() for a in acts.values()}
+    table = _outcomes(store, [r[0] for r in runs], label_weeks, outcomes)
     last_outcome = store.scalar("SELECT max(conversion_date) FROM conversions")
     days = dict(runs)
     cols = {c: table[c].to_numpy(zero_copy_only=False) for c in table.column_names}
@@ -265,10 +271,11 @@ def power_plan(store: Store, config: Config, *, uplift: float) -> list[PowerPlan
             store.scalar(
                 "SELECT avg(converted) FROM (SELECT d.relation_id, max(CASE WHEN v.relation_id IS "
                 "NULL THEN 0 ELSE 1 END) AS converted FROM decisions d JOIN runs r USING (run_id) "
-                "LEFT JOIN conversions v ON v.relation_id = d.relation_id AND v.conversion_date > "
-                "r.snapshot_date AND v.conversion_date <= r.snapshot_date + ? WHERE d.arm = "
-                "'holdout' AND d.action = ? GROUP BY d.run_id, d.relation_id)",
-                [7 * action.label_weeks, action.name],
+                "LEFT JOIN conversions v ON v.relation_id = d.relation_id AND v.outcome = ? "
+                "AND v.conversion_date > r.snapshot_date AND v.conversion_date <= "
+                "r.snapshot_date + ? WHERE d.arm = 'holdout' AND d.action = ? "
+                "GROUP BY d.run_id, d.relation_id)",
+                [action.outcome, 7 * action.label_weeks, action.name],
             )
             or 0.02
         )
@@ -316,12 +323,18 @@ def model_health(store: Store, config: Config) -> list[dict[str, Any]]:
                 SELECT d.score, CASE WHEN c.relation_id IS NULL THEN 0 ELSE 1 END AS y
                 FROM decisions d
                 LEFT JOIN (SELECT DISTINCT relation_id FROM conversions
-                           WHERE conversion_date > ? AND conversion_date <= ?) c
+                           WHERE outcome = ? AND conversion_date > ? AND conversion_date <= ?) c
                   ON c.relation_id = d.relation_id
                 WHERE d.run_id = ? AND d.action = ? AND d.eligible
                   AND d.arm IN ('holdout', 'none')
                 """,
-                [day, day + dt.timedelta(weeks=action.label_weeks), rid, action.name],
+                [
+                    action.outcome,
+                    day,
+                    day + dt.timedelta(weeks=action.label_weeks),
+                    rid,
+                    action.name,
+                ],
             )
             y = t["y"].to_numpy().astype(np.int8)
             s = t["score"].to_numpy(zero_copy_only=False).astype(np.float64)

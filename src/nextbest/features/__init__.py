@@ -1,6 +1,7 @@
 """Point-in-time feature definitions as relational queries (no Python row loops)."""
 
 from nextbest.features._build import (
+    Audience,
     FeatureSet,
     build_features,
     build_training_table,
@@ -16,6 +17,7 @@ from nextbest.features._phrases import phrase
 
 __all__ = [
     "FEATURES",
+    "Audience",
     "FeatureDefinition",
     "FeatureSet",
     "build_features",

@@ -130,7 +130,30 @@ FROM target t
 JOIN conversions c
   ON c.conversion_date > t.snapshot_date
  AND c.conversion_date <= t.snapshot_date + $label_days
+ AND c.outcome = $outcome
 GROUP BY t.snapshot_date, c.relation_id"""
+
+# an outcome other than investing: who reached it on or before D is not in its audience (each
+# customer reaches an outcome once; investing has the snapshot's is_investor instead)
+_NOT_REACHED = """NOT EXISTS (
+    SELECT 1 FROM conversions v
+    WHERE v.relation_id = s.relation_id AND v.outcome = $outcome
+      AND v.conversion_date <= s.snapshot_date)"""
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom an action's training table holds: the customers who could reach ``outcome`` on each
+    date and pass ``condition`` (SQL over the snapshot ``s``, already checked, e.g. an action's
+    rules); the labels count only conversions of ``outcome``."""
+
+    outcome: str = "investing"
+    condition: str | None = None
+
+    def conditions(self) -> list[str]:
+        first = _POPULATION["non_investors"] if self.outcome == "investing" else _NOT_REACHED
+        return [first] + ([f"({self.condition})"] if self.condition else [])
+
 
 _BASE = """
 SELECT cur.*, hist.balance_4w, hist.balance_8w, mkt.price_0, mkt.price_1w, mkt.price_4w
@@ -150,10 +173,12 @@ LEFT JOIN lab ON lab.snapshot_date = b.snapshot_date AND lab.relation_id = b.rel
 ORDER BY b.snapshot_date, b.relation_id"""
 
 
-def _cur_sql(population: Population, *, sampled: bool) -> str:
+def _cur_sql(population: Population, *, sampled: bool, audience: Audience | None = None) -> str:
     """Every chosen customer's snapshot on the target dates (a seeded hash sample with
-    ``sampled``: ``$seed`` and ``$sample_below`` out of a million)."""
-    conditions = ["s.snapshot_date IN (SELECT snapshot_date FROM target)", _POPULATION[population]]
+    ``sampled``: ``$seed`` and ``$sample_below`` out of a million); an ``audience`` replaces
+    the population."""
+    who = audience.conditions() if audience is not None else [_POPULATION[population]]
+    conditions = ["s.snapshot_date IN (SELECT snapshot_date FROM target)", *who]
     if sampled:
         conditions.append("hash(s.relation_id, $seed) % 1000000 < $sample_below")
     return "SELECT s.* FROM snapshots s\nWHERE " + "\n  AND ".join(conditions)
@@ -182,13 +207,15 @@ def feature_steps(
     population: Population = "all",
     sampled: bool = False,
     labelled: bool = False,
+    audience: Audience | None = None,
 ) -> Steps:
     """The named steps of the feature (and, ``labelled``, label) query over ``$dates`` and
-    ``$fund`` (``$ids``, ``$seed`` and ``$sample_below``, ``$label_days`` as chosen)."""
+    ``$fund`` (``$ids``, ``$seed`` and ``$sample_below``, ``$label_days`` and ``$outcome`` as
+    chosen)."""
     steps = (
         Steps()
         .add("target", _TARGET)
-        .add("cur", _cur_sql(population, sampled=sampled))
+        .add("cur", _cur_sql(population, sampled=sampled, audience=audience))
         .add("cand", _cand_sql())
         .add("hist", _HIST)
         .add("mkt", _MKT)
@@ -204,9 +231,12 @@ def _query(
     population: Population = "all",
     sampled: bool = False,
     labelled: bool = False,
+    audience: Audience | None = None,
 ) -> str:
     """The feature (and optionally label) query as one statement."""
-    steps = feature_steps(fs, population=population, sampled=sampled, labelled=labelled)
+    steps = feature_steps(
+        fs, population=population, sampled=sampled, labelled=labelled, audience=audience
+    )
     return steps.render(_WITH_LABELS if labelled else _FEATURES_ONLY)
 
 
@@ -328,21 +358,26 @@ def build_training_table(
     label_weeks: int,
     customer_fraction: float = 1.0,
     seed: int = 0,
+    audience: Audience | None = None,
 ) -> pa.Table:
-    """Features plus labels for non-investors on ``dates``.
+    """Features plus labels for the ``audience`` on ``dates`` (default: non-investors, labelled
+    by investing).
 
-    ``converted`` is 1 when the customer opened an investment account in the ``label_weeks``
-    weeks strictly after the snapshot date, and ``amount_invested`` sums what they invested in
-    that window. Customers are sampled per date by a seeded hash of the relation number.
+    ``converted`` is 1 when the customer reached the audience's outcome (by default: opened an
+    investment account) in the ``label_weeks`` weeks strictly after the snapshot date, and
+    ``amount_invested`` sums the amounts of that outcome in that window. Customers are sampled
+    per date by a seeded hash of the relation number.
     """
     dates = sorted(set(dates))
     _check_dates(store, dates)
     sampled = customer_fraction < 1.0
-    sql = _query(fs, population="non_investors", sampled=sampled, labelled=True)
+    audience = audience or Audience()
+    sql = _query(fs, sampled=sampled, labelled=True, audience=audience)
     params: dict[str, Any] = {
         "dates": dates,
         "fund": fs.market_fund,
         "label_days": 7 * label_weeks,
+        "outcome": audience.outcome,
     }
     if sampled:
         params["seed"] = seed
@@ -357,10 +392,11 @@ def training_table(
     *,
     until: dt.date | None = None,
     label_weeks: int | None = None,
+    audience: Audience | None = None,
 ) -> tuple[list[dt.date], pa.Table]:
     """The ``[training]`` dates (:func:`training_dates`) and their table
     (:func:`build_training_table`), sampled as ``[training]`` says; ``label_weeks`` defaults to
-    ``[training] label_weeks`` (an action passes its own)."""
+    ``[training] label_weeks`` (an action passes its own, and its ``audience``)."""
     weeks = training.label_weeks if label_weeks is None else label_weeks
     dates = training_dates(store, training, until=until, label_weeks=weeks)
     table = build_training_table(
@@ -370,5 +406,6 @@ def training_table(
         label_weeks=weeks,
         customer_fraction=training.customer_fraction,
         seed=training.seed,
+        audience=audience,
     )
     return dates, table

@@ -78,7 +78,12 @@ from nextbest.pipeline._runs import (
     recent_runs,
 )
 from nextbest.pipeline._superseded import ReplayResult, SupersededInput
-from nextbest.pipeline._train import TrainedAction, oracle_probabilities, train_models
+from nextbest.pipeline._train import (
+    TrainedAction,
+    action_audience,
+    oracle_probabilities,
+    train_models,
+)
 from nextbest.pipeline._weekly import ActionOutcome, RunResult, run_week
 
 __all__ = [
@@ -125,6 +130,7 @@ __all__ = [
     "TableProfile",
     "TrainedAction",
     "WeekFigures",
+    "action_audience",
     "action_enabled",
     "backtest_project",
     "check_history",

@@ -181,7 +181,7 @@ def run_demo(
         )
     config_path = root / "nextbest.toml"
     if not config_path.exists():
-        write_config(config_path)
+        write_config(config_path, demo=True)
     config = load_config(config_path)
     with open_store(config) as store:
         with _timed(timings, "ingest"):

@@ -35,6 +35,7 @@ from nextbest.models import (
     roc_auc,
     set_status,
 )
+from nextbest.pipeline._train import action_audience
 from nextbest.store import Store
 
 
@@ -121,7 +122,9 @@ def _compare_on_weeks(
     recent = [d for d in loaded_snapshot_dates(store) if dates[0] <= d <= dates[-1]][
         -config.release.compare_weeks :
     ]
-    table = build_training_table(store, fs, recent, label_weeks=action.label_weeks)
+    table = build_training_table(
+        store, fs, recent, label_weeks=action.label_weeks, audience=action_audience(action)
+    )
     y = table["converted"].to_numpy().astype(np.int8)
     x_cand, x_champ = cand.matrix(table), champ.matrix(table)
     s_cand, s_champ = cand.score(x_cand), champ.score(x_champ)

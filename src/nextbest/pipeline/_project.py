@@ -176,13 +176,80 @@ future_days = 0
 """
 
 
+#: the demo's further actions, after the starter config's invest-onboarding: the synthetic
+#: bank has the ground truth of their outcomes (savings, private_banking)
+DEMO_ACTIONS = """
+# ---- The demo's further actions: each customer gets at most one action a week, the one worth
+# most (score x value x margin x lever - contact_cost), within each max_weekly and the channel's
+# capacity; docs/decisioning.md explains the arbitration.
+[[actions]]
+name = "savings-goal"
+description = "Two messages inviting payment-only customers to set up a savings goal."
+content_type = "general"            # needs optin_general = true
+outcome = "savings"                 # conversions with outcome = 'savings'
+flow = ["why-save", "set-a-goal"]
+flow_weeks = 2
+target = "sets up a savings goal within 6 weeks"
+label_weeks = 6
+cooldown_weeks = 8
+threshold = 0.01
+max_weekly = 600
+value = 40.0                        # fixed: euros a savings goal is worth to the bank
+holdout_fraction = 0.1
+exploration_size = 100
+
+[[actions.rules]]
+name = "payment_only"
+sql = "has_payment AND NOT has_savings"
+description = "the nudge is for customers who do not save with us yet"
+
+[actions.model]
+kind = "logistic"
+
+[[actions]]
+name = "private-banking-intro"
+description = "An invitation to meet a private banker."
+content_type = "general"
+outcome = "private_banking"
+flow = ["invitation"]
+flow_weeks = 1
+target = "books a private-banking introduction within 8 weeks"
+label_weeks = 8
+cooldown_weeks = 8
+threshold = 0.005
+max_weekly = 150
+value = 600.0                       # fixed: euros an introduction is worth to the bank
+contact_cost = 1.0                  # a banker follows up: a contact costs something
+holdout_fraction = 0.1
+exploration_size = 50
+
+[[actions.rules]]
+name = "wealthy_not_private"
+sql = "total_balance >= 100000 AND segment <> 'private'"
+description = "private banking is for customers above 100,000 euros not served there yet"
+
+[actions.model]
+kind = "logistic"
+
+# E-mail contacts per week over all actions: fewer than the actions' max_weekly together.
+[channels.email]
+capacity = 1200
+"""
+
+
 def write_config(
-    path: Path, *, data_dir: str = "bank", store_path: str = "nextbest.duckdb", force: bool = False
+    path: Path,
+    *,
+    data_dir: str = "bank",
+    store_path: str = "nextbest.duckdb",
+    force: bool = False,
+    demo: bool = False,
 ) -> Path:
     """Write the commented starter config to ``path``; refuses to overwrite unless ``force``.
 
     ``path`` is the config file, or a project folder (an existing folder, or a name without
-    ``.toml``) that gets ``nextbest.toml`` inside it."""
+    ``.toml``) that gets ``nextbest.toml`` inside it. ``demo`` adds the demo's further
+    actions (:data:`DEMO_ACTIONS`)."""
     if path.suffix.lower() != ".toml" and path.exists() and not path.is_dir():
         raise ConfigError(
             f"{path} is a file, not a folder; give a folder for the project or a .toml file "
@@ -194,6 +261,8 @@ def write_config(
         raise ConfigError(f"{path} already exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     text = CONFIG_TEMPLATE.format(data=data_dir, store_path=store_path)
+    if demo:
+        text += DEMO_ACTIONS
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from nextbest.config import ActionConfig, Config
 from nextbest.decisioning import eligibility, select
 from nextbest.features import (
+    Audience,
     FeatureSet,
     build_features,
     loaded_snapshot_dates,
@@ -52,6 +53,14 @@ class TrainedAction:
     training_rows: int
     seconds_table: float
     findings: list[Finding]
+
+
+def action_audience(action: ActionConfig) -> Audience:
+    """Whom ``action`` learns from: the customers who can still reach its outcome and pass its
+    config rules on each date (the built-in contact rules are about this week, not about who
+    the model describes, and are left out)."""
+    rules = " AND ".join(f"({r.checked_sql(table='s')})" for r in action.rules)
+    return Audience(outcome=action.outcome, condition=rules or None)
 
 
 def oracle_probabilities(
@@ -254,7 +263,12 @@ def train_models(
     for i, action in enumerate(config.actions):
         t0 = time.perf_counter()
         dates, table = training_table(
-            store, fs, config.training, until=until, label_weeks=action.label_weeks
+            store,
+            fs,
+            config.training,
+            until=until,
+            label_weeks=action.label_weeks,
+            audience=action_audience(action),
         )
         seconds_table = time.perf_counter() - t0
         if progress:

@@ -228,8 +228,17 @@ CREATE TABLE IF NOT EXISTS contract_issues (
 """
 
 
+#: column defaults of the data tables, for rows written without the column (conversions from
+#: before outcomes existed are all investing)
+_DEFAULTS = {("conversions", "outcome"): "'investing'"}
+
+
 def _create_table(table: str, columns: tuple[tuple[str, str], ...]) -> str:
-    cols = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    cols = ",\n    ".join(
+        f"{name} {sql_type}"
+        + (f" DEFAULT {_DEFAULTS[(table, name)]}" if (table, name) in _DEFAULTS else "")
+        for name, sql_type in columns
+    )
     return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols},\n    batch_id BIGINT NOT NULL\n);"
 
 
