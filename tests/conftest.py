@@ -92,7 +92,13 @@ class DemoFactory:
             root = self._tmp.mktemp(f"demo-{n_customers}-{seed}") / "demo"
             self._built[key] = (
                 root,
-                run_demo(root, n_customers=n_customers, n_weeks=n_weeks, seed=seed),
+                run_demo(
+                    root,
+                    n_customers=n_customers,
+                    n_weeks=n_weeks,
+                    seed=seed,
+                    single_action=True,
+                ),
             )
         return self._built[key][1]
 

@@ -25,7 +25,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     the model to show it beats chance and the baseline: the release gate keeps it a candidate
     until a person overrides, and then the demo runs the week."""
     out = tmp_path_factory.mktemp("cli") / "demo"
-    demo = ["demo", "--dir", str(out), "--customers", "600", "--weeks", "78"]
+    demo = ["demo", "--dir", str(out), "--customers", "600", "--weeks", "78", "--single-action"]
     result = runner.invoke(app, demo)
     assert result.exit_code == 0, result.output
     assert "Ingestion under data contracts" in result.output

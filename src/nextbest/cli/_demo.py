@@ -27,8 +27,14 @@ def demo(
     weeks: Annotated[int, typer.Option(min=12, help="Weekly snapshots of history.")] = 78,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic bank.")] = 42,
     fresh: Annotated[bool, typer.Option("--fresh", help="Delete the demo folder first.")] = False,
+    single_action: Annotated[
+        bool,
+        typer.Option(
+            "--single-action", help="Only invest-onboarding, instead of the three actions."
+        ),
+    ] = False,
 ) -> None:
-    """Run the whole weekly loop on a synthetic bank.
+    """Run the whole weekly loop on a synthetic bank, deciding three actions.
 
     Generates the bank, ingests it under data contracts, builds features, trains and gates each
     action's model, runs the latest week and writes the HTML report."""
@@ -39,6 +45,7 @@ def demo(
             n_weeks=weeks,
             seed=seed,
             fresh=fresh,
+            single_action=single_action,
             progress=progress,
         )
     print_demo(result)

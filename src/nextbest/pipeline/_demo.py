@@ -160,6 +160,7 @@ def run_demo(
     n_weeks: int = 78,
     seed: int = 42,
     fresh: bool = False,
+    single_action: bool = False,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Generate the synthetic bank, ingest it under contracts, build features, train each
@@ -167,8 +168,10 @@ def run_demo(
 
     The demo project is a plain nextbest project: ``<dir>/nextbest.toml`` points at the
     generated files and the store, so every other command works on it with
-    ``--config <dir>/nextbest.toml``. Re-running reuses the generated bank when its size and
-    seed match, and ingesting again is idempotent.
+    ``--config <dir>/nextbest.toml``. The config has the demo's three actions
+    (:data:`DEMO_ACTIONS`), or only invest-onboarding with ``single_action``. Re-running
+    reuses the generated bank when its size and seed match, and ingesting again is
+    idempotent.
     """
     timings: dict[str, float] = {}
     root = Path(project_dir)
@@ -181,7 +184,7 @@ def run_demo(
         )
     config_path = root / "nextbest.toml"
     if not config_path.exists():
-        write_config(config_path, demo=True)
+        write_config(config_path, demo=not single_action)
     config = load_config(config_path)
     with open_store(config) as store:
         with _timed(timings, "ingest"):
