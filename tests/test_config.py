@@ -138,3 +138,42 @@ def test_did_you_mean() -> None:
     """The closest candidate is suggested; nothing when nothing is close."""
     assert did_you_mean("balanse", ["balance", "age"]) == " Did you mean 'balance'?"
     assert did_you_mean("zzz", ["balance", "age"]) == ""
+
+
+def test_settings_not_built_yet_are_refused_not_ignored() -> None:
+    """A value model, micromodels and a contact policy beyond one contact per cooldown are
+    named in the config but not built: each is refused with what to use instead."""
+    from nextbest.config import ActionConfig, ContactPolicyConfig, ModelSpec
+
+    with pytest.raises(ValueError, match=r"value_model\] is not available.*fixed value"):
+        ActionConfig(name="a", value_model={"kind": "ridge"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"micromodels' .* not available"):
+        ModelSpec(kind="micromodels")
+    with pytest.raises(ValueError, match=r"remove \[contact_policy\]"):
+        ContactPolicyConfig(max_contacts=2)
+    assert ContactPolicyConfig().max_contacts == 1
+
+
+def test_an_action_outcome_must_be_an_identifier() -> None:
+    from nextbest.config import ActionConfig
+
+    with pytest.raises(ValueError, match="outcome 'Savings Goal' must be lower-case"):
+        ActionConfig(name="a", outcome="Savings Goal")
+    assert ActionConfig(name="a").outcome == "investing"
+
+
+def test_the_demo_config_has_three_actions_under_one_capacity(tmp_path: Path) -> None:
+    """The demo's config: three actions with their own outcomes and audiences, one e-mail
+    channel whose capacity is below their weekly maxima together (so arbitration binds)."""
+    from nextbest.config import load_config
+    from nextbest.pipeline import write_config
+
+    config = load_config(write_config(tmp_path / "demo", demo=True))
+    assert [(a.name, a.outcome) for a in config.actions] == [
+        ("invest-onboarding", "investing"),
+        ("savings-goal", "savings"),
+        ("private-banking-intro", "private_banking"),
+    ]
+    assert config.channels["email"].capacity == 500 < sum(a.max_weekly for a in config.actions)
+    single = load_config(write_config(tmp_path / "one"))
+    assert [a.name for a in single.actions] == ["invest-onboarding"]

@@ -83,7 +83,8 @@ def test_assigned_is_the_cooldown_and_the_holdout_window() -> None:
 
 
 def test_in_flow_is_mailed_by_this_action_and_not_converted() -> None:
-    """Mailed by this action 21 days before, not converted: 1; the same but converted since:
+    """Mailed by this action 21 days before, not converted (a savings goal is another outcome): 1;
+    the same but converted since:
     no; mailed by another action: no; held out: no; mailed 35 days before (past the 28-day
     flow): no."""
     history = _contacts(
@@ -95,7 +96,13 @@ def test_in_flow_is_mailed_by_this_action_and_not_converted() -> None:
             (5, -35, "treat", "a"),
         ]
     )
-    conversions = pa.table({"relation_id": [2], "conversion_date": [D - dt.timedelta(days=3)]})
+    conversions = pa.table(
+        {
+            "relation_id": [2, 1],
+            "conversion_date": [D - dt.timedelta(days=3)] * 2,
+            "outcome": ["investing", "savings"],
+        }
+    )
     assert _ids("in_flow", {"history": history, "conversions": conversions}) == [1]
 
 

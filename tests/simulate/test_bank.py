@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -122,7 +123,46 @@ def test_too_small_is_refused(tmp_path: Path) -> None:
 #: sha256 over every data file of a small CSV bank (relative path, then bytes; not the manifest,
 #: which holds the folder and the seconds taken); pins the generator bit for bit, so a refactor
 #: of simulate_bank that changes any value, row or order fails here
-SMALL_CSV_BANK = "aaf005cb88904149df7b3f127b2a734ead3a8596d37108921e06a4168e62453a"
+SMALL_CSV_BANK = "8c537f6dfe7c22f8008725941a9d8bfcbd3e924b7498bdd77a0656578082d9b2"
+
+
+def test_the_other_outcomes_leave_the_investing_stream_as_it_was(tmp_path: Path) -> None:
+    """Savings and private banking come from their own generator: with or without them,
+    the snapshots, prices and audit files are byte-identical and the investing conversions
+    are the same rows; the other outcomes' conversions are all inside their audiences."""
+    on, off = tmp_path / "on", tmp_path / "off"
+    simulate_bank(on, n_customers=400, n_weeks=14, seed=5)
+    simulate_bank(off, n_customers=400, n_weeks=14, seed=5, other_outcomes=False)
+    for folder in ("snapshots", "market", "audit"):
+        for f in sorted((off / folder).iterdir()):
+            assert (on / folder / f.name).read_bytes() == f.read_bytes(), f
+    conv_on = pq.read_table(on / "conversions" / "conversions.parquet").to_pandas()
+    conv_off = pq.read_table(off / "conversions" / "conversions.parquet").to_pandas()
+    invest = conv_on[conv_on["outcome"] == "investing"].reset_index(drop=True)
+    assert invest.equals(conv_off.reset_index(drop=True))
+    assert (
+        {"investing", "savings"}
+        <= set(conv_on["outcome"])
+        <= {
+            "investing",
+            "savings",
+            "private_banking",
+        }
+    )
+    assert not conv_on.duplicated(["relation_id", "outcome"]).any()
+    snaps = pd.concat(pq.read_table(f).to_pandas() for f in sorted((on / "snapshots").iterdir()))
+    for outcome, rule in (
+        ("savings", lambda s: s["has_payment"] & ~s["has_savings"] & (s["age"] >= 18)),
+        ("private_banking", lambda s: (s["total_balance"] >= 25_000) & (s["age"] >= 18)),
+    ):
+        rows = conv_on[conv_on["outcome"] == outcome]
+        # a conversion falls 1-7 days after the Sunday snapshot that held its audience
+        when = pd.to_datetime(rows["conversion_date"])
+        back = ((when.dt.day_of_week + 1) % 7).replace(0, 7)
+        week = (when - pd.to_timedelta(back, unit="D")).dt.date
+        keyed = snaps.set_index(["relation_id", "snapshot_date"])
+        at = keyed.loc[list(zip(rows["relation_id"], week, strict=True))]
+        assert rule(at).all(), outcome
 
 
 def test_small_bank_is_pinned_bit_for_bit(tmp_path: Path) -> None:
@@ -131,4 +171,4 @@ def test_small_bank_is_pinned_bit_for_bit(tmp_path: Path) -> None:
     for f in sorted(p for p in tmp_path.rglob("*") if p.is_file() and p.name != "manifest.json"):
         h.update(f.relative_to(tmp_path).as_posix().encode())
         h.update(f.read_bytes())
-    assert (h.hexdigest(), manifest.n_conversions) == (SMALL_CSV_BANK, 3)
+    assert (h.hexdigest(), manifest.n_conversions) == (SMALL_CSV_BANK, 4)

@@ -34,10 +34,11 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Run the whole weekly loop on a synthetic bank, deciding three actions.
+    """Run the whole weekly loop on a synthetic bank.
 
     Generates the bank, ingests it under data contracts, builds features, trains and gates each
-    action's model, runs the latest week and writes the HTML report."""
+    action's model, runs the latest week and writes the HTML report. Three actions compete for
+    the e-mail capacity unless --single-action."""
     with progress_reporter() as progress:
         result = run_demo(
             directory,

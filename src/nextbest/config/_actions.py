@@ -24,6 +24,11 @@ class EligibilityRule(_Model):
         description="Condition that must be TRUE to stay eligible, e.g. 'total_balance >= 100'."
     )
     description: str = Field(default="", description="Why the rule exists, in plain words.")
+    audience: bool = Field(
+        default=False,
+        description="The rule also bounds whom the action's model learns from: outside it the "
+        "outcome does not happen (e.g. a savings nudge for customers without savings).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -79,6 +84,16 @@ class ModelSpec(_Model):
         default_factory=dict,
         description="Features the score may only rise (1) or only fall (-1) with (LightGBM).",
     )
+
+    @model_validator(mode="after")
+    def _available(self) -> ModelSpec:
+        # refused rather than accepted and ignored until the components are built
+        if self.kind == "micromodels" or self.components:
+            raise ValueError(
+                "[actions.model] kind = 'micromodels' (and components) is not available in "
+                "this version; use kind = 'lightgbm' or 'logistic'"
+            )
+        return self
 
 
 class ValueModelSpec(_Model):
@@ -186,6 +201,11 @@ class ActionConfig(_Model):
 
     @model_validator(mode="after")
     def _one_value(self) -> ActionConfig:
+        if self.value_model is not None and "value" not in self.model_fields_set:
+            raise ValueError(
+                f"action '{self.name}': [actions.value_model] is not available in this version "
+                "(nothing would train it); set a fixed value in euros instead"
+            )
         if self.value_model is not None and "value" in self.model_fields_set:
             raise ValueError(
                 f"action '{self.name}' sets both value and [actions.value_model]; keep one: a "
@@ -215,6 +235,16 @@ class ContactPolicyConfig(_Model):
         le=104,
         description="The rolling window in weeks (default: each action's cooldown_weeks).",
     )
+
+    @model_validator(mode="after")
+    def _available(self) -> ContactPolicyConfig:
+        if self.max_contacts != 1 or self.window_weeks is not None:
+            raise ValueError(
+                "[contact_policy] max_contacts / window_weeks are not available in this "
+                "version: each action's cooldown_weeks keeps out a customer contacted by any "
+                "action within it (one contact per cooldown); remove [contact_policy]"
+            )
+        return self
 
 
 class ChannelConfig(_Model):

@@ -35,6 +35,7 @@ BUILTIN_RULES: dict[str, str] = {
     "opted_in": "opted in to e-mail about this content",
     "adult": "old enough to be contacted",
     "not_investing": "does not invest yet",
+    "not_converted": "has not reached the action's outcome yet",
     "not_in_flow": "not inside a running flow of this action",
     "not_in_cooldown": "not contacted within the cooldown",
 }
@@ -42,7 +43,11 @@ BUILTIN_RULES: dict[str, str] = {
 
 def rule_descriptions(action: ActionConfig) -> dict[str, str]:
     """Every rule of the action, in evaluation order, with its plain description."""
-    rules = dict(BUILTIN_RULES)
+    rules = {
+        k: v
+        for k, v in BUILTIN_RULES.items()
+        if k != ("not_converted" if action.outcome == "investing" else "not_investing")
+    }
     for rule in action.rules:
         rules[rule.name] = rule.description or rule.sql
     return rules
@@ -54,7 +59,14 @@ def _rule_conditions(action: ActionConfig) -> list[tuple[str, str]]:
     rules = [
         ("opted_in", f"coalesce(cur.{optin}, false) AND u.relation_id IS NULL"),
         ("adult", "coalesce(cur.age >= s.min_age, false)"),
-        ("not_investing", "NOT coalesce(cur.is_investor, false)"),
+        # investing: the snapshot says who invests; another outcome: its conversions so far
+        ("not_investing", "NOT coalesce(cur.is_investor, false)")
+        if action.outcome == "investing"
+        else (
+            "not_converted",
+            "NOT EXISTS (SELECT 1 FROM conversions v WHERE v.relation_id = cur.relation_id "
+            "AND v.outcome = $outcome AND v.conversion_date <= $day)",
+        ),
         ("not_in_flow", "f.relation_id IS NULL"),
         ("not_in_cooldown", "a.relation_id IS NULL"),
     ]
@@ -90,7 +102,8 @@ WHERE c.action = $action AND c.arm IN ('treat', 'explore')
   AND NOT EXISTS (
       SELECT 1 FROM conversions v
       WHERE v.relation_id = c.relation_id
-        AND v.conversion_date > c.contact_date AND v.conversion_date <= $day)"""
+        AND v.conversion_date > c.contact_date AND v.conversion_date <= $day
+        AND v.outcome = $outcome)"""
 
 # an unsubscribe reported by the e-mail tool counts at once, before the warehouse's opt-in flag
 # catches up
@@ -137,7 +150,12 @@ def eligibility_params(
 ) -> dict[str, Any]:
     """The parameters of :func:`eligibility_query` for ``action`` on ``day`` (``run_id``: the
     run whose own contacts do not count)."""
-    params: dict[str, Any] = {"day": day, "action": action.name, **_settings_values(action)}
+    params: dict[str, Any] = {
+        "day": day,
+        "action": action.name,
+        "outcome": action.outcome,
+        **_settings_values(action),
+    }
     if run_id is not None:
         params["run_id"] = run_id
     return params

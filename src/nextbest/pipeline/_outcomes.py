@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nextbest.config import Config, SourceConfig
+from nextbest.config import ActionConfig, Config, SourceConfig
 from nextbest.errors import NotFoundError
 from nextbest.ingest import CONVERSIONS, EMAIL_EVENTS, load_file
 from nextbest.pipeline._lifecycle import resolve_run
@@ -25,78 +25,126 @@ from nextbest.simulate import draw_conversion_weeks
 from nextbest.store import Store
 
 
+def _truth_columns(outcome: str) -> tuple[str, str]:
+    """The truth's hazard and mail-effect columns of ``outcome`` (investing has the originals)."""
+    if outcome == "investing":
+        return "hazard", "uplift_factor"
+    return f"hazard_{outcome}", f"uplift_{outcome}"
+
+
 def simulate_outcomes(
     store: Store, config: Config, bank_dir: Path, run_id: str, *, seed: int = 0
 ) -> int:
-    """Draw and ingest the run's outcomes; returns the number of new conversions."""
+    """Draw and ingest the run's outcomes, for every action of the run its own outcome from
+    its own truth (a customer mailed for one action is mailed only for that action's outcome);
+    returns the number of new conversions."""
 
     run_id, day, _ = resolve_run(store, run_id)
     truth = bank_dir / "truth" / f"hazard_{day.isoformat()}.parquet"
     if not truth.exists():
         raise NotFoundError(f"{truth} is missing: outcomes can only be simulated for the bank")
-    action = config.actions[0]
-    store.register("_hazard", pq.read_table(truth))
-    store.register("_uplift", pq.read_table(bank_dir / "truth" / "customers.parquet"))
-    try:
-        t = store.arrow(
-            """
-            SELECT d.relation_id, h.hazard, u.uplift_factor,
-                   d.arm IN ('treat', 'explore') AS mailed
-            FROM decisions d
-            JOIN _hazard h ON h.relation_id = d.relation_id
-            JOIN _uplift u ON u.relation_id = d.relation_id
-            WHERE d.run_id = ? AND d.action = ?
-              AND d.relation_id NOT IN (
-                  SELECT relation_id FROM conversions WHERE conversion_date > ?)
-            ORDER BY d.relation_id
-            """,
-            [run_id, action.name, day],
-        )
-    finally:
-        store.unregister("_hazard")
-        store.unregister("_uplift")
+    hazards = pq.read_table(truth)
+    people = pq.read_table(bank_dir / "truth" / "customers.parquet")
     rng = np.random.default_rng([seed, day.toordinal()])
-    weeks = draw_conversion_weeks(
-        t["hazard"].to_numpy().astype(np.float64),
-        t["uplift_factor"].to_numpy().astype(np.float64),
-        t["mailed"].to_numpy(zero_copy_only=False),
-        flow_weeks=action.flow_weeks,
-        label_weeks=action.label_weeks,
-        rng=rng,
-    )
-    hit = weeks >= 0
-    days = (
-        np.array([day.toordinal()] * int(hit.sum()))
-        + 7 * weeks[hit]
-        + rng.integers(1, 8, size=int(hit.sum()))
-    )
-    new = pa.table(
-        {
-            "relation_id": t["relation_id"].filter(pa.array(hit)),
-            "conversion_date": pa.array([dt.date.fromordinal(int(d)) for d in days], pa.date32()),
-            "amount": pa.array(np.round(rng.lognormal(np.log(1500), 0.8, int(hit.sum())), 2)),
-        }
-    )
+    drawn: list[tuple[ActionConfig, pa.Table, np.ndarray[Any, Any]]] = []
+    new_tables = []
+    for action in config.actions:
+        hazard_col, uplift_col = _truth_columns(action.outcome)
+        if hazard_col not in hazards.column_names or uplift_col not in people.column_names:
+            raise NotFoundError(
+                f"{truth} has no truth for outcome '{action.outcome}' of action "
+                f"'{action.name}': outcomes can only be simulated for the bank's outcomes"
+            )
+        value_col = f"value_{action.outcome}"
+        keep = ["relation_id", hazard_col] + (
+            [value_col] if value_col in hazards.column_names else []
+        )
+        store.register(
+            "_hazard",
+            hazards.select(keep).rename_columns(
+                ["relation_id", "hazard", *(["value"] if len(keep) == 3 else [])]
+            ),
+        )
+        store.register(
+            "_uplift",
+            people.select(["relation_id", uplift_col]).rename_columns(
+                ["relation_id", "uplift_factor"]
+            ),
+        )
+        value_sql = "h.value" if len(keep) == 3 else "NULL"
+        try:
+            t = store.arrow(
+                f"""
+                SELECT d.relation_id, h.hazard, u.uplift_factor, {value_sql} AS value,
+                       d.arm IN ('treat', 'explore') AS mailed
+                FROM decisions d
+                JOIN _hazard h ON h.relation_id = d.relation_id
+                JOIN _uplift u ON u.relation_id = d.relation_id
+                WHERE d.run_id = ? AND d.action = ?
+                  AND d.relation_id NOT IN (
+                      SELECT relation_id FROM conversions
+                      WHERE conversion_date > ? AND outcome = ?)
+                ORDER BY d.relation_id
+                """,
+                [run_id, action.name, day, action.outcome],
+            )
+        finally:
+            store.unregister("_hazard")
+            store.unregister("_uplift")
+        if t.num_rows == 0:
+            continue
+        weeks = draw_conversion_weeks(
+            t["hazard"].to_numpy().astype(np.float64),
+            t["uplift_factor"].to_numpy().astype(np.float64),
+            t["mailed"].to_numpy(zero_copy_only=False),
+            flow_weeks=action.flow_weeks,
+            label_weeks=action.label_weeks,
+            rng=rng,
+        )
+        hit = weeks >= 0
+        k = int(hit.sum())
+        days = np.array([day.toordinal()] * k) + 7 * weeks[hit] + rng.integers(1, 8, size=k)
+        if action.outcome == "investing" or t["value"].null_count:
+            amount = rng.lognormal(np.log(1500), 0.8, k)
+        else:  # the truth's expected amount, with the bank's own noise around it
+            expected = t["value"].to_numpy(zero_copy_only=False)[hit].astype(np.float64)
+            amount = expected * rng.lognormal(-0.125, 0.5, k)
+        new_tables.append(
+            pa.table(
+                {
+                    "relation_id": t["relation_id"].filter(pa.array(hit)),
+                    "conversion_date": pa.array(
+                        [dt.date.fromordinal(int(d)) for d in days], pa.date32()
+                    ),
+                    "amount": pa.array(np.round(amount, 2)),
+                    "outcome": pa.array([action.outcome] * k, pa.string()),
+                }
+            )
+        )
+        drawn.append((action, t, weeks))
     known = store.arrow(
-        "SELECT relation_id, conversion_date, amount FROM conversions WHERE conversion_date > ?",
+        "SELECT relation_id, conversion_date, amount, outcome FROM conversions "
+        "WHERE conversion_date > ?",
         [day],
     )
     # named to sort after the bank's own conversions file, so a full re-ingest keeps it last
     out = bank_dir / "conversions" / f"conversions_after_{run_id}.parquet"
-    delivery = pa.concat_tables([known, new]).sort_by(
-        [("conversion_date", "ascending"), ("relation_id", "ascending")]
+    delivery = pa.concat_tables([known, *new_tables]).sort_by(
+        [("conversion_date", "ascending"), ("relation_id", "ascending"), ("outcome", "ascending")]
     )
     pq.write_table(delivery, out)
     source = config.sources.conversions
     assert source is not None
     load_file(store, CONVERSIONS, out, source, setting="[sources.conversions]")
-    _email_events(store, config, bank_dir, run_id, day, t, weeks, rng)
-    return int(hit.sum())
+    for action, t, weeks in drawn:
+        _email_events(store, config, action, bank_dir, run_id, day, t, weeks, rng)
+    return sum(n.num_rows for n in new_tables)
 
 
 def _email_events(
     store: Store,
     config: Config,
+    action: ActionConfig,
     bank_dir: Path,
     run_id: str,
     day: dt.date,
@@ -107,7 +155,6 @@ def _email_events(
     """What the e-mail tool reports for the mailed: one message a week of the flow until the
     customer converts; about 40% opened, a quarter of those clicked, 1% unsubscribe."""
 
-    action = config.actions[0]
     mailed = customers["mailed"].to_numpy(zero_copy_only=False)
     ids = customers["relation_id"].to_numpy()
     rows: dict[str, list[object]] = {
@@ -133,7 +180,8 @@ def _email_events(
             rows["event"] += [event] * n
     folder = bank_dir / "email_events"
     folder.mkdir(exist_ok=True)
-    path = folder / f"events_after_{run_id}.parquet"
+    suffix = "" if action is config.actions[0] else f"_{action.name}"
+    path = folder / f"events_after_{run_id}{suffix}.parquet"
     pq.write_table(
         pa.table({**rows, "event_date": pa.array(rows["event_date"], pa.date32())}), path
     )

@@ -118,6 +118,7 @@ label_weeks = 8
 min_age = 18
 cooldown_weeks = 8
 threshold = 0.03                    # calibrated probability of the target outcome
+value = 30.0                        # euros a first investment is worth (when actions compete)
 min_weekly = 50
 max_weekly = 800
 holdout_fraction = 0.1
@@ -192,7 +193,7 @@ flow_weeks = 2
 target = "sets up a savings goal within 6 weeks"
 label_weeks = 6
 cooldown_weeks = 8
-threshold = 0.01
+threshold = 0.013
 max_weekly = 600
 value = 40.0                        # fixed: euros a savings goal is worth to the bank
 holdout_fraction = 0.1
@@ -202,6 +203,7 @@ exploration_size = 100
 name = "payment_only"
 sql = "has_payment AND NOT has_savings"
 description = "the nudge is for customers who do not save with us yet"
+audience = true                     # the model learns from these customers only
 
 [actions.model]
 kind = "logistic"
@@ -216,7 +218,7 @@ flow_weeks = 1
 target = "books a private-banking introduction within 8 weeks"
 label_weeks = 8
 cooldown_weeks = 8
-threshold = 0.005
+threshold = 0.07
 max_weekly = 150
 value = 600.0                       # fixed: euros an introduction is worth to the bank
 contact_cost = 1.0                  # a banker follows up: a contact costs something
@@ -225,15 +227,16 @@ exploration_size = 50
 
 [[actions.rules]]
 name = "wealthy_not_private"
-sql = "total_balance >= 100000 AND segment <> 'private'"
-description = "private banking is for customers above 100,000 euros not served there yet"
+sql = "total_balance >= 25000 AND segment <> 'private'"
+description = "private banking is for customers above 25,000 euros not served there yet"
+audience = true
 
 [actions.model]
 kind = "logistic"
 
 # E-mail contacts per week over all actions: fewer than the actions' max_weekly together.
 [channels.email]
-capacity = 1200
+capacity = 500
 """
 
 

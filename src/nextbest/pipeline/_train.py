@@ -40,7 +40,7 @@ from nextbest.models import (
 )
 from nextbest.pipeline._min_history import check_history
 from nextbest.pipeline._trust import check_point_in_time, market_band, model_card, pit_check_date
-from nextbest.store import Store, quote_literal
+from nextbest.store import Store, quote_identifier, quote_literal
 
 Progress = Callable[[str, int, int], None]
 
@@ -56,15 +56,27 @@ class TrainedAction:
 
 
 def action_audience(action: ActionConfig) -> Audience:
-    """Whom ``action`` learns from: the customers who can still reach its outcome and pass its
-    config rules on each date (the built-in contact rules are about this week, not about who
-    the model describes, and are left out)."""
-    rules = " AND ".join(f"({r.checked_sql(table='s')})" for r in action.rules)
+    """Whom ``action`` learns from: the customers who can still reach its outcome on each date
+    and pass its rules marked ``audience`` (the other rules, and the built-in contact rules,
+    are about whom to mail this week, not about whom the model describes)."""
+    rules = " AND ".join(f"({r.checked_sql(table='s')})" for r in action.rules if r.audience)
     return Audience(outcome=action.outcome, condition=rules or None)
 
 
+def audience_mask(store: Store, action: ActionConfig, day: dt.date, ids: pa.Array) -> pa.Array:
+    """Which of ``ids`` are in ``action``'s audience on ``day`` (:func:`action_audience`): what
+    its model was trained on, and so what its drift is measured on."""
+    audience = action_audience(action)
+    where = " AND ".join(audience.conditions())
+    inside = store.arrow(
+        f"SELECT s.relation_id FROM snapshots s WHERE s.snapshot_date = $day AND {where}",
+        {"day": day, **({"outcome": audience.outcome} if "$outcome" in where else {})},
+    )["relation_id"]
+    return pc.is_in(ids, value_set=inside)
+
+
 def oracle_probabilities(
-    store: Store, truth_dir: Path, keys: pa.Table, *, label_weeks: int
+    store: Store, truth_dir: Path, keys: pa.Table, *, label_weeks: int, column: str = "hazard"
 ) -> npt.NDArray[np.float64]:
     """The synthetic bank's true probability of converting within ``label_weeks`` after each
     (relation_id, snapshot_date) in ``keys``, in the order of ``keys``:
@@ -74,6 +86,7 @@ def oracle_probabilities(
     # whole weeks written as integers: a VALUES list keeps the sum's order, and so the figures,
     # the same from run to run (with an unnested list parameter they varied in the last digits)
     offsets = ", ".join(f"({7 * k})" for k in range(label_weeks))
+    hazard = quote_identifier(column)
     ordered = keys.select(["relation_id", "snapshot_date"]).append_column(
         "_i", pa.array(np.arange(keys.num_rows), pa.int64())
     )
@@ -85,7 +98,7 @@ def oracle_probabilities(
                 SELECT k._i, k.relation_id, CAST(k.snapshot_date + o.d AS DATE) AS week
                 FROM _oracle_keys k CROSS JOIN (VALUES {offsets}) AS o(d)
             )
-            SELECT w._i, 1 - exp(sum(ln(1 - least(greatest(t.hazard, 0), 0.999999)))) AS p
+            SELECT w._i, 1 - exp(sum(ln(1 - least(greatest(t.{hazard}, 0), 0.999999)))) AS p
             FROM want w
             JOIN read_parquet({pattern}) t
               ON t.relation_id = w.relation_id AND t.snapshot_date = w.week
@@ -282,7 +295,11 @@ def train_models(
                 table["snapshot_date"], value_set=pa.array(split.evaluation, pa.date32())
             )
             oracle = oracle_probabilities(
-                store, truth_dir, table.filter(mask), label_weeks=action.label_weeks
+                store,
+                truth_dir,
+                table.filter(mask),
+                label_weeks=action.label_weeks,
+                column="hazard" if action.outcome == "investing" else f"hazard_{action.outcome}",
             )
         gate = GateSettings.from_config(config.release)
         result = train_action(table, fs.names, action, oracle=oracle, gate=gate)

@@ -50,6 +50,7 @@ from nextbest.pipeline._lifecycle import live_error, live_runs
 from nextbest.pipeline._persist import DecidedWeek, store_run
 from nextbest.pipeline._runs import next_run_id
 from nextbest.pipeline._timer import Timer
+from nextbest.pipeline._train import audience_mask
 from nextbest.store import Store
 
 Progress = Callable[[str, int, int], None]
@@ -294,8 +295,11 @@ def _pre_checks(store: Store, config: Config, day: dt.date, inputs: _Inputs) -> 
     state = market_state(store, fs.market_fund, day)  # one market, whatever the action
     for champion in inputs.champions:
         model = champion.model
+        # the model describes its action's audience: its drift is measured there
+        ids = inputs.features["relation_id"]
+        audience = inputs.features.filter(audience_mask(store, champion.action, day, ids))
         values = {
-            f: inputs.features[f].to_numpy(zero_copy_only=False).astype(np.float64)
+            f: audience[f].to_numpy(zero_copy_only=False).astype(np.float64)
             for f in model.features
             if f not in market_wide
         }

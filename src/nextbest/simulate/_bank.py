@@ -20,6 +20,21 @@ where ``engagement`` is the customer's latent engagement (standard normal; it dr
 and logins), ``trend`` the true relative monthly balance change over the last 8 weeks and
 ``fund_return_4w`` the balanced fund's return over four weeks. May carries the holiday-pay
 effect that no customer feature explains: a model that learns it must have learned the week.
+
+Two more outcomes, one per further demo action, are drawn from a separate generator
+(``default_rng([seed, 14])``), so every file of the investing stream is the same as before
+they existed. Their weekly log-odds (coefficients in :data:`OUTCOME_COEFFICIENTS`)::
+
+    savings (sets up a savings goal; payment-only adults: has_payment and not has_savings)
+        -5.6 + 0.7 * engagement - 0.5 * (age - 30) / 15 + 4.0 * trend + 1.0 * [May]
+    private_banking (books an introduction meeting; adults with balance >= 25,000 outside
+    the private segment)
+        -5.2 + 1.5 * (log10(balance) - 4.5) + 0.3 * (age - 50) / 15 + 0.03 * min(tenure, 40)
+
+The mail's effect on them (``truth/customers.parquet``: ``uplift_savings``,
+``uplift_private_banking``) is heterogeneous with sleeping dogs (clipped at -0.4), and the
+amount on conversion is a share of the balance with log-normal noise; the truth files hold its
+expectation (``value_<outcome>``). Each customer reaches each outcome at most once.
 """
 
 from __future__ import annotations
@@ -65,6 +80,69 @@ TRUE_COEFFICIENTS: dict[str, float] = {
     "may": 0.9,
     "new_customer": 0.3,
 }
+
+#: the outcomes of the synthetic bank (conversions.outcome), one per demo action
+OUTCOMES = ("investing", "savings", "private_banking")
+OUTCOME_COEFFICIENTS: dict[str, dict[str, float]] = {
+    "savings": {
+        "intercept": -5.6,
+        "engagement": 0.7,
+        "age_linear": -0.5,
+        "trend": 4.0,
+        "may": 1.0,
+    },
+    "private_banking": {
+        "intercept": -5.2,
+        "log_balance": 1.5,
+        "age_linear": 0.3,
+        "tenure": 0.03,
+    },
+}
+#: amount on conversion = balance * share * lognormal(0, sigma): (share, sigma) per outcome;
+#: investing draws its share from lognormal(log 0.12, 0.6) (clipped), as it always has
+AMOUNT_SHARE: dict[str, tuple[float, float]] = {
+    "investing": (0.12, 0.6),
+    "savings": (0.02, 0.5),
+    "private_banking": (0.6, 0.4),
+}
+PRIVATE_BANKING_BALANCE = 25_000.0
+
+
+def expected_amount(outcome: str, balance: FloatArray) -> FloatArray:
+    """E[amount | converts] for ``outcome`` at ``balance`` (the investing clip ignored)."""
+    share, sigma = AMOUNT_SHARE[outcome]
+    return np.maximum(balance, 0.0) * share * float(np.exp(sigma**2 / 2.0))
+
+
+def outcome_hazard(
+    outcome: str,
+    *,
+    engagement: FloatArray,
+    balance: FloatArray,
+    trend: FloatArray,
+    age: FloatArray,
+    is_may: bool,
+    tenure_years: FloatArray,
+) -> FloatArray:
+    """The true weekly probability of reaching ``outcome`` (savings, private_banking), before
+    the audience is applied (no mail)."""
+    c = OUTCOME_COEFFICIENTS[outcome]
+    if outcome == "savings":
+        logit = (
+            c["intercept"]
+            + c["engagement"] * engagement
+            + c["age_linear"] * (age - 30.0) / 15.0
+            + c["trend"] * np.clip(trend, -0.5, 0.5)
+            + c["may"] * float(is_may)
+        )
+    else:
+        logit = (
+            c["intercept"]
+            + c["log_balance"] * (np.log10(np.maximum(balance, 1.0)) - 4.5)
+            + c["age_linear"] * (age - 50.0) / 15.0
+            + c["tenure"] * np.clip(tenure_years, 0.0, 40.0)
+        )
+    return _sigmoid(logit)
 
 
 @dataclass(frozen=True)
@@ -128,6 +206,26 @@ class _Customers:
     balance: FloatArray
     drift: FloatArray
     uplift_factor: FloatArray
+    uplift_savings: FloatArray = field(default_factory=lambda: np.empty(0))
+    uplift_private_banking: FloatArray = field(default_factory=lambda: np.empty(0))
+
+
+def _draw_other_uplifts(cust: _Customers, start: dt.date, rng: np.random.Generator) -> None:
+    """The mail's effect on savings and private banking: the engaged young respond to a
+    savings nudge, long-standing customers to an invitation; some are put off by either."""
+    n = len(cust.relation_id)
+    age = ((start - dt.date(1970, 1, 1)).days - cust.birth_days) / 365.25
+    tenure = ((start - dt.date(1970, 1, 1)).days - cust.since_days) / 365.25
+    cust.uplift_savings = np.clip(
+        0.5 + 0.6 * cust.engagement - 0.015 * (age - 35) + 0.25 * rng.standard_normal(n),
+        -0.4,
+        2.0,
+    )
+    cust.uplift_private_banking = np.clip(
+        0.3 + 0.02 * (tenure - 10) - 0.2 * cust.engagement + 0.3 * rng.standard_normal(n),
+        -0.4,
+        2.0,
+    )
 
 
 def _make_customers(n: int, start: dt.date, rng: np.random.Generator) -> _Customers:
@@ -236,6 +334,7 @@ def simulate_bank(
     faults: bool = True,
     truth: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    other_outcomes: bool = True,
 ) -> BankManifest:
     """Generate the synthetic bank into ``out_dir`` and return its manifest.
 
@@ -255,6 +354,9 @@ def simulate_bank(
         null burst); their weeks and expected counts are in the manifest.
     truth
         Also write the weekly true hazards (large at 1M customers).
+    other_outcomes
+        Also draw the savings and private-banking outcomes (from their own generator; off,
+        the bank is the investing-only bank of the same seed).
 
     Example
     -------
@@ -277,10 +379,13 @@ def simulate_bank(
     cust = _make_customers(n_customers, start, rng)
     plan: FaultPlan | None = plan_faults(n_weeks, n_customers) if faults and n_weeks >= 30 else None
     write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", delivery)
-    weeks = _Weeks(out=out, delivery=delivery, truth=truth, plan=plan, market=market)
+    other = np.random.default_rng([seed, 14]) if other_outcomes else None
+    if other is not None:
+        _draw_other_uplifts(cust, start, other)
+    weeks = _Weeks(out=out, delivery=delivery, truth=truth, plan=plan, market=market, other=other)
     weeks.run(cust, dates, rng, progress)
     found = weeks.conversions
-    n_conv = write_conversions(out, found.ids, found.days, found.amounts, delivery)
+    n_conv = write_conversions(out, found.ids, found.days, found.amounts, found.outcomes, delivery)
     delivery.write_sources(out)
     write_truth_customers(cust, out / "truth" / "customers.parquet")
     if plan is not None:
@@ -336,6 +441,31 @@ class _Conversions:
     ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
     days: list[npt.NDArray[np.int64]] = field(default_factory=list)
     amounts: list[FloatArray] = field(default_factory=list)
+    outcomes: list[npt.NDArray[np.str_]] = field(default_factory=list)
+    reached: dict[str, BoolArray] = field(default_factory=dict)
+
+    def draw_other(
+        self,
+        outcome: str,
+        cust: _Customers,
+        live: FloatArray,
+        day_num: int,
+        rng: np.random.Generator,
+    ) -> None:
+        """Who reaches ``outcome`` this week (at most once per customer), and the amount."""
+        done = self.reached.setdefault(outcome, np.zeros(len(live), dtype=np.bool_))
+        converted = (rng.random(len(live)) < live) & ~done
+        k = int(converted.sum())
+        if k:
+            share, sigma = AMOUNT_SHARE[outcome]
+            noise = rng.lognormal(0.0, sigma, size=k)
+            amount = np.maximum(cust.balance[converted] * share * noise, 10.0)
+            self.ids.append(cust.relation_id[converted])
+            self.days.append(day_num + rng.integers(1, 8, size=k))
+            rounded: FloatArray = np.round(amount, 2).astype(np.float64)
+            self.amounts.append(rounded)
+            self.outcomes.append(np.full(k, outcome))
+            done |= converted
 
     def draw(
         self, cust: _Customers, live: FloatArray, day_num: int, rng: np.random.Generator
@@ -348,6 +478,7 @@ class _Conversions:
             share = np.clip(rng.lognormal(np.log(0.12), 0.6, size=k), 0.01, 0.9)
             amount = np.maximum(cust.balance[converted] * share, 100.0).astype(np.float64)
             self.amounts.append(np.round(amount, 2))
+            self.outcomes.append(np.full(k, "investing"))
             cust.investor |= converted
 
 
@@ -360,6 +491,7 @@ class _Weeks:
     truth: bool
     plan: FaultPlan | None
     market: MarketSeries
+    other: np.random.Generator | None = None
     conversions: _Conversions = field(default_factory=_Conversions)
     fault_report: dict[str, object] = field(default_factory=dict)
     delivered: list[str] = field(default_factory=list)
@@ -387,10 +519,16 @@ class _Weeks:
                 hazard = self._hazard(cust, day, age, trend, initial_investor)
                 live = np.where(cust.investor, 0.0, hazard)
                 self._deliver(writer, snapshot_table(cust, day, age, logins), w, day, rng)
+                others = self._other_hazards(cust, day, age, trend)
                 if self.truth:
                     path = self.out / "truth" / f"hazard_{day.isoformat()}.parquet"
-                    writer.submit(truth_table(cust, day, hazard), path, Delivery("parquet"))
+                    values = {o: expected_amount(o, cust.balance) for o in OUTCOMES}
+                    table = truth_table(cust, day, hazard, others, values if others else {})
+                    writer.submit(table, path, Delivery("parquet"))
                 self.conversions.draw(cust, live, day_num, rng)
+                if self.other is not None:
+                    for outcome, h in others.items():
+                        self.conversions.draw_other(outcome, cust, h, day_num, self.other)
                 if progress is not None:
                     progress(w + 1, len(dates))
                 writer.wait_beyond(4)  # keep the queue short so memory stays O(customers)
@@ -418,6 +556,38 @@ class _Weeks:
         # invested at the start, and minors, have none
         hazard[initial_investor | (age < 18)] = 0.0
         return hazard
+
+    def _other_hazards(
+        self, cust: _Customers, day: dt.date, age: FloatArray, trend: FloatArray
+    ) -> dict[str, FloatArray]:
+        """The week's true hazards of savings and private banking, zero outside their
+        audience (and for minors)."""
+        if self.other is None:
+            return {}
+        tenure = ((day - dt.date(1970, 1, 1)).days - cust.since_days) / 365.25
+        adult = age >= 18
+        audience = {
+            "savings": adult & cust.has_payment & ~cust.has_savings,
+            "private_banking": adult
+            & (cust.balance >= PRIVATE_BANKING_BALANCE)
+            & (cust.segment != 2),
+        }
+        return {
+            o: np.where(
+                audience[o],
+                outcome_hazard(
+                    o,
+                    engagement=cust.engagement,
+                    balance=cust.balance,
+                    trend=trend,
+                    age=age,
+                    is_may=day.month == 5,
+                    tenure_years=tenure,
+                ),
+                0.0,
+            )
+            for o in ("savings", "private_banking")
+        }
 
     def _deliver(
         self, writer: _Writer, table: pa.Table, w: int, day: dt.date, rng: np.random.Generator

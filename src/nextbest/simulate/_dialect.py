@@ -42,7 +42,12 @@ DUTCH_NAMES: dict[str, dict[str, str]] = {
         "is_investor": "BELEGGER_J_N",
     },
     "market": {"fund": "FONDS", "price_date": "KOERSDATUM", "price": "KOERS"},
-    "conversions": {"relation_id": "REL_NR", "conversion_date": "STARTDATUM", "amount": "BEDRAG"},
+    "conversions": {
+        "relation_id": "REL_NR",
+        "conversion_date": "STARTDATUM",
+        "amount": "BEDRAG",
+        "outcome": "PRODUCT",
+    },
     "email_events": {},
     "audit": {"relation_id": "REL_NR", "gender": "GESLACHT", "postcode_area": "POSTCODEGEBIED"},
 }

@@ -50,15 +50,26 @@ def _date_column(day: dt.date, n: int) -> pa.Array:
     return pa.array(np.full(n, np.datetime64(day, "D")), pa.date32())
 
 
-def truth_table(cust: _Customers, day: dt.date, hazard: FloatArray) -> pa.Table:
-    """The week's true hazard of every customer (the ground truth the tests compare with)."""
-    return pa.table(
-        {
-            "relation_id": cust.relation_id,
-            "snapshot_date": _date_column(day, len(cust.relation_id)),
-            "hazard": hazard.astype(np.float32),
-        }
-    )
+def truth_table(
+    cust: _Customers,
+    day: dt.date,
+    hazard: FloatArray,
+    others: dict[str, FloatArray] | None = None,
+    values: dict[str, FloatArray] | None = None,
+) -> pa.Table:
+    """The week's true hazard of every customer (the ground truth the tests compare with):
+    ``hazard`` (investing), ``hazard_<outcome>`` of the other outcomes and ``value_<outcome>``,
+    the expected amount on conversion."""
+    columns: dict[str, object] = {
+        "relation_id": cust.relation_id,
+        "snapshot_date": _date_column(day, len(cust.relation_id)),
+        "hazard": hazard.astype(np.float32),
+    }
+    for outcome, h in (others or {}).items():
+        columns[f"hazard_{outcome}"] = h.astype(np.float32)
+    for outcome, v in (values or {}).items():
+        columns[f"value_{outcome}"] = np.round(v, 2)
+    return pa.table(columns)
 
 
 def snapshot_table(
@@ -121,17 +132,20 @@ def write_conversions(
     ids: list[npt.NDArray[np.int64]],
     days: list[npt.NDArray[np.int64]],
     amounts: list[FloatArray],
+    outcomes: list[npt.NDArray[np.str_]],
     delivery: Delivery,
 ) -> int:
     rid = np.concatenate(ids) if ids else np.empty(0, np.int64)
     day = np.concatenate(days) if days else np.empty(0, np.int64)
     amt = np.concatenate(amounts) if amounts else np.empty(0, np.float64)
-    order = np.lexsort((rid, day))
+    kind = np.concatenate(outcomes) if outcomes else np.empty(0, np.str_)
+    order = np.lexsort((kind, rid, day))
     table = pa.table(
         {
             "relation_id": rid[order],
             "conversion_date": pa.array(day[order].astype("datetime64[D]"), pa.date32()),
             "amount": amt[order],
+            "outcome": pa.array(kind[order].astype(str).tolist(), pa.string()),
         }
     )
     delivery.write(table, out / "conversions" / f"conversions.{delivery.file_format}")
@@ -144,6 +158,14 @@ def write_truth_customers(cust: _Customers, path: Path) -> None:
             "relation_id": cust.relation_id,
             "engagement_latent": cust.engagement,
             "uplift_factor": cust.uplift_factor,
+            **(
+                {
+                    "uplift_savings": cust.uplift_savings,
+                    "uplift_private_banking": cust.uplift_private_banking,
+                }
+                if len(cust.uplift_savings)
+                else {}
+            ),
         }
     )
     Delivery("parquet").write(table, path)
