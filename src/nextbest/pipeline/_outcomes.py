@@ -32,6 +32,59 @@ def _truth_columns(outcome: str) -> tuple[str, str]:
     return f"hazard_{outcome}", f"uplift_{outcome}"
 
 
+def _customers_of(
+    store: Store,
+    action: ActionConfig,
+    run_id: str,
+    day: dt.date,
+    hazards: pa.Table,
+    people: pa.Table,
+    truth: Path,
+) -> pa.Table:
+    """The run's customers of ``action`` who have not reached its outcome since ``day``, with
+    their true hazard, mail effect and expected amount (``value``, NULL where the truth has
+    none), and whether this action mailed them."""
+    hazard_col, uplift_col = _truth_columns(action.outcome)
+    if hazard_col not in hazards.column_names or uplift_col not in people.column_names:
+        raise NotFoundError(
+            f"{truth} has no truth for outcome '{action.outcome}' of action "
+            f"'{action.name}': outcomes can only be simulated for the bank's outcomes"
+        )
+    value_col = f"value_{action.outcome}"
+    keep = ["relation_id", hazard_col] + ([value_col] if value_col in hazards.column_names else [])
+    store.register(
+        "_hazard",
+        hazards.select(keep).rename_columns(
+            ["relation_id", "hazard", *(["value"] if len(keep) == 3 else [])]
+        ),
+    )
+    store.register(
+        "_uplift",
+        people.select(["relation_id", uplift_col]).rename_columns(["relation_id", "uplift_factor"]),
+    )
+    value_sql = "h.value" if len(keep) == 3 else "NULL"
+    try:
+        t = store.arrow(
+            f"""
+            SELECT d.relation_id, h.hazard, u.uplift_factor, {value_sql} AS value,
+                   d.arm IN ('treat', 'explore') AS mailed
+            FROM decisions d
+            JOIN _hazard h ON h.relation_id = d.relation_id
+            JOIN _uplift u ON u.relation_id = d.relation_id
+            WHERE d.run_id = ? AND d.action = ?
+              AND d.relation_id NOT IN (
+                  SELECT relation_id FROM conversions
+                  WHERE conversion_date > ? AND outcome = ?)
+            ORDER BY d.relation_id
+            """,
+            [run_id, action.name, day, action.outcome],
+        )
+    finally:
+        store.unregister("_hazard")
+        store.unregister("_uplift")
+    return t
+
+
 def simulate_outcomes(
     store: Store, config: Config, bank_dir: Path, run_id: str, *, seed: int = 0
 ) -> int:
@@ -49,48 +102,7 @@ def simulate_outcomes(
     drawn: list[tuple[ActionConfig, pa.Table, np.ndarray[Any, Any]]] = []
     new_tables = []
     for action in config.actions:
-        hazard_col, uplift_col = _truth_columns(action.outcome)
-        if hazard_col not in hazards.column_names or uplift_col not in people.column_names:
-            raise NotFoundError(
-                f"{truth} has no truth for outcome '{action.outcome}' of action "
-                f"'{action.name}': outcomes can only be simulated for the bank's outcomes"
-            )
-        value_col = f"value_{action.outcome}"
-        keep = ["relation_id", hazard_col] + (
-            [value_col] if value_col in hazards.column_names else []
-        )
-        store.register(
-            "_hazard",
-            hazards.select(keep).rename_columns(
-                ["relation_id", "hazard", *(["value"] if len(keep) == 3 else [])]
-            ),
-        )
-        store.register(
-            "_uplift",
-            people.select(["relation_id", uplift_col]).rename_columns(
-                ["relation_id", "uplift_factor"]
-            ),
-        )
-        value_sql = "h.value" if len(keep) == 3 else "NULL"
-        try:
-            t = store.arrow(
-                f"""
-                SELECT d.relation_id, h.hazard, u.uplift_factor, {value_sql} AS value,
-                       d.arm IN ('treat', 'explore') AS mailed
-                FROM decisions d
-                JOIN _hazard h ON h.relation_id = d.relation_id
-                JOIN _uplift u ON u.relation_id = d.relation_id
-                WHERE d.run_id = ? AND d.action = ?
-                  AND d.relation_id NOT IN (
-                      SELECT relation_id FROM conversions
-                      WHERE conversion_date > ? AND outcome = ?)
-                ORDER BY d.relation_id
-                """,
-                [run_id, action.name, day, action.outcome],
-            )
-        finally:
-            store.unregister("_hazard")
-            store.unregister("_uplift")
+        t = _customers_of(store, action, run_id, day, hazards, people, truth)
         if t.num_rows == 0:
             continue
         weeks = draw_conversion_weeks(

@@ -43,7 +43,6 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -52,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from nextbest.simulate._conversions import _Conversions, draw_other_uplifts
 from nextbest.simulate._dialect import Delivery, DialectName
 from nextbest.simulate._faults import FaultPlan, inject_malformed, inject_null_burst, plan_faults
 from nextbest.simulate._files import (
@@ -64,6 +64,13 @@ from nextbest.simulate._files import (
     write_truth_customers,
 )
 from nextbest.simulate._market import MarketSeries, simulate_market
+from nextbest.simulate._other_outcomes import (
+    OUTCOMES,
+    PRIVATE_BANKING_BALANCE,
+    expected_amount,
+    outcome_hazard,
+)
+from nextbest.simulate._writer import _Writer
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -80,69 +87,6 @@ TRUE_COEFFICIENTS: dict[str, float] = {
     "may": 0.9,
     "new_customer": 0.3,
 }
-
-#: the outcomes of the synthetic bank (conversions.outcome), one per demo action
-OUTCOMES = ("investing", "savings", "private_banking")
-OUTCOME_COEFFICIENTS: dict[str, dict[str, float]] = {
-    "savings": {
-        "intercept": -5.6,
-        "engagement": 0.7,
-        "age_linear": -0.5,
-        "trend": 4.0,
-        "may": 1.0,
-    },
-    "private_banking": {
-        "intercept": -5.2,
-        "log_balance": 1.5,
-        "age_linear": 0.3,
-        "tenure": 0.03,
-    },
-}
-#: amount on conversion = balance * share * lognormal(0, sigma): (share, sigma) per outcome;
-#: investing draws its share from lognormal(log 0.12, 0.6) (clipped), as it always has
-AMOUNT_SHARE: dict[str, tuple[float, float]] = {
-    "investing": (0.12, 0.6),
-    "savings": (0.02, 0.5),
-    "private_banking": (0.6, 0.4),
-}
-PRIVATE_BANKING_BALANCE = 25_000.0
-
-
-def expected_amount(outcome: str, balance: FloatArray) -> FloatArray:
-    """E[amount | converts] for ``outcome`` at ``balance`` (the investing clip ignored)."""
-    share, sigma = AMOUNT_SHARE[outcome]
-    return np.maximum(balance, 0.0) * share * float(np.exp(sigma**2 / 2.0))
-
-
-def outcome_hazard(
-    outcome: str,
-    *,
-    engagement: FloatArray,
-    balance: FloatArray,
-    trend: FloatArray,
-    age: FloatArray,
-    is_may: bool,
-    tenure_years: FloatArray,
-) -> FloatArray:
-    """The true weekly probability of reaching ``outcome`` (savings, private_banking), before
-    the audience is applied (no mail)."""
-    c = OUTCOME_COEFFICIENTS[outcome]
-    if outcome == "savings":
-        logit = (
-            c["intercept"]
-            + c["engagement"] * engagement
-            + c["age_linear"] * (age - 30.0) / 15.0
-            + c["trend"] * np.clip(trend, -0.5, 0.5)
-            + c["may"] * float(is_may)
-        )
-    else:
-        logit = (
-            c["intercept"]
-            + c["log_balance"] * (np.log10(np.maximum(balance, 1.0)) - 4.5)
-            + c["age_linear"] * (age - 50.0) / 15.0
-            + c["tenure"] * np.clip(tenure_years, 0.0, 40.0)
-        )
-    return _sigmoid(logit)
 
 
 @dataclass(frozen=True)
@@ -208,24 +152,6 @@ class _Customers:
     uplift_factor: FloatArray
     uplift_savings: FloatArray = field(default_factory=lambda: np.empty(0))
     uplift_private_banking: FloatArray = field(default_factory=lambda: np.empty(0))
-
-
-def _draw_other_uplifts(cust: _Customers, start: dt.date, rng: np.random.Generator) -> None:
-    """The mail's effect on savings and private banking: the engaged young respond to a
-    savings nudge, long-standing customers to an invitation; some are put off by either."""
-    n = len(cust.relation_id)
-    age = ((start - dt.date(1970, 1, 1)).days - cust.birth_days) / 365.25
-    tenure = ((start - dt.date(1970, 1, 1)).days - cust.since_days) / 365.25
-    cust.uplift_savings = np.clip(
-        0.5 + 0.6 * cust.engagement - 0.015 * (age - 35) + 0.25 * rng.standard_normal(n),
-        -0.4,
-        2.0,
-    )
-    cust.uplift_private_banking = np.clip(
-        0.3 + 0.02 * (tenure - 10) - 0.2 * cust.engagement + 0.3 * rng.standard_normal(n),
-        -0.4,
-        2.0,
-    )
 
 
 def _make_customers(n: int, start: dt.date, rng: np.random.Generator) -> _Customers:
@@ -370,18 +296,13 @@ def simulate_bank(
     out = Path(out_dir)
     prepare_folders(out)
     rng = np.random.default_rng(seed)
-    dates = [start + dt.timedelta(weeks=w) for w in range(n_weeks)]
-    crash_start = dates[int(n_weeks * 0.78)] - dt.timedelta(days=6)
-    market = simulate_market(
-        start - dt.timedelta(days=70), dates[-1], crash_start=crash_start, rng=rng
-    )
+    dates, crash_start, market = _market(start, n_weeks, rng)
     write_market(market, out / "market" / f"fund_prices.{file_format}", delivery)
     cust = _make_customers(n_customers, start, rng)
     plan: FaultPlan | None = plan_faults(n_weeks, n_customers) if faults and n_weeks >= 30 else None
     write_audit(cust, out / "audit" / f"sensitive_attributes.{file_format}", delivery)
     other = np.random.default_rng([seed, 14]) if other_outcomes else None
-    if other is not None:
-        _draw_other_uplifts(cust, start, other)
+    draw_other_uplifts(cust, start, other)
     weeks = _Weeks(out=out, delivery=delivery, truth=truth, plan=plan, market=market, other=other)
     weeks.run(cust, dates, rng, progress)
     found = weeks.conversions
@@ -389,9 +310,8 @@ def simulate_bank(
     delivery.write_sources(out)
     write_truth_customers(cust, out / "truth" / "customers.parquet")
     if plan is not None:
-        weeks.fault_report["late_week"] = dates[plan.late_week].isoformat()
-        weeks.fault_report["malformed_week"] = dates[plan.malformed_week].isoformat()
-        weeks.fault_report["null_burst_week"] = dates[plan.null_burst_week].isoformat()
+        for name in ("late_week", "malformed_week", "null_burst_week"):
+            weeks.fault_report[name] = dates[getattr(plan, name)].isoformat()
     manifest = BankManifest(
         out_dir=str(out),
         n_customers=n_customers,
@@ -408,6 +328,18 @@ def simulate_bank(
     )
     manifest.write(out / "manifest.json")
     return manifest
+
+
+def _market(
+    start: dt.date, n_weeks: int, rng: np.random.Generator
+) -> tuple[list[dt.date], dt.date, MarketSeries]:
+    """The snapshot dates, the start of the market crash and the fund prices."""
+    dates = [start + dt.timedelta(weeks=w) for w in range(n_weeks)]
+    crash_start = dates[int(n_weeks * 0.78)] - dt.timedelta(days=6)
+    market = simulate_market(
+        start - dt.timedelta(days=70), dates[-1], crash_start=crash_start, rng=rng
+    )
+    return dates, crash_start, market
 
 
 def _check_size(n_customers: int, n_weeks: int, start: dt.date) -> None:
@@ -432,54 +364,6 @@ def _age_customers(cust: _Customers, day: dt.date, rng: np.random.Generator) -> 
     cust.app |= rng.random(n) < 0.004 * (1 + cust.engagement.clip(0, None))
     cust.optin_investing &= rng.random(n) >= 0.001
     cust.n_accounts += (rng.random(n) < 0.003).astype(np.int16)
-
-
-@dataclass
-class _Conversions:
-    """Who starts investing in the week after each snapshot, when, and with how much."""
-
-    ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    days: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    amounts: list[FloatArray] = field(default_factory=list)
-    outcomes: list[npt.NDArray[np.str_]] = field(default_factory=list)
-    reached: dict[str, BoolArray] = field(default_factory=dict)
-
-    def draw_other(
-        self,
-        outcome: str,
-        cust: _Customers,
-        live: FloatArray,
-        day_num: int,
-        rng: np.random.Generator,
-    ) -> None:
-        """Who reaches ``outcome`` this week (at most once per customer), and the amount."""
-        done = self.reached.setdefault(outcome, np.zeros(len(live), dtype=np.bool_))
-        converted = (rng.random(len(live)) < live) & ~done
-        k = int(converted.sum())
-        if k:
-            share, sigma = AMOUNT_SHARE[outcome]
-            noise = rng.lognormal(0.0, sigma, size=k)
-            amount = np.maximum(cust.balance[converted] * share * noise, 10.0)
-            self.ids.append(cust.relation_id[converted])
-            self.days.append(day_num + rng.integers(1, 8, size=k))
-            rounded: FloatArray = np.round(amount, 2).astype(np.float64)
-            self.amounts.append(rounded)
-            self.outcomes.append(np.full(k, outcome))
-            done |= converted
-
-    def draw(
-        self, cust: _Customers, live: FloatArray, day_num: int, rng: np.random.Generator
-    ) -> None:
-        converted = rng.random(len(live)) < live
-        if converted.any():
-            k = int(converted.sum())
-            self.ids.append(cust.relation_id[converted])
-            self.days.append(day_num + rng.integers(1, 8, size=k))
-            share = np.clip(rng.lognormal(np.log(0.12), 0.6, size=k), 0.01, 0.9)
-            amount = np.maximum(cust.balance[converted] * share, 100.0).astype(np.float64)
-            self.amounts.append(np.round(amount, 2))
-            self.outcomes.append(np.full(k, "investing"))
-            cust.investor |= converted
 
 
 @dataclass
@@ -605,26 +489,3 @@ class _Weeks:
             self.delivered.append(iso)
         path = self.out / folder / f"snapshot_{iso}.{self.delivery.file_format}"
         writer.submit(table, path, self.delivery)
-
-
-class _Writer:
-    """Writes files on one background thread, in submission order."""
-
-    def __enter__(self) -> _Writer:
-        self._pool = ThreadPoolExecutor(max_workers=1)
-        self._pending: list[Future[None]] = []
-        return self
-
-    def submit(self, table: pa.Table, path: Path, delivery: Delivery) -> None:
-        self._pending.append(self._pool.submit(delivery.write, table, path))
-
-    def wait_beyond(self, n: int) -> None:
-        while len(self._pending) > n:
-            self._pending.pop(0).result()
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if exc[0] is None:
-                self.wait_beyond(0)
-        finally:
-            self._pool.shutdown(wait=True)
