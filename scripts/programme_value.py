@@ -39,18 +39,10 @@ import pyarrow.parquet as pq
 from nextbest.config import ActionConfig, Config, load_config
 from nextbest.decisioning import ActionLimits, arbitrate
 from nextbest.pipeline._arbitrate_week import channel_capacities
-from nextbest.simulate import conversion_probability
+from nextbest.simulate import conversion_probability, truth_columns
 from nextbest.store import open_store
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def _truth_column(kind: str, outcome: str) -> str:
-    if kind == "hazard":
-        return "hazard" if outcome == "investing" else f"hazard_{outcome}"
-    if kind == "uplift":
-        return "uplift_factor" if outcome == "investing" else f"uplift_{outcome}"
-    return f"value_{outcome}"
 
 
 def _week(root: Path) -> tuple[Config, str, FloatArray, list[dict[str, FloatArray]]]:
@@ -90,13 +82,13 @@ def _week(root: Path) -> tuple[Config, str, FloatArray, list[dict[str, FloatArra
                 "eligible": rows["eligible"].to_numpy(zero_copy_only=False).astype(bool)
                 & ~np.isnan(score),
                 "score": np.nan_to_num(score),
-                "hazard": truth[_truth_column("hazard", action.outcome)]
+                "hazard": truth[truth_columns(action.outcome)[0]]
                 .to_numpy()
                 .astype(np.float64)[t_order],
-                "uplift": people[_truth_column("uplift", action.outcome)]
+                "uplift": people[truth_columns(action.outcome)[2]]
                 .to_numpy()
                 .astype(np.float64)[p_order],
-                "amount": truth[_truth_column("value", action.outcome)]
+                "amount": truth[truth_columns(action.outcome)[1]]
                 .to_numpy()
                 .astype(np.float64)[t_order],
             }

@@ -21,15 +21,8 @@ from nextbest.config import ActionConfig, Config, SourceConfig
 from nextbest.errors import NotFoundError
 from nextbest.ingest import CONVERSIONS, EMAIL_EVENTS, load_file
 from nextbest.pipeline._lifecycle import resolve_run
-from nextbest.simulate import draw_conversion_weeks
+from nextbest.simulate import draw_conversion_weeks, truth_columns
 from nextbest.store import Store
-
-
-def _truth_columns(outcome: str) -> tuple[str, str]:
-    """The truth's hazard and mail-effect columns of ``outcome`` (investing has the originals)."""
-    if outcome == "investing":
-        return "hazard", "uplift_factor"
-    return f"hazard_{outcome}", f"uplift_{outcome}"
 
 
 def _customers_of(
@@ -44,13 +37,12 @@ def _customers_of(
     """The run's customers of ``action`` who have not reached its outcome since ``day``, with
     their true hazard, mail effect and expected amount (``value``, NULL where the truth has
     none), and whether this action mailed them."""
-    hazard_col, uplift_col = _truth_columns(action.outcome)
+    hazard_col, value_col, uplift_col = truth_columns(action.outcome)
     if hazard_col not in hazards.column_names or uplift_col not in people.column_names:
         raise NotFoundError(
             f"{truth} has no truth for outcome '{action.outcome}' of action "
             f"'{action.name}': outcomes can only be simulated for the bank's outcomes"
         )
-    value_col = f"value_{action.outcome}"
     keep = ["relation_id", hazard_col] + ([value_col] if value_col in hazards.column_names else [])
     store.register(
         "_hazard",

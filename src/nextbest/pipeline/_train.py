@@ -40,6 +40,7 @@ from nextbest.models import (
 )
 from nextbest.pipeline._min_history import check_history
 from nextbest.pipeline._trust import check_point_in_time, market_band, model_card, pit_check_date
+from nextbest.simulate import truth_columns
 from nextbest.store import Store, quote_identifier, quote_literal
 
 Progress = Callable[[str, int, int], None]
@@ -299,7 +300,7 @@ def train_models(
                 truth_dir,
                 table.filter(mask),
                 label_weeks=action.label_weeks,
-                column="hazard" if action.outcome == "investing" else f"hazard_{action.outcome}",
+                column=truth_columns(action.outcome)[0],
             )
         gate = GateSettings.from_config(config.release)
         result = train_action(table, fs.names, action, oracle=oracle, gate=gate)

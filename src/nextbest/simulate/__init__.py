@@ -8,6 +8,7 @@ from nextbest.simulate._bank import (
     weekly_hazard,
 )
 from nextbest.simulate._dialect import SOURCES_FILE, Delivery, dutch_csv, sources_toml
+from nextbest.simulate._files import truth_columns
 from nextbest.simulate._market import FUNDS, MarketSeries, simulate_market
 from nextbest.simulate._respond import conversion_probability, draw_conversion_weeks
 
@@ -25,5 +26,6 @@ __all__ = [
     "simulate_bank",
     "simulate_market",
     "sources_toml",
+    "truth_columns",
     "weekly_hazard",
 ]

@@ -50,6 +50,15 @@ def _date_column(day: dt.date, n: int) -> pa.Array:
     return pa.array(np.full(n, np.datetime64(day, "D")), pa.date32())
 
 
+def truth_columns(outcome: str) -> tuple[str, str, str]:
+    """The truth's columns of ``outcome``: its weekly hazard and the expected amount (in
+    ``truth/hazard_<date>.parquet``) and the mail's effect (in ``truth/customers.parquet``);
+    investing keeps the original names."""
+    if outcome == "investing":
+        return "hazard", "value_investing", "uplift_factor"
+    return f"hazard_{outcome}", f"value_{outcome}", f"uplift_{outcome}"
+
+
 def truth_table(
     cust: _Customers,
     day: dt.date,
